@@ -1,0 +1,49 @@
+"""What a cluster layer (``stacks/<cloud>.py``) hands to the platform and the workloads above it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    """How the cluster exposes one LoadBalancer Service."""
+
+    address: Optional[pulumi.Input[str]] = None
+    """A reserved static address (``spec.loadBalancerIP``); None lets the cloud pick one."""
+    class_name: Optional[str] = None
+    """``spec.loadBalancerClass``, selecting the controller that provisions the load balancer."""
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    """Service annotations the cloud's load balancer controller reads."""
+
+    def spec(self) -> dict:
+        """The Service spec fields this exposure sets."""
+        spec: dict = {"type": "LoadBalancer", "externalTrafficPolicy": "Local"}
+        if self.address is not None:
+            spec["loadBalancerIP"] = self.address
+        if self.class_name:
+            spec["loadBalancerClass"] = self.class_name
+        return spec
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A ready cluster and the facts about it that the layers above need."""
+
+    provider: k8s.Provider
+    """The one Kubernetes provider every Kubernetes resource of the stack uses."""
+    ingress: LoadBalancer = LoadBalancer()
+    """Exposure of the ingress controller's Service."""
+    relay: LoadBalancer = LoadBalancer()
+    """Exposure of the relay's UDP Service."""
+    envoy: LoadBalancer = LoadBalancer()
+    """Exposure of the Envoy demo's Service."""
+    cert_manager_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Annotations for cert-manager's ServiceAccount (GKE Workload Identity for DNS-01)."""
+    load_balancer_dependencies: Sequence[pulumi.Resource] = ()
+    """What every LoadBalancer Service must be created after and deleted before (the controller that
+    owns its cloud load balancer, that controller's IAM, the nodes): encodes teardown order."""

@@ -1,0 +1,20 @@
+"""``quicstack:dns``: the DNS zone used for DNS-01 and for the records the stack creates."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from .base import Model
+
+
+class Dns(Model):
+    """An existing DNS zone the stack may write to."""
+
+    provider: Literal["none", "clouddns", "route53"] = "none"
+    """`clouddns` (GCP stacks), `route53` (EKS), or `none`: records are managed outside the stack."""
+    zone: Optional[str] = None
+    """Cloud DNS managed-zone name, or Route53 hosted-zone ID. Required unless `provider` is `none`."""
+    project: Optional[str] = None
+    """GCP project that owns the Cloud DNS zone; unset means the cluster's project."""
+    records: bool = True
+    """Create A (or alias) records for the web, relay and Envoy demo hosts in `zone`."""

@@ -1,0 +1,77 @@
+"""Rules that span several keys. Each raises one ConfigError before any resource exists."""
+
+from __future__ import annotations
+
+from .errors import ConfigError
+from .settings import CLOUD_SECTIONS, Settings
+
+_DNS_FOR_CLOUD = {"existing": ("clouddns", "route53"), "k3s": ("clouddns",), "gke": ("clouddns",), "eks": ("route53",)}
+
+
+def check(s: Settings) -> None:
+    _cloud_sections(s)
+    _acme(s)
+    _dns(s)
+    _ingress(s)
+    _host_ports(s)
+
+
+def _cloud_sections(s: Settings) -> None:
+    if s.cluster is None:
+        raise ConfigError(s.cloud, f"is required when quicstack:cloud is '{s.cloud}'", has_value=False)
+    for other in CLOUD_SECTIONS:
+        if other != s.cloud and getattr(s, other) is not None:
+            raise ConfigError(other, f"is set, but quicstack:cloud is '{s.cloud}' (remove the section or change cloud)", has_value=False)
+
+
+def _acme(s: Settings) -> None:
+    acme = s.acme
+    if acme.is_acme and not acme.email:
+        raise ConfigError("acme.email", f"is required when acme.environment is {acme.environment} (Let's Encrypt needs an account e-mail)", has_value=False)
+    uses_dns01 = acme.is_acme and "dns01" in (acme.challenge, acme.relay)
+    if uses_dns01 and (s.dns.provider == "none" or not s.dns.zone):
+        raise ConfigError("dns.zone", "is required for acme dns01: set dns.provider and dns.zone to the zone that holds the hosts", has_value=False)
+    if acme.is_acme and acme.relay == "http01" and s.relay.enabled and not s.topology.relay_shares_ingress_address:
+        raise ConfigError(
+            "acme.relayChallenge", "is not possible here: the relay has its own load balancer with no TCP 80 behind it; "
+            "use dns01 (or a cluster where the relay shares the ingress address)", "http01")
+
+
+def _dns(s: Settings) -> None:
+    dns = s.dns
+    if dns.provider == "none":
+        return
+    if dns.provider not in _DNS_FOR_CLOUD[s.cloud]:
+        allowed = ", ".join(_DNS_FOR_CLOUD[s.cloud])
+        raise ConfigError("dns.provider", f"is not available on a {s.cloud} stack (allowed: none, {allowed})", dns.provider)
+    if not dns.zone:
+        raise ConfigError("dns.zone", f"is required when dns.provider is {dns.provider}", has_value=False)
+
+
+def _ingress(s: Settings) -> None:
+    if s.ingress.replicas is not None and s.ingress.replicas < 1:
+        raise ConfigError("ingress.replicas", "is not at least 1", s.ingress.replicas)
+    if s.ingress.relay_udp and not s.topology.mixed_protocol:
+        raise ConfigError(
+            "ingress.relayUdp", f"is not possible on {s.cloud}: it needs one LoadBalancer Service with TCP and UDP "
+            "(mixed protocol), which this cluster does not support", True)
+
+
+def _host_ports(s: Settings) -> None:
+    """On a single-address cluster every LoadBalancer port is a port on that one address."""
+    if not s.topology.shared_address or s.ingress.service_type != "LoadBalancer":
+        return
+    claims: dict[tuple[int, str], str] = {}
+
+    def claim(port: int, proto: str, who: str, key: str) -> None:
+        if (port, proto) in claims:
+            raise ConfigError(key, f"collides with {claims[(port, proto)]} on {proto} {port}: all Services share one address here; choose another port", port)
+        claims[(port, proto)] = who
+
+    claim(80, "TCP", "the ingress controller", "ingress")
+    claim(443, "TCP", "the ingress controller", "ingress")
+    if s.relay.enabled:
+        claim(443, "UDP", "the ingress controller (relay UDP)" if s.ingress.relay_udp else "the relay", "relay")
+    if s.envoy_demo.enabled:
+        for proto in ("TCP", "UDP"):
+            claim(s.envoy_public_port, proto, "the Envoy demo", "envoyDemo.publicPort")

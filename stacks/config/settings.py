@@ -1,0 +1,109 @@
+"""The root of a stack's configuration and what follows from it (hosts, address topology)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+from pydantic import Field
+
+from .acme import Acme
+from .base import DnsName, Model
+from .dns import Dns
+from .eks import Eks
+from .existing import Existing
+from .gke import Gke
+from .ingress import Ingress
+from .k3s import K3s
+from .workloads import EnvoyDemo, Relay, Web
+
+Cloud = Literal["existing", "k3s", "gke", "eks"]
+CLOUD_SECTIONS = ("existing", "k3s", "gke", "eks")
+
+
+@dataclass(frozen=True)
+class Hosts:
+    """The public host names, each defaulting to a name under ``domain``."""
+
+    web: str
+    relay: str
+    envoy: str
+
+
+@dataclass(frozen=True)
+class Topology:
+    """How the chosen cluster exposes LoadBalancer Services; the cluster layers implement these facts.
+
+    They are derived from config alone so that rules which depend on them run before any resource
+    is registered.
+    """
+
+    shared_address: bool
+    """Every LoadBalancer Service gets the same address (k3s ServiceLB): host ports must not collide."""
+    relay_shares_ingress_address: bool
+    """The relay host resolves to an address that also serves the ingress's TCP 80/443 (HTTP-01 and the WebSocket fallback go through the ingress)."""
+    mixed_protocol: bool
+    """One LoadBalancer Service may carry TCP and UDP ports."""
+    managed: bool
+    """A managed multi-node cloud cluster: system components run 2 replicas with a PodDisruptionBudget."""
+
+
+class Settings(Model):
+    """Everything a stack may configure, under the ``quicstack:`` namespace."""
+
+    cloud: Cloud = "existing"
+    """Where the cluster comes from: `existing` (the current kube context), `k3s` (a GCE VM), `gke` or `eks`."""
+    domain: DnsName
+    """DNS name the public hosts live under: the watch page at the apex, `relay.<domain>`, `quic.<domain>`."""
+    acme: Acme = Acme()
+    """Certificate issuing."""
+    dns: Dns = Dns()
+    """DNS zone for DNS-01 and for the records the stack creates."""
+    ingress: Ingress = Ingress()
+    """Ingress controller."""
+    relay: Relay = Relay()
+    """Media-over-QUIC relay."""
+    web: Web = Web()
+    """Watch page."""
+    envoy_demo: EnvoyDemo = EnvoyDemo()
+    """Envoy HTTP/3 + QUIC-LB demo."""
+    existing: Optional[Existing] = None
+    """Settings for `cloud: existing` (all optional)."""
+    k3s: Optional[K3s] = Field(default=None, alias="k3s")
+    """Settings for `cloud: k3s`."""
+    gke: Optional[Gke] = None
+    """Settings for `cloud: gke`."""
+    eks: Optional[Eks] = None
+    """Settings for `cloud: eks`."""
+
+    @property
+    def hosts(self) -> Hosts:
+        return Hosts(
+            web=self.web.host or self.domain,
+            relay=self.relay.host or f"relay.{self.domain}",
+            envoy=self.envoy_demo.host or f"quic.{self.domain}",
+        )
+
+    @property
+    def cluster(self) -> Existing | K3s | Gke | Eks:
+        """The selected cloud's section (``existing`` defaults to all-default settings)."""
+        section = getattr(self, self.cloud)
+        return Existing() if section is None and self.cloud == "existing" else section
+
+    @property
+    def topology(self) -> Topology:
+        existing = self.cluster if self.cloud == "existing" else None
+        shared = self.cloud == "k3s" or bool(existing and existing.shared_address)
+        return Topology(
+            shared_address=shared,
+            # GKE reserves one static address for both the ingress and the relay Service.
+            relay_shares_ingress_address=shared or self.cloud == "gke",
+            mixed_protocol=self.cloud == "k3s" or bool(existing and existing.mixed_protocol),
+            managed=self.cloud in ("gke", "eks"),
+        )
+
+    @property
+    def envoy_public_port(self) -> int:
+        if self.envoy_demo.public_port:
+            return self.envoy_demo.public_port
+        return 8443 if self.topology.shared_address else 443

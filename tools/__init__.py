@@ -1,0 +1,1 @@
+"""Command-line tools: ``python -m tools.plan`` (offline plan) and ``python -m tools.verify``."""

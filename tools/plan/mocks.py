@@ -1,0 +1,155 @@
+"""Pulumi mocks that record every registration, for the offline plan and the tests.
+
+The recording monitor keeps what the real engine would see: type, name, parent, provider reference,
+explicit and implicit dependencies, and inputs with secret values marked. ``Mocks.new_resource``
+answers with the inputs plus the few computed outputs the program reads (addresses, PEMs, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+
+SECRET = "[secret]"
+
+
+@dataclass
+class Registration:
+    type: str
+    name: str
+    urn: str
+    parent: str
+    provider: str
+    dependencies: list[str]
+    custom: bool
+    inputs: dict  # secret values wrapped as rpc secrets; see ``plain``/``redacted``
+    options: dict = field(default_factory=dict)
+
+
+def ints(value: Any) -> Any:
+    """Mock inputs travel as protobuf Structs, so every number arrives as a float (443.0)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [ints(v) for v in value]
+    return value
+
+
+def plain(value: Any) -> Any:
+    """The value with every secret unwrapped (what the provider would receive)."""
+    if rpc.is_rpc_secret(value):
+        return plain(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def redacted(value: Any) -> Any:
+    """The value with every secret replaced by a marker (what a plan may show)."""
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, dict):
+        return {k: redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redacted(v) for v in value]
+    return value
+
+
+def _k8s_outputs(inputs: dict) -> dict:
+    """LoadBalancer Services get an address in status, as the cloud would give them."""
+    spec = inputs.get("spec") or {}
+    if inputs.get("kind") == "Service" and spec.get("type") == "LoadBalancer":
+        ip = spec.get("loadBalancerIP") or "192.0.2.10"
+        return {"status": {"loadBalancer": {"ingress": [{"ip": ip, "hostname": "lb.example.invalid"}]}}}
+    return {}
+
+
+# Computed outputs the program reads, per resource type (documentation-range values, RFC 5737).
+COMPUTED: dict[str, Callable[[dict], dict]] = {
+    "kubernetes:core/v1:Service": _k8s_outputs,
+    "random:index/randomBytes:RandomBytes": lambda i: {"base64": "AAECAwQFBgcICQoLDA0ODw==", "hex": "000102030405060708090a0b0c0d0e0f"},
+    "random:index/randomPassword:RandomPassword": lambda i: {"result": "mock-password-0123456789"},
+    "tls:index/privateKey:PrivateKey": lambda i: {
+        "privateKeyPem": "-----BEGIN PRIVATE KEY-----\nMOCK\n-----END PRIVATE KEY-----\n",
+        "privateKeyOpenssh": "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK\n-----END OPENSSH PRIVATE KEY-----\n",
+        "publicKeyOpenssh": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMOCK quicstack",
+        "publicKeyPem": "-----BEGIN PUBLIC KEY-----\nMOCK\n-----END PUBLIC KEY-----\n",
+    },
+}
+
+# Invoke results the program indexes into, per token.
+CALLS: dict[str, Callable[[dict], dict]] = {}
+
+
+class Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        inputs = plain(args.inputs)
+        outputs = {**inputs, **COMPUTED.get(args.typ, lambda _: {})(ints(inputs))}
+        return [f"{args.name}-id" if args.custom else None, outputs]
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return CALLS.get(args.token, lambda _: {})(plain(args.args))
+
+
+class RecordingMonitor(MockMonitor):
+    """A MockMonitor that also keeps each RegisterResource request in order."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    provider=request.provider,
+                    dependencies=sorted(set(request.dependencies)),
+                    custom=bool(request.custom),
+                    inputs=ints(rpc.deserialize_properties(request.object)),
+                    options={
+                        "deleteBeforeReplace": request.deleteBeforeReplace,
+                        "retainOnDelete": request.retainOnDelete,
+                        "customTimeouts": {"create": request.customTimeouts.create, "update": request.customTimeouts.update,
+                                           "delete": request.customTimeouts.delete},
+                    },
+                )
+            )
+        return response
+
+
+def install(project: str, stack: str) -> RecordingMonitor:
+    """Set the process's one and only mocks (a second set_mocks would silently win over the first)."""
+    monitor = RecordingMonitor(Mocks())
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    return monitor
+
+
+def run(program: Callable[[], None]) -> dict[str, Any]:
+    """Run ``program`` to completion under the installed mocks; return stack outputs (secrets wrapped)."""
+    from pulumi.runtime.settings import get_root_resource
+
+    outputs: dict[str, Any] = {}
+
+    async def collect() -> None:
+        program()
+        for key, value in get_root_resource().outputs.items():
+            out = pulumi.Output.from_input(value)
+            resolved = await out.future()
+            outputs[key] = rpc.wrap_rpc_secret(resolved) if await out.is_secret() else resolved
+
+    pulumi.runtime.test(lambda: pulumi.Output.from_input(collect()))()
+    return outputs
+

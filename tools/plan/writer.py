@@ -1,0 +1,87 @@
+"""Writes a plan to disk: one YAML file per Kubernetes object, resources.json, outputs.json."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .mocks import Registration, plain, redacted
+
+CLUSTER_SCOPED = {
+    "Namespace", "ClusterIssuer", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "IngressClass",
+    "PriorityClass", "StorageClass", "PersistentVolume", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
+}
+_REDACTED_B64 = "cmVkYWN0ZWQ="  # base64("redacted"): keeps Secret.data schema-valid
+
+
+def manifests(registrations: list[Registration], show_secrets: bool) -> list[dict]:
+    """Every Kubernetes object (custom resources with apiVersion and kind), in registration order."""
+    out = []
+    for reg in registrations:
+        if not reg.custom or not reg.type.startswith("kubernetes:") or "kind" not in reg.inputs:
+            continue
+        obj = plain(reg.inputs) if show_secrets else redacted(reg.inputs)
+        obj = {k: v for k, v in obj.items() if k != "__defaults"}
+        obj.setdefault("metadata", {}).setdefault("name", reg.name)
+        if obj["kind"] == "Secret" and not show_secrets:
+            obj["data"] = {k: _REDACTED_B64 for k in obj.get("data") or {}} or None
+            obj["stringData"] = {k: "<redacted>" for k in obj.get("stringData") or {}} or None
+            obj = {k: v for k, v in obj.items() if v is not None}
+        out.append(obj)
+    return out
+
+
+def manifest_filename(obj: dict) -> str:
+    meta = obj["metadata"]
+    namespace = "cluster" if obj["kind"] in CLUSTER_SCOPED else meta.get("namespace", "default")
+    return f"{obj['kind'].lower()}-{namespace}-{meta['name']}.yaml"
+
+
+def provider_urn(ref: str) -> str:
+    """A provider reference is ``<provider urn>::<provider id>``."""
+    return ref.rsplit("::", 1)[0]
+
+
+def creation_edges(registrations: list[Registration]) -> dict[str, set[str]]:
+    """urn -> the urns that must exist first: its dependencies and its provider."""
+    edges = {r.urn: set(r.dependencies) | ({provider_urn(r.provider)} if r.provider else set()) for r in registrations}
+    return {urn: deps & edges.keys() for urn, deps in edges.items()}
+
+
+def longest_chain(registrations: list[Registration]) -> int:
+    """Number of resources on the longest path of creation-order edges."""
+    edges = creation_edges(registrations)
+    memo: dict[str, int] = {}
+
+    def depth(urn: str) -> int:
+        if urn not in memo:
+            memo[urn] = 0  # guards against cycles, which the engine would reject anyway
+            memo[urn] = 1 + max((depth(d) for d in edges[urn]), default=0)
+        return memo[urn]
+
+    return max((depth(u) for u in edges), default=0)
+
+
+def write(out_dir: Path, registrations: list[Registration], outputs: dict[str, Any], show_secrets: bool) -> dict:
+    manifest_dir = out_dir / "manifests"
+    manifest_dir.mkdir(parents=True, exist_ok=True)
+    for old in manifest_dir.glob("*.yaml"):
+        old.unlink()
+    objs = manifests(registrations, show_secrets)
+    for obj in objs:
+        (manifest_dir / manifest_filename(obj)).write_text(yaml.safe_dump(obj, sort_keys=False))
+    shown = plain if show_secrets else redacted
+    resources = [
+        {
+            "type": r.type, "name": r.name, "urn": r.urn, "parent": r.parent or None, "provider": r.provider or None,
+            "dependencies": r.dependencies, "custom": r.custom, "options": r.options, "inputs": shown(r.inputs),
+        }
+        for r in registrations
+    ]
+    (out_dir / "resources.json").write_text(json.dumps(resources, indent=1, sort_keys=False))
+    (out_dir / "outputs.json").write_text(json.dumps(shown(outputs), indent=1))
+    return {"manifests": len(objs), "counts": Counter(r.type for r in registrations), "chain": longest_chain(registrations)}
