@@ -1,0 +1,50 @@
+# quicstack: the two commands are `make up` (deploy the default `local` stack onto the current
+# kube context) and `make test` (the whole suite, from a fresh clone). See README.md.
+
+STACK ?= local
+VENV := venv
+PY := $(VENV)/bin/python
+# A local file state backend: no Pulumi Cloud account needed. Override both to use your own.
+export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
+export PULUMI_CONFIG_PASSPHRASE ?=
+
+.PHONY: up preview plan destroy test deps
+
+$(VENV)/.runtime: requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# checkov pins packaging<24, which the Pulumi SDK cannot use, so it gets a virtualenv of its own.
+.checkov-venv/.installed: requirements-checkov.txt
+	python3 -m venv .checkov-venv
+	.checkov-venv/bin/pip install -q -r requirements-checkov.txt
+	touch $@
+
+tests/validators/node_modules/.installed: tests/validators/package-lock.json
+	npm ci --prefix tests/validators --no-audit --no-fund --loglevel=error
+	touch $@
+
+deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+test: deps
+	$(PY) -m pytest
+
+plan: $(VENV)/.runtime
+	$(PY) -m tools.plan $(STACK)
+
+up: $(VENV)/.runtime
+	mkdir -p .pulumi-state
+	pulumi stack select --create $(STACK)
+	pulumi up --stack $(STACK)
+
+preview: $(VENV)/.runtime
+	pulumi preview --stack $(STACK)
+
+destroy: $(VENV)/.runtime
+	pulumi destroy --stack $(STACK)

@@ -1,0 +1,80 @@
+"""``python -m tools.plan``: what it writes, and how it fails."""
+
+import json
+import subprocess
+import sys
+
+import yaml
+
+from tests.conftest import STACKS
+from tests.support.plan import ROOT, run_plan
+
+
+def test_local_plan_writes_manifests_resources_and_outputs(plan):
+    p = plan("local")
+    assert p.manifests and p.resources
+    names = sorted(f.name for f in (p.dir / "manifests").iterdir())
+    for obj, name in zip(p.manifests, names):
+        ns = "cluster" if obj["kind"] in ("Namespace", "ClusterIssuer") else obj["metadata"]["namespace"]
+        assert name == f"{obj['kind'].lower()}-{ns}-{obj['metadata']['name']}.yaml"
+    for res in p.resources:
+        assert {"type", "name", "urn", "parent", "provider", "dependencies", "inputs"} <= res.keys()
+
+
+def test_numbers_are_integers_not_floats(plan):
+    def floats(value):
+        if isinstance(value, float):
+            yield value
+        elif isinstance(value, dict):
+            for v in value.values():
+                yield from floats(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from floats(v)
+
+    for stack in STACKS:
+        p = plan(stack)
+        assert not [f for m in p.manifests for f in floats(m)], stack
+
+
+def test_every_custom_resource_has_an_explicit_provider(plan):
+    """Default providers are disabled in Pulumi.yaml; the plan shows none would be needed."""
+    for stack in STACKS:
+        missing = [r["urn"] for r in plan(stack).resources
+                   if r["custom"] and not r["type"].startswith("pulumi:providers:") and r["type"].startswith(("kubernetes:", "gcp:", "aws:"))
+                   and not r["provider"]]
+        assert not missing, (stack, missing)
+
+
+def test_default_providers_are_disabled_for_clouds_and_kubernetes():
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    disabled = project["config"]["pulumi:disable-default-providers"]["value"]
+    assert {"kubernetes", "aws", "gcp"} <= set(disabled)
+
+
+def test_summary_counts_types_and_chain(tmp_path):
+    run = run_plan("local", tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "pulumi:providers:kubernetes" in run.stdout and "longest dependency chain" in run.stdout
+    resources = json.loads((tmp_path / "local" / "resources.json").read_text())
+    assert f"{len(resources)} resources" in run.stdout
+
+
+def test_invalid_config_exits_2_with_one_line(plan_config):
+    run, _ = plan_config({"quicstack:domain": "example.com", "quicstack:acme": {"challenge": "dns"}})
+    assert run.returncode == 2
+    assert run.stderr.strip() == "quicstack:acme.challenge: 'dns' is not one of http01, dns01"
+
+
+def test_unknown_stack_exits_2(tmp_path):
+    run = run_plan("no-such-stack", tmp_path)
+    assert run.returncode == 2 and "no stack file" in run.stderr
+
+
+def test_program_failure_exits_1_in_one_line(tmp_path):
+    """A failure that is not a config error (here: the program file is unreadable) is one line, exit 1."""
+    code = ("import sys, runpy; from tools.plan import __main__ as m; "
+            "m.ROOT = m.ROOT / 'nowhere'; sys.exit(m.main(['" + str(ROOT / "stacks" / "Pulumi.local.yaml") + "', '--out', '" + str(tmp_path) + "']))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: planning local failed:") and len(proc.stderr.strip().splitlines()) == 1
