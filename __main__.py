@@ -19,9 +19,15 @@ from stacks.config import from_pulumi
 settings = from_pulumi()
 # Import only the selected cloud's layer, so an EKS stack never loads pulumi_gcp and vice versa.
 cluster = importlib.import_module(f"stacks.{settings.cloud}").build(settings)
+k8s_opts = pulumi.ResourceOptions(provider=cluster.provider)
 
-namespace = k8s.core.v1.Namespace(
-    "quicstack",
-    metadata={"name": "quicstack"},
-    opts=pulumi.ResourceOptions(provider=cluster.provider),
+# The relay and its watch page share one namespace; pods there must meet the `restricted` profile.
+moq_namespace = k8s.core.v1.Namespace(
+    "moq",
+    metadata={"name": "moq", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}},
+    opts=k8s_opts,
 )
+
+# PLATFORM (issue 3)
+# RELAY AND WATCH PAGE (issue 4)
+# ENVOY DEMO (issue 5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from .errors import ConfigError
 from .settings import CLOUD_SECTIONS, Settings
 
@@ -14,6 +16,10 @@ def check(s: Settings) -> None:
     _dns(s)
     _ingress(s)
     _host_ports(s)
+    # Rules of the selected cloud live with its section: `def check(settings)` in stacks/config/<cloud>.py.
+    cloud_check = getattr(import_module(f".{s.cloud}", __package__), "check", None)
+    if cloud_check:
+        cloud_check(s)
 
 
 def _cloud_sections(s: Settings) -> None:

@@ -15,7 +15,9 @@ from .existing import Existing
 from .gke import Gke
 from .ingress import Ingress
 from .k3s import K3s
-from .workloads import EnvoyDemo, Relay, Web
+from .envoy import EnvoyDemo
+from .relay import Relay
+from .web import Web
 
 Cloud = Literal["existing", "k3s", "gke", "eks"]
 CLOUD_SECTIONS = ("existing", "k3s", "gke", "eks")

@@ -14,6 +14,8 @@ import pulumi
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 
+from . import fake_aws, fake_gcp
+
 SECRET = "[secret]"
 
 
@@ -86,7 +88,8 @@ COMPUTED: dict[str, Callable[[dict], dict]] = {
 }
 
 # Invoke results the program indexes into, per token.
-CALLS: dict[str, Callable[[dict], dict]] = {}
+CALLS: dict[str, Callable[[dict], dict]] = {**fake_aws.CALLS, **fake_gcp.CALLS}
+COMPUTED.update({**fake_aws.COMPUTED, **fake_gcp.COMPUTED})
 
 
 class Mocks(pulumi.runtime.Mocks):
