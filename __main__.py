@@ -31,3 +31,4 @@ moq_namespace = k8s.core.v1.Namespace(
 # PLATFORM (issue 3)
 # RELAY AND WATCH PAGE (issue 4)
 # ENVOY DEMO (issue 5)
+# ENDPOINTS AND RECORDS (lead)

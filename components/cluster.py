@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -47,3 +47,9 @@ class Cluster:
     load_balancer_dependencies: Sequence[pulumi.Resource] = ()
     """What every LoadBalancer Service must be created after and deleted before (the controller that
     owns its cloud load balancer, that controller's IAM, the nodes): encodes teardown order."""
+    platform_dependencies: Sequence[pulumi.Resource] = ()
+    """What the platform's Helm releases wait for (EKS: the load balancer controller, whose webhook
+    rejects new Services while it is down)."""
+    publish_records: Optional[Callable[[Mapping[str, pulumi.Output[str]]], None]] = None
+    """Creates DNS records for host -> load balancer address once the Services have addresses; None
+    where the cluster layer already pointed records at reserved addresses (or DNS is not managed)."""

@@ -67,17 +67,8 @@ def _host_ports(s: Settings) -> None:
     """On a single-address cluster every LoadBalancer port is a port on that one address."""
     if not s.topology.shared_address or s.ingress.service_type != "LoadBalancer":
         return
-    claims: dict[tuple[int, str], str] = {}
-
-    def claim(port: int, proto: str, who: str, key: str) -> None:
-        if (port, proto) in claims:
-            raise ConfigError(key, f"collides with {claims[(port, proto)]} on {proto} {port}: all Services share one address here; choose another port", port)
-        claims[(port, proto)] = who
-
-    claim(80, "TCP", "the ingress controller", "ingress")
-    claim(443, "TCP", "the ingress controller", "ingress")
-    if s.relay.enabled:
-        claim(443, "UDP", "the ingress controller (relay UDP)" if s.ingress.relay_udp else "the relay", "relay")
-    if s.envoy_demo.enabled:
-        for proto in ("TCP", "UDP"):
-            claim(s.envoy_public_port, proto, "the Envoy demo", "envoyDemo.publicPort")
+    owners: dict[tuple[int, str], str] = {}
+    for p in s.public_ports:
+        if (p.port, p.protocol) in owners:
+            raise ConfigError(p.key, f"collides with {owners[(p.port, p.protocol)]} on {p.protocol} {p.port}: all Services share one address here; choose another port", p.port)
+        owners[(p.port, p.protocol)] = p.owner

@@ -33,6 +33,17 @@ class Hosts:
 
 
 @dataclass(frozen=True)
+class PublicPort:
+    """A port some workload opens on its load balancer address."""
+
+    port: int
+    protocol: Literal["TCP", "UDP"]
+    owner: str
+    key: str
+    """The config key that decides this port (named in errors)."""
+
+
+@dataclass(frozen=True)
 class Topology:
     """How the chosen cluster exposes LoadBalancer Services; the cluster layers implement these facts.
 
@@ -103,6 +114,17 @@ class Settings(Model):
             mixed_protocol=self.cloud == "k3s" or bool(existing and existing.mixed_protocol),
             managed=self.cloud in ("gke", "eks"),
         )
+
+    @property
+    def public_ports(self) -> list[PublicPort]:
+        """Every port the stack's load balancers open to the world, in a stable order."""
+        ports = [PublicPort(80, "TCP", "the ingress controller", "ingress"), PublicPort(443, "TCP", "the ingress controller", "ingress")]
+        if self.relay.enabled:
+            owner = "the ingress controller (relay UDP)" if self.ingress.relay_udp else "the relay"
+            ports.append(PublicPort(443, "UDP", owner, "relay"))
+        if self.envoy_demo.enabled:
+            ports += [PublicPort(self.envoy_public_port, proto, "the Envoy demo", "envoyDemo.publicPort") for proto in ("TCP", "UDP")]
+        return ports
 
     @property
     def envoy_public_port(self) -> int:
