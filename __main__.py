@@ -14,6 +14,8 @@ import importlib
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.platform.issuers import dns01_solver
+from components.platform.platform import Platform, PlatformArgs
 from stacks.config import from_pulumi
 
 settings = from_pulumi()
@@ -28,7 +30,33 @@ moq_namespace = k8s.core.v1.Namespace(
     opts=k8s_opts,
 )
 
-# PLATFORM (issue 3)
+challenges = settings.challenge_by_host
+dns01 = (
+    dns01_solver(settings.dns.provider, settings.dns.zone, settings.dns_project, settings.dns_region, settings.dns.credentials_secret)
+    if settings.dns.provider != "none" else {}
+)
+platform = Platform(
+    "platform",
+    PlatformArgs(
+        ingress_class=settings.ingress.class_name,
+        ingress_service_type=settings.ingress.service_type,
+        ingress_exposure=cluster.ingress,
+        ingress_resources=settings.ingress.resources,
+        replicas=settings.ingress.replicas or settings.system_replicas,
+        environment=settings.acme.environment,
+        http01_hosts=[h for h, c in challenges.items() if c == "http01"],
+        dns01_hosts=[h for h, c in challenges.items() if c == "dns01"],
+        dns01=dns01,
+        email=settings.acme.email,
+        # The ingress controller carries the relay's UDP 443 only where mixed protocol works (validated).
+        udp={443: "moq/relay:443"} if settings.ingress.relay_udp and settings.relay.enabled else {},
+        cert_manager_annotations=cluster.cert_manager_annotations,
+        depends_on=cluster.platform_dependencies,
+    ),
+    opts=k8s_opts,
+)
 # RELAY AND WATCH PAGE (issue 4)
 # ENVOY DEMO (issue 5)
 # ENDPOINTS AND RECORDS (lead)
+pulumi.export("ingressAddress", platform.ingress_address)
+pulumi.export("caCertificate", platform.ca_certificate)

@@ -22,3 +22,10 @@ def container_security() -> dict:
     return {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
             "runAsUser": RUN_AS, "runAsGroup": RUN_AS, "capabilities": {"drop": ["ALL"]},
             "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def lb_address(status) -> str:
+    """The first load balancer IP or host name in a Service's status ("" until the cloud assigns one)."""
+    ingress = status.load_balancer.ingress if status and status.load_balancer else None
+    first = ingress[0] if ingress else None
+    return (first.ip or first.hostname or "") if first else ""

@@ -16,5 +16,9 @@ class Dns(Model):
     """Cloud DNS managed-zone name, or Route53 hosted-zone ID. Required unless `provider` is `none`."""
     project: Optional[str] = None
     """GCP project that owns the Cloud DNS zone; unset means the cluster's project."""
+    region: Optional[str] = None
+    """AWS region for Route53 API calls; unset means the EKS region."""
+    credentials_secret: Optional[str] = None
+    """Name of an existing Secret in the cert-manager namespace holding a Cloud DNS service-account key (`key.json`); unset means ambient credentials (GKE Workload Identity)."""
     records: bool = True
     """Create A (or alias) records for the web, relay and Envoy demo hosts in `zone`."""

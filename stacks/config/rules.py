@@ -52,6 +52,10 @@ def _dns(s: Settings) -> None:
         raise ConfigError("dns.provider", f"is not available on a {s.cloud} stack (allowed: none, {allowed})", dns.provider)
     if not dns.zone:
         raise ConfigError("dns.zone", f"is required when dns.provider is {dns.provider}", has_value=False)
+    if dns.provider == "clouddns" and not s.dns_project:
+        raise ConfigError("dns.project", "is required for clouddns on this cloud (the GCP project that owns the zone)", has_value=False)
+    if dns.provider == "route53" and not s.dns_region:
+        raise ConfigError("dns.region", "is required for route53 on this cloud (the AWS region for Route53 API calls)", has_value=False)
 
 
 def _ingress(s: Settings) -> None:

@@ -116,6 +116,29 @@ class Settings(Model):
         )
 
     @property
+    def challenge_by_host(self) -> dict[str, str]:
+        """ACME challenge per public host of the enabled workloads."""
+        hosts = self.hosts
+        wanted = {hosts.web: (self.web.enabled, self.acme.challenge), hosts.relay: (self.relay.enabled, self.acme.relay),
+                  hosts.envoy: (self.envoy_demo.enabled, self.acme.challenge)}
+        return {host: challenge for host, (enabled, challenge) in wanted.items() if enabled}
+
+    @property
+    def dns_project(self) -> Optional[str]:
+        """GCP project of the Cloud DNS zone: `dns.project`, else the cluster's project."""
+        return self.dns.project or getattr(self.cluster, "project", None)
+
+    @property
+    def dns_region(self) -> Optional[str]:
+        """AWS region for Route53: `dns.region`, else the EKS region."""
+        return self.dns.region or (self.cluster.region if self.cloud == "eks" else None)
+
+    @property
+    def system_replicas(self) -> int:
+        """Replicas of cert-manager and, unless set, the ingress controller: 2 on managed clouds."""
+        return 2 if self.topology.managed else 1
+
+    @property
     def public_ports(self) -> list[PublicPort]:
         """Every port the stack's load balancers open to the world, in a stable order."""
         ports = [PublicPort(80, "TCP", "the ingress controller", "ingress"), PublicPort(443, "TCP", "the ingress controller", "ingress")]

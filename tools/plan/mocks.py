@@ -7,6 +7,7 @@ answers with the inputs plus the few computed outputs the program reads (address
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -65,18 +66,30 @@ def redacted(value: Any) -> Any:
     return value
 
 
-def _k8s_outputs(inputs: dict) -> dict:
-    """LoadBalancer Services get an address in status, as the cloud would give them."""
+MOCK_CA_PEM = "-----BEGIN CERTIFICATE-----\nMOCK-ROOT-CA\n-----END CERTIFICATE-----\n"
+
+
+def _service(inputs: dict) -> dict:
+    """LoadBalancer Services get an address in status, as the cloud would give them. A Service read
+    back by id (``Service.get``: the ingress controller's, made by its chart) is a LoadBalancer too."""
     spec = inputs.get("spec") or {}
-    if inputs.get("kind") == "Service" and spec.get("type") == "LoadBalancer":
+    if spec.get("type", "LoadBalancer") == "LoadBalancer":
         ip = spec.get("loadBalancerIP") or "192.0.2.10"
         return {"status": {"loadBalancer": {"ingress": [{"ip": ip, "hostname": "lb.example.invalid"}]}}}
     return {}
 
 
+def _secret(inputs: dict) -> dict:
+    """A Secret read back by id (``Secret.get``) is the local root CA that cert-manager issued."""
+    if "data" in inputs or "stringData" in inputs:
+        return {}
+    return {"data": {"ca.crt": base64.b64encode(MOCK_CA_PEM.encode()).decode(), "tls.crt": "", "tls.key": ""}}
+
+
 # Computed outputs the program reads, per resource type (documentation-range values, RFC 5737).
 COMPUTED: dict[str, Callable[[dict], dict]] = {
-    "kubernetes:core/v1:Service": _k8s_outputs,
+    "kubernetes:core/v1:Service": _service,
+    "kubernetes:core/v1:Secret": _secret,
     "random:index/randomBytes:RandomBytes": lambda i: {"base64": "AAECAwQFBgcICQoLDA0ODw==", "hex": "000102030405060708090a0b0c0d0e0f"},
     "random:index/randomPassword:RandomPassword": lambda i: {"result": "mock-password-0123456789"},
     "tls:index/privateKey:PrivateKey": lambda i: {

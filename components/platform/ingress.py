@@ -1,0 +1,92 @@
+"""Deploys the ingress controller: ingress-nginx as a pinned Helm release.
+
+ingress-nginx was retired upstream in March 2026 (final chart 4.15.1, controller v1.15.1: no more
+fixes, including security fixes). It is shipped because the product's design names it; the
+component's interface (``IngressArgs`` and the outputs) says nothing nginx-specific, so a Gateway
+API implementation can replace it behind the same interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.cluster import LoadBalancer
+from components.k8s import lb_address
+from stacks.config.resources import Resources
+
+CHART = "ingress-nginx"
+CHART_VERSION = "4.15.1"
+REPOSITORY = "https://kubernetes.github.io/ingress-nginx"
+NAMESPACE = "ingress-nginx"
+# fullnameOverride pins the Service name, so the address can be read back without guessing.
+SERVICE = "ingress-nginx-controller"
+
+
+@dataclass(frozen=True)
+class IngressArgs:
+    class_name: str
+    """IngressClass that this controller serves."""
+    service_type: str
+    """`LoadBalancer`, or `NodePort` for clusters without a load balancer."""
+    exposure: LoadBalancer
+    """Address, class and annotations of the controller's LoadBalancer Service (from the cluster layer)."""
+    replicas: int
+    """Controller pods; above 1 the chart adds a PodDisruptionBudget (minAvailable 1)."""
+    resources: Resources
+    """Controller container requests and limits."""
+    udp: Mapping[int, str] = field(default_factory=dict)
+    """Public UDP port -> `namespace/service:port` carried through the controller (mixed protocol)."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """What must run before the release (EKS: the load balancer controller)."""
+
+
+class IngressController(pulumi.ComponentResource):
+    address: pulumi.Output[str]
+    """External IP or host name of the controller's load balancer ("" for NodePort)."""
+
+    def __init__(self, name: str, args: IngressArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("quicstack:platform:IngressController", name, None, opts)
+        self.class_name = args.class_name
+
+        service: dict = {"type": args.service_type, "externalTrafficPolicy": "Local"}
+        if args.service_type == "LoadBalancer":
+            service.update({k: v for k, v in args.exposure.spec().items() if k != "type"})
+            service["annotations"] = dict(args.exposure.annotations)
+        values = {
+            "fullnameOverride": "ingress-nginx",
+            "controller": {
+                "replicaCount": args.replicas,
+                "ingressClass": args.class_name,
+                "ingressClassResource": {"name": args.class_name, "default": False},
+                # Snippet annotations let any Ingress author inject nginx config; keep them off.
+                "allowSnippetAnnotations": False,
+                "resources": args.resources.as_k8s(),
+                "service": service,
+                "metrics": {"enabled": False},
+            },
+            "udp": {str(port): target for port, target in args.udp.items()},
+        }
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name="ingress-nginx",
+            chart=CHART,
+            version=CHART_VERSION,
+            repository_opts={"repo": REPOSITORY},
+            namespace=NAMESPACE,
+            create_namespace=True,
+            values=values,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+        )
+        if args.service_type == "LoadBalancer":
+            svc = k8s.core.v1.Service.get(
+                f"{name}-service", f"{NAMESPACE}/{SERVICE}", opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release])
+            )
+            self.address = svc.status.apply(lb_address)
+        else:
+            self.address = pulumi.Output.from_input("")
+        self.register_outputs({"address": self.address})
+

@@ -1,0 +1,82 @@
+"""Deploys the platform every stack gets: the ingress controller, cert-manager and the issuers.
+
+The two Helm releases install in parallel; the issuers wait for cert-manager only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Mapping, Optional, Sequence
+
+import pulumi
+
+from components.cluster import LoadBalancer
+from components.platform.cert_manager import CertManager, CertManagerArgs
+from components.platform.certificates import Issuer
+from components.platform.ingress import IngressArgs, IngressController
+from components.platform.issuers import Issuers, IssuersArgs
+from stacks.config.resources import Resources
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    ingress_class: str
+    """IngressClass the controller serves and Ingresses use."""
+    ingress_service_type: str
+    """`LoadBalancer` or `NodePort`."""
+    ingress_exposure: LoadBalancer
+    """How the cluster exposes the controller's Service."""
+    ingress_resources: Resources
+    """Controller requests and limits."""
+    replicas: int
+    """Replicas of the controller, cert-manager and its webhook (2 on managed clouds)."""
+    environment: Literal["production", "staging", "selfsigned"]
+    """Which issuer signs workload certificates."""
+    http01_hosts: Sequence[str] = ()
+    """Hosts whose certificates are validated over HTTP-01."""
+    dns01_hosts: Sequence[str] = ()
+    """Hosts whose certificates are validated over DNS-01."""
+    dns01: Mapping[str, object] = field(default_factory=dict)
+    """The DNS-01 solver stanza for the cloud's DNS service."""
+    email: Optional[str] = None
+    """ACME account e-mail."""
+    udp: Mapping[int, str] = field(default_factory=dict)
+    """UDP ports carried through the ingress controller (mixed protocol clusters only)."""
+    cert_manager_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Annotations on cert-manager's ServiceAccount (GKE Workload Identity)."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """What both releases wait for (EKS: the load balancer controller)."""
+
+
+class Platform(pulumi.ComponentResource):
+    issuer: Issuer
+    ingress_class: str
+    ingress_address: pulumi.Output[str]
+    ca_certificate: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("quicstack:platform:Platform", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        ingress = IngressController(
+            f"{name}-ingress",
+            IngressArgs(class_name=args.ingress_class, service_type=args.ingress_service_type, exposure=args.ingress_exposure,
+                        replicas=args.replicas, resources=args.ingress_resources, udp=args.udp, depends_on=args.depends_on),
+            opts=child,
+        )
+        cert_manager = CertManager(
+            f"{name}-cert-manager",
+            CertManagerArgs(replicas=args.replicas, service_account_annotations=args.cert_manager_annotations,
+                            depends_on=args.depends_on),
+            opts=child,
+        )
+        issuers = Issuers(
+            f"{name}-issuers",
+            IssuersArgs(environment=args.environment, ingress_class=args.ingress_class, http01_hosts=args.http01_hosts,
+                        dns01_hosts=args.dns01_hosts, dns01=args.dns01, email=args.email, cert_manager=[cert_manager.release]),
+            opts=child,
+        )
+        self.issuer = issuers.issuer
+        self.ingress_class = args.ingress_class
+        self.ingress_address = ingress.address
+        self.ca_certificate = issuers.ca_certificate
+        self.register_outputs({"ingressAddress": self.ingress_address, "caCertificate": self.ca_certificate})
