@@ -30,7 +30,8 @@ tests/validators/node_modules/.installed: tests/validators/package-lock.json
 	touch $@
 
 deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@# Headless Chromium for the watch-page test: Debian's package where none is installed (needs root).
+	@command -v chromium >/dev/null || command -v google-chrome >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 test: deps
 	$(PY) -m pytest

@@ -46,11 +46,11 @@ def _model_at(root: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
         field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
         if field is None:
             return None
-        model = _unwrap(field.annotation)
+        model = unwrap_optional(field.annotation)
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
-def _unwrap(annotation: Any) -> Any:
+def unwrap_optional(annotation: Any) -> Any:
     """``Optional[X]`` -> ``X`` so the search can descend into optional sections."""
     args = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
     return args[0] if len(args) == 1 else annotation
