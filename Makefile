@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 export PULUMI_CONFIG_PASSPHRASE ?=
 
-.PHONY: up preview plan destroy test deps
+.PHONY: up preview plan verify destroy test deps
 
 $(VENV)/.runtime: requirements.txt
 	python3 -m venv $(VENV)
@@ -30,8 +30,9 @@ tests/validators/node_modules/.installed: tests/validators/package-lock.json
 	touch $@
 
 deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed
-	@# Headless Chromium for the watch-page test: Debian's package where none is installed (needs root).
-	@command -v chromium >/dev/null || command -v google-chrome >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@# Headless Chromium and nginx for the watch-page test: Debian's packages where missing (needs root).
+	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq chromium nginx-light >/dev/null)
 
 test: deps
 	$(PY) -m pytest
@@ -43,6 +44,9 @@ up: $(VENV)/.runtime
 	mkdir -p .pulumi-state
 	pulumi stack select --create $(STACK)
 	pulumi up --stack $(STACK)
+
+verify: $(VENV)/.runtime
+	$(PY) -m tools.verify --stack $(STACK)
 
 preview: $(VENV)/.runtime
 	pulumi preview --stack $(STACK)

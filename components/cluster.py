@@ -30,6 +30,15 @@ class LoadBalancer:
         return spec
 
 
+def load_balancer_service_options(dependencies: Sequence[pulumi.Resource]) -> pulumi.ResourceOptions:
+    """Options every LoadBalancer Service a workload creates must carry.
+
+    The Service is created after, and so deleted before, whatever owns its cloud load balancer; the
+    delete waits for the cloud to remove the load balancer (NLBs take minutes), so nothing is orphaned.
+    """
+    return pulumi.ResourceOptions(depends_on=list(dependencies), custom_timeouts=pulumi.CustomTimeouts(delete="15m"))
+
+
 @dataclass(frozen=True)
 class Cluster:
     """A ready cluster and the facts about it that the layers above need."""

@@ -2,10 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+import re
+from typing import TYPE_CHECKING, Annotated, Literal, Optional
+
+from pydantic import AfterValidator, model_validator
 
 from .base import DnsName, Image, Model, Port
+from .errors import ConfigError
 from .resources import Resources
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+# Broadcast paths are `/`-separated segments; the relay matches prefixes on segment boundaries.
+_PATH = re.compile(r"^([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?$")
+# Secret names are DNS-1123 subdomains.
+_SECRET = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
+
+WebSocketRoute = Literal["ingress", "load-balancer", "none"]
+
+
+def matching(pattern: re.Pattern, problem: str) -> AfterValidator:
+    """A string validator: values that ``pattern`` does not match fail with ``problem``."""
+
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
+BroadcastPath = Annotated[str, matching(_PATH, "is not a broadcast path (segments of A-Z, a-z, 0-9 and . _ ~ -, joined by '/', no leading or trailing '/')")]
+SecretName = Annotated[str, matching(_SECRET, "is not a Secret name (lower-case a-z, 0-9, '-' and '.')")]
 
 
 class Relay(Model):
@@ -14,20 +43,75 @@ class Relay(Model):
     enabled: bool = True
     """Deploy the relay."""
     image: Image = "moqdev/moq-relay:0.14.12"
-    """Relay image, pinned by tag or digest."""
+    """Relay image, pinned by tag or digest; the generated TOML follows moq-relay 0.14."""
     host: Optional[DnsName] = None
     """Public host name; unset means `relay.<domain>`."""
     quic_port: Port = 4443
-    """Container port the relay binds for QUIC; the Service maps UDP 443 to it, so no privilege is needed."""
+    """Container port the relay binds for QUIC (UDP); the Service maps UDP 443 to it, so no privilege is needed."""
     web_port: Port = 4480
-    """Container port of the relay's HTTP listener (WebSocket fallback, /certificate.sha256)."""
+    """Container port of the relay's TCP web listener (WebSocket fallback, /certificate.sha256): plain HTTP behind the ingress, or HTTPS where the relay's own load balancer carries TCP 443."""
     internal_port: Port = 9101
-    """Container port of the relay's internal listener (/health, /metrics); used by probes, never exposed by a Service."""
+    """Container port of the relay's internal listener (/health, /metrics); used by probes, never exposed by a Service, and closed to other pods by a NetworkPolicy."""
     log_level: Literal["error", "warn", "info", "debug", "trace"] = "info"
     """Relay log level."""
     auth: Literal["anonymous", "jwt"] = "anonymous"
-    """`anonymous`: anyone may publish and subscribe under `publicPrefix`; `jwt`: a per-stack signing key is generated and other paths need a token."""
-    public_prefix: str = "anon"
-    """Broadcast path prefix open without a token."""
+    """`anonymous`: anyone may publish and subscribe under `publicPrefix`; `jwt`: anyone may subscribe under `publicPrefix`, and publishing (and every other path) needs a token signed with the relay's key."""
+    public_prefix: BroadcastPath = "anon"
+    """Broadcast path prefix open without a token (the watch page plays from it); `""` opens every path."""
+    jwt_key: Literal["generate", "existing"] = "generate"
+    """With `auth: jwt`: `generate` creates a symmetric HS256 JWK per stack in the Secret `relay-auth` (key `root.jwk`); `existing` uses `jwtKeySecret`."""
+    jwt_key_secret: Optional[SecretName] = None
+    """With `jwtKey: existing`: a Secret in namespace `moq` whose key `root.jwk` holds the JWK the relay verifies tokens with (e.g. the public half of an ES256 key)."""
+    websocket: bool = True
+    """Serve the WebSocket fallback (browsers without WebTransport) on TCP 443 of the relay host."""
     resources: Resources = Resources.of("100m", "128Mi", "1", "512Mi")
     """Relay container requests and limits."""
+
+    @model_validator(mode="after")
+    def _listeners(self) -> "Relay":
+        # The pod drops every capability, so it cannot bind privileged ports.
+        for key, port in (("quicPort", self.quic_port), ("webPort", self.web_port), ("internalPort", self.internal_port)):
+            if port < 1024:
+                raise ConfigError(f"relay.{key}", "is a privileged port: the relay runs without capabilities; use 1024-65535 (the Service maps 443 to it)", port)
+        if self.web_port == self.internal_port:
+            raise ConfigError("relay.internalPort", "is also relay.webPort: both are TCP listeners of one pod; choose another port", self.internal_port)
+        return self
+
+    @model_validator(mode="after")
+    def _jwt_key(self) -> "Relay":
+        if self.auth == "jwt" and self.jwt_key == "existing" and not self.jwt_key_secret:
+            raise ConfigError("relay.jwtKeySecret", "is required when relay.jwtKey is existing (a Secret in namespace moq with the key root.jwk)", has_value=False)
+        if self.jwt_key_secret and (self.auth != "jwt" or self.jwt_key != "existing"):
+            raise ConfigError("relay.jwtKeySecret", "is set, but is only read with relay.auth jwt and relay.jwtKey existing", self.jwt_key_secret)
+        return self
+
+
+def websocket_route(s: "Settings") -> WebSocketRoute:
+    """How TCP 443 of the relay host reaches the relay's WebSocket listener.
+
+    ``ingress``: the relay host resolves to the ingress's address, so an Ingress carries it (and
+    HTTP-01 works there); ``load-balancer``: the relay's own load balancer carries TCP 443 next to
+    UDP 443 and the relay terminates TLS itself.
+    """
+    if not s.relay.websocket:
+        return "none"
+    return "ingress" if s.topology.relay_shares_ingress_address or s.ingress.relay_udp else "load-balancer"
+
+
+def check(s: "Settings") -> None:
+    """Relay rules that depend on other sections."""
+    if not s.relay.enabled:
+        return
+    hosts = s.hosts
+    others = {"web.host": hosts.web if s.web.enabled else None, "envoyDemo.host": hosts.envoy if s.envoy_demo.enabled else None}
+    for key, host in others.items():
+        if host == hosts.relay:
+            raise ConfigError("relay.host", f"is also {key}: each host gets its own certificate and its own route for TCP 443; choose another host", hosts.relay)
+    if websocket_route(s) != "load-balancer":
+        return
+    # k3s and GKE always put the relay behind the ingress's address; EKS NLBs take TCP and UDP on one port
+    # (stacks/config/eks.py requires webPort == quicPort for that listener).
+    if not s.topology.tcp_udp_service:
+        raise ConfigError(
+            "relay.websocket", "is not possible here: the relay has its own load balancer, which would need TCP and UDP 443 on one "
+            "Service; set existing.mixedProtocol if the cluster supports that, or relay.websocket false", True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from . import envoy, relay, web
 from .errors import ConfigError
 from .settings import CLOUD_SECTIONS, Settings
 
@@ -16,6 +17,9 @@ def check(s: Settings) -> None:
     _dns(s)
     _ingress(s)
     _host_ports(s)
+    envoy.check(s)
+    relay.check(s)
+    web.check(s)
     # Rules of the selected cloud live with its section: `def check(settings)` in stacks/config/<cloud>.py.
     cloud_check = getattr(import_module(f".{s.cloud}", __package__), "check", None)
     if cloud_check:

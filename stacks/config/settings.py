@@ -57,6 +57,9 @@ class Topology:
     """The relay host resolves to an address that also serves the ingress's TCP 80/443 (HTTP-01 and the WebSocket fallback go through the ingress)."""
     mixed_protocol: bool
     """One LoadBalancer Service may carry TCP and UDP ports."""
+    tcp_udp_service: bool
+    """A workload's own LoadBalancer Service may carry the same port over TCP and UDP (mixed-protocol
+    clusters, and EKS, whose load balancer controller makes that one TCP_UDP NLB listener)."""
     managed: bool
     """A managed multi-node cloud cluster: system components run 2 replicas with a PodDisruptionBudget."""
 
@@ -107,11 +110,14 @@ class Settings(Model):
     def topology(self) -> Topology:
         existing = self.cluster if self.cloud == "existing" else None
         shared = self.cloud == "k3s" or bool(existing and existing.shared_address)
+        mixed = self.cloud == "k3s" or bool(existing and existing.mixed_protocol) or bool(
+            self.cloud == "gke" and self.gke and self.gke.mixed_protocol)
         return Topology(
             shared_address=shared,
             # GKE reserves one static address for both the ingress and the relay Service.
             relay_shares_ingress_address=shared or self.cloud == "gke",
-            mixed_protocol=self.cloud == "k3s" or bool(existing and existing.mixed_protocol),
+            mixed_protocol=mixed,
+            tcp_udp_service=mixed or self.cloud == "eks",
             managed=self.cloud in ("gke", "eks"),
         )
 

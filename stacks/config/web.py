@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Optional
+import re
+from typing import TYPE_CHECKING, Annotated, Optional
+
+from pydantic import AfterValidator
 
 from .base import DnsName, Image, Model
+from .errors import ConfigError
+from .relay import BroadcastPath, matching
 from .resources import Resources
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+def _named(value: str) -> str:
+    if not value:
+        raise ValueError("is empty: name the broadcast the page plays")
+    return value
 
 
 class Web(Model):
@@ -17,5 +33,15 @@ class Web(Model):
     """nginx image that serves the page, pinned by tag or digest."""
     host: Optional[DnsName] = None
     """Public host name; unset means `<domain>` itself."""
+    watch_version: Annotated[str, matching(_VERSION, "is not an exact npm version such as 0.4.6 (no ranges or tags)")] = "0.4.6"
+    """Version of the `@moq/watch` web component the page loads (from esm.sh); it must speak the relay's protocol."""
+    broadcast: Annotated[BroadcastPath, AfterValidator(_named)] = "bbb.hang"
+    """Broadcast the page plays, relative to the relay's public prefix."""
     resources: Resources = Resources.of("10m", "16Mi", "100m", "64Mi")
     """nginx container requests and limits."""
+
+
+def check(s: "Settings") -> None:
+    """Watch-page rules that depend on other sections."""
+    if s.web.enabled and not s.relay.enabled:
+        raise ConfigError("web.enabled", "needs the relay it plays from: set relay.enabled true, or web.enabled false", True)

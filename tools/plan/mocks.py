@@ -73,10 +73,12 @@ def _service(inputs: dict) -> dict:
     """LoadBalancer Services get an address in status, as the cloud would give them. A Service read
     back by id (``Service.get``: the ingress controller's, made by its chart) is a LoadBalancer too."""
     spec = inputs.get("spec") or {}
-    if spec.get("type", "LoadBalancer") == "LoadBalancer":
-        ip = spec.get("loadBalancerIP") or "192.0.2.10"
-        return {"status": {"loadBalancer": {"ingress": [{"ip": ip, "hostname": "lb.example.invalid"}]}}}
-    return {}
+    if spec.get("type", "LoadBalancer") != "LoadBalancer":
+        return {}
+    if spec.get("loadBalancerClass") == "service.k8s.aws/nlb":  # NLBs report a host name, never an IP
+        name = (inputs.get("metadata") or {}).get("name", "lb")
+        return {"status": {"loadBalancer": {"ingress": [{"hostname": f"{name}-0123456789.elb.eu-west-1.amazonaws.com"}]}}}
+    return {"status": {"loadBalancer": {"ingress": [{"ip": spec.get("loadBalancerIP") or "192.0.2.10"}]}}}
 
 
 def _secret(inputs: dict) -> dict:
@@ -138,6 +140,7 @@ class RecordingMonitor(MockMonitor):
                     options={
                         "deleteBeforeReplace": request.deleteBeforeReplace,
                         "retainOnDelete": request.retainOnDelete,
+                        "additionalSecretOutputs": sorted(request.additionalSecretOutputs),
                         "customTimeouts": {"create": request.customTimeouts.create, "update": request.customTimeouts.update,
                                            "delete": request.customTimeouts.delete},
                     },

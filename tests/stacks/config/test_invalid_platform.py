@@ -5,7 +5,7 @@ import pytest
 from stacks.config import ConfigError, load
 
 ACME = {"environment": "production", "email": "ops@example.com"}
-K3S = {"project": "p", "region": "europe-west1", "zone": "europe-west1-b"}
+K3S = {"project": "quicstack-demo", "region": "europe-west1", "zone": "europe-west1-b", "adminCidrs": ["203.0.113.7/32"]}
 
 CASES = [
     ({"acme": {"environment": "production"}},

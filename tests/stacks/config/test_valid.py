@@ -40,5 +40,5 @@ def test_relay_challenge_defaults_to_challenge_and_can_differ():
 
 def test_numbers_and_booleans_from_cli_strings():
     """The CLI hands scalars over as strings."""
-    s = load({"domain": "example.com", "relay": {"quicPort": "4444", "enabled": "false"}})
+    s = load({"domain": "example.com", "relay": {"quicPort": "4444", "enabled": "false"}, "web": {"enabled": "false"}})
     assert s.relay.quic_port == 4444 and s.relay.enabled is False

@@ -1,0 +1,124 @@
+"""The k3s VM's startup script, rendered from typed values (a pure function, tested as text).
+
+GCE runs the script on every boot, and ``pulumi up`` runs it again over SSH whenever it changes, so
+every step converges to the desired state instead of assuming a fresh VM:
+- UDP buffer limits for QUIC, persisted under /etc/sysctl.d (applied by systemd at boot, before k3s);
+- a netfilter rule dropping pod traffic to the metadata server, loaded by a unit that k3s requires;
+- k3s itself, pinned, installed or reinstalled only when the version or flags differ.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import shlex
+from dataclasses import dataclass
+
+METADATA_SERVER = "169.254.169.254"
+# quic-go asks for 7 MiB send and receive buffers; Linux caps both at ~208 KiB by default.
+UDP_BUFFER_BYTES = 8388608
+_K3S_VERSION = re.compile(r"^v1\.[0-9]+\.[0-9]+\+k3s[0-9]+$")
+
+
+@dataclass(frozen=True)
+class K3sNode:
+    """What the script installs on the VM."""
+
+    k3s_version: str
+    """k3s release, e.g. ``v1.34.9+k3s1``."""
+    address: str
+    """The VM's static external IPv4 address (API certificate SAN and the address ServiceLB reports)."""
+    pod_cidr: str
+    """k3s pod network (``--cluster-cidr``), the source range cut off from the metadata server."""
+    udp_buffer_bytes: int = UDP_BUFFER_BYTES
+    """``net.core.rmem_max`` and ``net.core.wmem_max``."""
+
+    def __post_init__(self) -> None:
+        # Everything below lands in a root shell script: accept only values of the expected form.
+        if not _K3S_VERSION.match(self.k3s_version):
+            raise ValueError(f"not a k3s release: {self.k3s_version!r}")
+        ipaddress.IPv4Address(self.address)
+        ipaddress.IPv4Network(self.pod_cidr)
+
+    @property
+    def server_flags(self) -> list[str]:
+        return [
+            # ingress-nginx is the stack's ingress controller.
+            "--disable=traefik",
+            f"--tls-san={self.address}",
+            # ServiceLB reports this address in every LoadBalancer Service's status.
+            f"--node-external-ip={self.address}",
+            f"--cluster-cidr={self.pod_cidr}",
+            "--secrets-encryption",
+            "--write-kubeconfig-mode=0600",
+        ]
+
+
+def startup_script(node: K3sNode) -> str:
+    exec_flags = shlex.quote(" ".join(["server", *node.server_flags]))
+    version = shlex.quote(node.k3s_version)
+    return f"""#!/bin/bash
+# quicstack k3s node bootstrap: runs on every boot and again over SSH when it changes; converges.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+# The boot-time run and an SSH run may overlap: one at a time.
+exec 9>/run/quicstack-bootstrap.lock
+flock 9
+
+# 1. QUIC needs large UDP socket buffers; these are node-wide limits no pod can raise. systemd-sysctl
+#    applies the file at every boot, before k3s starts.
+cat >/etc/sysctl.d/90-quicstack-quic.conf <<'EOF'
+net.core.rmem_max = {node.udp_buffer_bytes}
+net.core.wmem_max = {node.udp_buffer_bytes}
+EOF
+sysctl --quiet --load=/etc/sysctl.d/90-quicstack-quic.conf
+
+# 2. The metadata server hands out the VM's credentials: no pod may reach it. A table of its own,
+#    so kube-proxy, flannel and the network policy controller, which rewrite the iptables chains, never
+#    reorder or flush it; `delete table` first makes reloading idempotent.
+command -v nft >/dev/null || {{ apt-get update -qq && apt-get install -y -qq nftables; }}
+install -d -m 0755 /etc/quicstack /etc/systemd/system/k3s.service.d
+cat >/etc/quicstack/metadata-block.nft <<'EOF'
+table inet quicstack_metadata
+delete table inet quicstack_metadata
+table inet quicstack_metadata {{
+  chain prerouting {{
+    type filter hook prerouting priority raw; policy accept;
+    ip saddr {node.pod_cidr} ip daddr {METADATA_SERVER} counter drop
+  }}
+}}
+EOF
+cat >/etc/systemd/system/quicstack-metadata-block.service <<'EOF'
+[Unit]
+Description=Drop pod traffic to the GCE metadata server
+Before=k3s.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/sbin/nft -f /etc/quicstack/metadata-block.nft
+
+[Install]
+WantedBy=multi-user.target
+EOF
+# k3s (and so every pod) starts only once the rule is in place.
+cat >/etc/systemd/system/k3s.service.d/10-quicstack-metadata-block.conf <<'EOF'
+[Unit]
+Requires=quicstack-metadata-block.service
+After=quicstack-metadata-block.service
+EOF
+systemctl daemon-reload
+systemctl enable --now quicstack-metadata-block.service
+# Apply the current file without restarting the unit (a restart would restart k3s too).
+nft -f /etc/quicstack/metadata-block.nft
+
+# 3. k3s, pinned. The installer writes its flags into the systemd unit; it runs again only when the
+#    version or the flags differ from the last successful install.
+desired={shlex.quote(f"{node.k3s_version} server " + " ".join(node.server_flags))}
+if [ ! -x /usr/local/bin/k3s ] || [ "$(cat /etc/quicstack/k3s-installed 2>/dev/null)" != "$desired" ]; then
+  curl -sfL --retry 10 --retry-connrefused --retry-delay 3 -o /run/k3s-install.sh https://get.k3s.io
+  INSTALL_K3S_VERSION={version} INSTALL_K3S_EXEC={exec_flags} sh /run/k3s-install.sh
+  printf '%s' "$desired" >/etc/quicstack/k3s-installed
+fi
+"""

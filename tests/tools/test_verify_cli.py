@@ -1,0 +1,242 @@
+"""``python -m tools.verify``: inputs, trust, exit codes, and the one-line failure messages.
+
+Network checks run against loopback stand-ins (tests/support/verify_servers.py); the tool itself runs
+in a subprocess, or in-process only where it creates no event loop.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import sys
+
+import pytest
+
+from tests.support.envoy import free_port
+from tests.support.verify_servers import Servers, Site, make_pki, run_verify
+from tools.verify import __main__ as cli
+from tools.verify.report import Progress
+from tools.verify.checks import Result
+
+HOSTS = ("verify.localhost", "*.verify.localhost", "127.0.0.1")
+ISOLATED = {"cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp",
+            "content-type": "text/html"}
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return make_pki(tmp_path_factory.mktemp("pki"), HOSTS)
+
+
+def configure(argv: list[str], stdin: str = ""):
+    return cli.configure(cli.parser().parse_args(argv), io.StringIO(stdin))
+
+
+def test_stack_outputs_on_stdin_become_endpoints(pki):
+    outputs = {
+        "envoyUrl": "https://quic.example.com:8443", "envoyAddress": "203.0.113.7", "envoyReplicas": 2,
+        "relayUrl": "https://relay.example.com", "relayAddress": "nlb-1.elb.amazonaws.com",
+        "relayCertificateSecret": "relay-tls", "webUrl": "https://example.com", "ingressAddress": "203.0.113.8",
+        "caCertificate": pki.ca.read_text(),
+    }
+    endpoints, options = configure([], json.dumps(outputs))
+    by_role = {ep.role: ep for ep in endpoints}
+    assert list(by_role) == ["envoy", "relay", "web"]
+    envoy, relay, web = by_role["envoy"], by_role["relay"], by_role["web"]
+    assert (envoy.host, envoy.port, envoy.authority, envoy.expected_address, envoy.replicas) == \
+        ("quic.example.com", 8443, "quic.example.com:8443", "203.0.113.7", 2)
+    assert (relay.host, relay.port, relay.expected_address) == ("relay.example.com", 443, "nlb-1.elb.amazonaws.com")
+    assert (web.path, web.expected_address, web.relay_url) == ("/", "203.0.113.8", "https://relay.example.com")
+    assert options.trust.cadata.strip() == pki.ca.read_text().strip() and not options.trust.insecure
+
+
+def test_secret_placeholders_and_missing_outputs_are_skipped():
+    endpoints, options = configure([], json.dumps({"webUrl": "https://example.com", "caCertificate": "[secret]"}))
+    assert [ep.role for ep in endpoints] == ["web"]
+    assert options.trust.label == "system CA store" and options.trust.cadata is None
+
+
+def test_explicit_flags_override(pki):
+    endpoints, options = configure(["--envoy", "https://127.0.0.1:4443/x?y=1", "--replicas", "3", "--ca", str(pki.ca),
+                                    "--relay-path", "demo", "--url", "https://a.example", "--url", "https://b.example"])
+    assert [(ep.name, ep.path) for ep in endpoints] == [("envoy", "/x?y=1"), ("url1", "/"), ("url2", "/")]
+    assert endpoints[0].replicas == 3 and options.trust.cafile == str(pki.ca) and options.relay_path == "/demo"
+
+
+@pytest.mark.parametrize("argv, stdin, message", [
+    ([], "", "nothing to verify: stdin is empty"),
+    ([], "not json", "stdin is not JSON"),
+    ([], "[1, 2]", "not a JSON object of stack outputs"),
+    ([], "{}", "none of envoyUrl, relayUrl, webUrl"),
+    ([], json.dumps({"webUrl": "https://example.com", "caCertificate": "-----BEGIN CERTIFICATE-----\nMOCK\n"}),
+     "caCertificate output is not a PEM certificate"),
+    (["--url", "http://example.com"], "", "'http://example.com' is not an https:// URL"),
+    (["--url", "https://example.com:99999"], "", "has an invalid port"),
+    (["--url", "https://example.com", "--ca", "/nonexistent.pem"], "", "--ca /nonexistent.pem: not a readable PEM"),
+    (["--url", "https://example.com", "--ca", "x.pem", "--insecure"], "", "--ca and --insecure contradict"),
+    (["--url", "https://example.com", "--stack", "dev"], "", "either --stack or URLs"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, stdin, message, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("argv", [["--timeout", "0"], ["--probes", "many"], ["--server-id-length", "16"], ["--bogus"]])
+def test_bad_arguments_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 2 and "Traceback" not in capsys.readouterr().err
+
+
+def test_stack_without_pulumi_cli_says_so(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert cli.main(["--stack", "dev"]) == 2
+    assert capsys.readouterr().err == ("error: --stack needs the Pulumi CLI, which is not on PATH: install it, or pipe "
+                                       "`pulumi stack output --json` in, or pass --envoy/--relay/--web URLs\n")
+
+
+def test_nothing_on_stdin_exits_2_from_the_command_line():
+    run = run_verify()
+    assert run.returncode == 2 and run.stdout == "" and run.stderr.startswith("error: nothing to verify")
+
+
+def fake_pulumi(directory, outputs: dict, exit_code: int = 0) -> str:
+    """A ``pulumi`` on PATH that records its arguments and prints ``outputs``; returns the new PATH."""
+    script = directory / "pulumi"
+    script.write_text(f"#!/bin/sh\necho \"$@\" > {directory}/args\n"
+                      f"cat <<'EOF'\n{json.dumps(outputs)}\nEOF\n"
+                      f"[ {exit_code} = 0 ] || echo 'error: no stack named dev found' >&2\nexit {exit_code}\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return f"{directory}{os.pathsep}{os.environ['PATH']}"
+
+
+def test_stack_flag_runs_pulumi_stack_output(pki, tmp_path):
+    port = free_port()
+    page = (200, ISOLATED, b"<html>")
+    outputs = {"webUrl": f"https://verify.localhost:{port}", "ingressAddress": "127.0.0.1", "caCertificate": pki.ca.read_text()}
+    path = fake_pulumi(tmp_path, outputs)
+    with Servers() as servers:
+        servers.https(port, pki, Site(routes={"/": page}))
+        run = run_verify("--stack", "dev", "--json", env={**os.environ, "PATH": path})
+    assert (tmp_path / "args").read_text().split() == ["stack", "output", "--json", "--stack", "dev"]
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = run.report
+    assert report["trust"] == "stack's own CA (caCertificate output)"
+    assert [(c["check"], c["status"]) for c in report["checks"]] == [("dns", "pass"), ("tls", "pass"), ("page", "pass")]
+    assert run.check("web", "dns")["figures"] == {"addresses": ["127.0.0.1", "::1"], "source": "loopback name",
+                                                  "expected": "127.0.0.1"}
+
+
+def test_failing_pulumi_stack_output_is_reported(tmp_path):
+    path = fake_pulumi(tmp_path, {}, exit_code=255)
+    run = run_verify("--stack", "dev", env={**os.environ, "PATH": path})
+    assert run.returncode == 2
+    assert run.stderr == "error: `pulumi stack output --stack dev` failed: error: no stack named dev found\n"
+
+
+def test_closed_udp_port_with_open_tcp_port_fails_http3_within_the_timeout(pki):
+    port = free_port()  # TCP serves HTTPS; nothing listens on UDP
+    site = Site(routes={"/": (200, {"alt-svc": f'h3=":{port}"; ma=60'}, b"tcp only\n")})
+    timeout = 1.5
+    with Servers() as servers:
+        servers.https(port, pki, site)
+        run = run_verify("--url", f"https://127.0.0.1:{port}/", "--ca", str(pki.ca), "--timeout", str(timeout), "--json")
+    assert run.returncode == 1
+    h3 = run.check("url", "http3")
+    assert h3["status"] == "fail"
+    assert h3["summary"] == f"HTTP/2 works but QUIC timed out: UDP/{port} is blocked or nothing listens for QUIC"
+    assert timeout * 1000 <= h3["ms"] < (timeout + 1) * 1000
+    assert run.check("url", "http2")["status"] == "pass"
+    assert run.seconds < timeout + 3
+
+
+def test_table_marks_the_failure_and_exit_code_is_1(pki):
+    port = free_port()
+    with Servers() as servers:
+        servers.https(port, pki, Site(routes={"/": (200, {}, b"x")}))
+        run = run_verify("--url", f"https://127.0.0.1:{port}/", "--ca", str(pki.ca), "--timeout", "1",
+                         env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert run.returncode == 1
+    lines = run.stdout.splitlines()
+    assert lines[0] == f"quicstack verify: 1 endpoint, trust: CA file {pki.ca}"
+    assert any(line.startswith("✘ url  http3  HTTP/2 works but QUIC timed out") for line in lines), run.stdout
+    assert any(line.startswith("! url  http2  200 \"x\"") and "no alt-svc" in line for line in lines), run.stdout
+    assert lines[-1].startswith("2 passed, 1 warning, 1 failed, 0 skipped in ")
+    assert run.stderr == ""  # no progress line without a terminal, and no traceback
+
+
+def test_certificate_for_another_host(tmp_path):
+    other = make_pki(tmp_path, ("other.example", "www.other.example"))
+    port = free_port()
+    with Servers() as servers:
+        servers.https(port, other, Site(routes={"/": (200, {}, b"x")}))
+        servers.quic(port, other, Site(routes={"/": (200, {}, b"x")}))
+        run = run_verify("--url", f"https://127.0.0.1:{port}/", "--ca", str(other.ca), "--json")
+    assert run.returncode == 1
+    assert run.check("url", "tls")["summary"] == "certificate is for other.example, www.other.example, not 127.0.0.1"
+    assert run.check("url", "http3")["summary"] == \
+        "QUIC handshake failed: the certificate is rejected over QUIC too (see the tls check)"
+
+
+def test_untrusted_issuer_suggests_ca(pki):
+    port = free_port()
+    with Servers() as servers:
+        servers.https(port, pki, Site(routes={"/": (200, {}, b"x")}))
+        run = run_verify("--web", f"https://verify.localhost:{port}/", "--json")
+    tls = run.check("web", "tls")
+    assert run.returncode == 1 and tls["status"] == "fail"
+    assert tls["summary"].startswith("certificate issued by verify test CA is not trusted by the system CA store; "
+                                     "pass --ca with the CA that issued it")
+    assert run.check("web", "page")["summary"].startswith("certificate not accepted")
+
+
+def test_expiring_certificate_is_a_warning_not_a_failure(tmp_path):
+    soon = make_pki(tmp_path, ("127.0.0.1",), days=5)
+    port = free_port()
+    with Servers() as servers:
+        servers.https(port, soon, Site(routes={"/": (200, ISOLATED, b"<html>")}))
+        run = run_verify("--web", f"https://127.0.0.1:{port}/", "--ca", str(soon.ca), "--json")
+    tls = run.check("web", "tls")
+    assert run.returncode == 0 and tls["status"] == "warn" and tls["figures"]["daysLeft"] == 4
+    assert "4 days left: under 14" in tls["summary"]
+
+
+def test_host_that_does_not_resolve():
+    run = run_verify("--url", "https://nonexistent.invalid/", "--timeout", "3", "--json")
+    assert run.returncode == 1
+    dns = run.check("url", "dns")
+    assert dns["status"] == "fail" and dns["summary"].startswith("nonexistent.invalid does not resolve")
+    assert {c["status"] for c in run.report["checks"] if c["check"] != "dns"} == {"skip"}
+
+
+def test_host_resolving_elsewhere_than_the_load_balancer(pki):
+    port = free_port()
+    outputs = {"webUrl": f"https://127.0.0.1:{port}", "ingressAddress": "192.0.2.10", "caCertificate": pki.ca.read_text()}
+    with Servers() as servers:
+        servers.https(port, pki, Site(routes={"/": (200, ISOLATED, b"<html>")}))
+        run = run_verify("--json", stdin=json.dumps(outputs))
+    assert run.returncode == 1
+    assert run.check("web", "dns")["summary"] == \
+        "127.0.0.1 resolves to 127.0.0.1, not to the load balancer's 192.0.2.10: point the DNS record at it"
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_only_on_a_terminal():
+    tty, pipe = Terminal(), io.StringIO()
+    for stream in (tty, pipe):
+        progress = Progress(2, stream)
+        progress(Result("envoy", "dns", "pass", ""))
+        progress(Result("envoy", "tls", "fail", ""))
+        progress.clear()
+    assert pipe.getvalue() == ""
+    assert "\rverifying: 1/2 checks done, " in tty.getvalue()
+    assert "\rverifying: 2/2 checks done, 1 failed, " in tty.getvalue()
+    assert tty.getvalue().endswith("\r\x1b[K")

@@ -1,0 +1,134 @@
+"""``python -m tools.verify``: check a deployed stack end to end over HTTP/2, HTTP/3 and WebTransport.
+
+Input: the stack's outputs (``pulumi stack output --json | python -m tools.verify``, or ``--stack NAME``),
+or explicit URLs (``--envoy``, ``--relay``, ``--web``, ``--url``). Exit 0 when every check passes
+(warnings included), 1 when any fails, 2 for bad arguments or input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+
+from .checks import CHECKS, Endpoint, Options, Result, run_all
+from .inputs import UsageError, from_outputs, from_urls, parse_outputs, stack_outputs, trust
+from .report import Progress, as_json, table
+
+EXAMPLES = """examples:
+  pulumi stack output --json | python -m tools.verify
+  python -m tools.verify --stack local
+  python -m tools.verify --envoy https://127.0.0.1:8443 --ca ca.pem --replicas 1
+  python -m tools.verify --url https://example.com --json"""
+
+
+def _bounded(kind, low, high):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is outside {low}-{high}")
+        return value
+    return parse
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m tools.verify", description="Check a deployed stack end to end over HTTP/2, HTTP/3 and WebTransport.",
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = p.add_argument_group("what to verify (default: stack outputs JSON on stdin)")
+    source.add_argument("--stack", metavar="NAME", help="run `pulumi stack output --json --stack NAME` and verify that stack")
+    source.add_argument("--envoy", metavar="URL", help="the Envoy demo: DNS, TLS, HTTP/2, HTTP/3, QUIC-LB")
+    source.add_argument("--relay", metavar="URL", help="the relay: DNS, TLS, WebTransport, its HTTP endpoints, WebSocket fallback")
+    source.add_argument("--web", metavar="URL", help="the watch page: DNS, TLS, page and cross-origin isolation headers")
+    source.add_argument("--url", metavar="URL", action="append", default=[], help="any HTTPS URL: DNS, TLS, HTTP/2, HTTP/3 (repeatable)")
+    trust_group = p.add_argument_group("trust (default: the stack's caCertificate output if any, else the system CA store)")
+    trust_group.add_argument("--ca", metavar="FILE", help="trust only the CA certificates in this PEM file")
+    trust_group.add_argument("--insecure", action="store_true", help="do not check certificates at all")
+    tuning = p.add_argument_group("checks")
+    tuning.add_argument("--timeout", type=_bounded(float, 0.1, 300), default=5.0, metavar="SECONDS", help="bound of each check (default 5)")
+    tuning.add_argument("--probes", type=_bounded(int, 1, 500), default=20, metavar="N", help="QUIC-LB connections to open (default 20)")
+    tuning.add_argument("--replicas", type=_bounded(int, 1, 1000), metavar="N", help="Envoy replicas to expect (default: the envoyReplicas output)")
+    tuning.add_argument("--server-id-length", type=_bounded(int, 1, 15), default=8, metavar="OCTETS", help="QUIC-LB server ID length (default 8, what the AWS controller assigns)")
+    tuning.add_argument("--relay-path", default="/anon", metavar="PATH", help="relay session path when the relay URL has none (default /anon, the public prefix)")
+    tuning.add_argument("--h2-body", default="h2 success!", metavar="TEXT", help="body the Envoy demo answers over HTTP/2")
+    tuning.add_argument("--h3-body", default="h3 success!", metavar="TEXT", help="body the Envoy demo answers over HTTP/3")
+    p.add_argument("--json", action="store_true", help="print the results as JSON (for CI) instead of a table")
+    return p
+
+
+def configure(args: argparse.Namespace, stdin) -> tuple[list[Endpoint], Options]:
+    if args.ca and args.insecure:
+        raise UsageError("--ca and --insecure contradict each other")
+    explicit = args.envoy or args.relay or args.web or args.url
+    if explicit and args.stack:
+        raise UsageError("give either --stack or URLs, not both")
+    outputs: dict = {}
+    if explicit:
+        endpoints = from_urls(args.envoy, args.relay, args.web, args.url, args.replicas)
+    else:
+        if args.stack:
+            outputs = stack_outputs(args.stack)
+        elif stdin is None or stdin.isatty():
+            raise UsageError("nothing to verify: pipe `pulumi stack output --json` in, or pass --stack NAME or URLs (see --help)")
+        else:
+            text = stdin.read()
+            if not text.strip():
+                raise UsageError("nothing to verify: stdin is empty; pipe `pulumi stack output --json` in, or pass --stack NAME or URLs")
+            outputs = parse_outputs(text, "stdin")
+        endpoints = from_outputs(outputs, args.replicas)
+    options = Options(trust(args.ca, args.insecure, outputs), args.timeout, args.probes, args.server_id_length,
+                      "/" + args.relay_path.lstrip("/"), args.h2_body, args.h3_body)
+    return endpoints, options
+
+
+async def verify(endpoints: list[Endpoint], options: Options, progress: Progress) -> tuple[list[Result], float]:
+    started = time.perf_counter()
+    ticker = asyncio.ensure_future(progress.tick())
+    try:
+        results = await run_all(endpoints, options, progress)
+    finally:
+        ticker.cancel()
+        await asyncio.gather(ticker, return_exceptions=True)
+        progress.clear()
+    return results, time.perf_counter() - started
+
+
+def run(args: argparse.Namespace) -> int:
+    endpoints, options = configure(args, sys.stdin)
+    # aioquic logs each connection error to stderr itself; the checks report them in their own words.
+    logging.getLogger("quic").setLevel(logging.CRITICAL)
+    progress = Progress(sum(len(CHECKS[ep.role]) for ep in endpoints), sys.stderr)
+    # A loop of our own (not asyncio.run), so importing and calling main() leaves no global loop state behind.
+    loop = asyncio.new_event_loop()
+    try:
+        results, seconds = loop.run_until_complete(verify(endpoints, options, progress))
+    finally:
+        loop.close()
+    if args.json:
+        print(as_json(endpoints, results, options.trust, seconds, options.timeout))
+    else:
+        print(table(endpoints, results, options.trust, seconds, sys.stdout.encoding))
+    return 1 if any(r.status == "fail" for r in results) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return run(args)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - one line, never a traceback
+        print(f"error: {type(err).__name__}: {err}".splitlines()[0], file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
