@@ -70,6 +70,17 @@ def _port(value: int) -> int:
     return value
 
 
+def matching(pattern: re.Pattern, problem: str) -> AfterValidator:
+    """A string validator: values that ``pattern`` does not match fail with ``problem`` ("<value> <problem>")."""
+
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
 DnsName = Annotated[str, AfterValidator(_dns_name)]
 Email = Annotated[str, AfterValidator(_email)]
 Cidr = Annotated[str, AfterValidator(_cidr)]

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
 from pydantic import Field
 
-from .base import Model
+from .base import Model, matching
 from .errors import ConfigError
-from .k3s import GcpProject, GcpRegion, GcpZone, Ipv4Cidr, MachineType, disjoint, matching, zone_in
+from .k3s import GcpProject, GcpRegion, GcpZone, Ipv4Cidr, MachineType, disjoint, zone_in
 
 if TYPE_CHECKING:
     from .settings import Settings

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Mapping, Optional
 
 from pydantic import AfterValidator, Field
 
-from .base import Cidr, Model
+from .base import Cidr, Model, matching
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -25,14 +25,6 @@ _MACHINE_TYPE = re.compile(r"^[a-z][a-z0-9]*-[a-z0-9]+(-[a-z0-9]+)*$")
 _K3S_VERSION = re.compile(r"^v1\.[0-9]+\.[0-9]+\+k3s[0-9]+$")
 _NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 
-
-def matching(pattern: re.Pattern, problem: str) -> AfterValidator:
-    """A validator accepting strings that match ``pattern``; ``problem`` completes "<value> ..."."""
-    def check(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(problem)
-        return value
-    return AfterValidator(check)
 
 
 def _region(value: str) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
-from pydantic import AfterValidator, model_validator
+from pydantic import model_validator
 
-from .base import DnsName, Image, Model, Port
+from .base import DnsName, Image, Model, Port, matching
 from .errors import ConfigError
 from .resources import Resources
 
@@ -21,16 +21,6 @@ _SECRET = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
 
 WebSocketRoute = Literal["ingress", "load-balancer", "none"]
 
-
-def matching(pattern: re.Pattern, problem: str) -> AfterValidator:
-    """A string validator: values that ``pattern`` does not match fail with ``problem``."""
-
-    def check(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(problem)
-        return value
-
-    return AfterValidator(check)
 
 
 BroadcastPath = Annotated[str, matching(_PATH, "is not a broadcast path (segments of A-Z, a-z, 0-9 and . _ ~ -, joined by '/', no leading or trailing '/')")]

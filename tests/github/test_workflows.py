@@ -1,6 +1,5 @@
 """The workflows parse, and their stack lists follow stacks/."""
 
-from pathlib import Path
 
 import yaml
 
