@@ -26,7 +26,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.cluster import LoadBalancer, load_balancer_service_options
-from components.k8s import container_security, labels, lb_address, pod_security
+from components.k8s import labels, lb_address, open_ports_only, restricted_deployment, tls_ingress
 from components.platform.certificates import Issuer
 from components.workloads.relay_config import AUTH_DIR, AUTH_FILE, CONFIG_DIR, CONFIG_FILE, TLS_DIR, RelayConfig, render, symmetric_jwk
 
@@ -70,65 +70,6 @@ class RelayArgs:
     """What a LoadBalancer Service must be created after and deleted before."""
     jwt_key_secret: Optional[str] = None
     """With ``auth`` jwt: an existing Secret holding ``root.jwk``; None generates one per stack."""
-
-
-def open_ports_only(resource_name: str, name: str, namespace: pulumi.Input[str], selector: Mapping[str, str],
-                    ports: Sequence[Mapping], opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
-    """A NetworkPolicy admitting connections to ``ports`` of the selected pods and nothing else."""
-    return k8s.networking.v1.NetworkPolicy(
-        resource_name,
-        metadata={"name": name, "namespace": namespace, "labels": dict(selector)},
-        spec={"podSelector": {"matchLabels": dict(selector)}, "policyTypes": ["Ingress"], "ingress": [{"ports": list(ports)}]},
-        opts=opts,
-    )
-
-
-def restricted_deployment(resource_name: str, name: str, namespace: pulumi.Input[str], selector: Mapping[str, str], container: Mapping,
-                          volumes: Sequence[Mapping], files_sha256: str, opts: pulumi.ResourceOptions) -> k8s.apps.v1.Deployment:
-    """One pod of one container under the restricted profile, without API credentials.
-
-    ``files_sha256`` names what the process reads only at start: a change rolls the pod.
-    """
-    return k8s.apps.v1.Deployment(
-        resource_name,
-        metadata={"name": name, "namespace": namespace, "labels": dict(selector)},
-        spec={
-            "replicas": 1,
-            "selector": {"matchLabels": dict(selector)},
-            "template": {
-                "metadata": {"labels": dict(selector), "annotations": {"quicstack/files-sha256": files_sha256}},
-                "spec": {
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "securityContext": pod_security(),
-                    "containers": [{**container, "imagePullPolicy": "IfNotPresent", "securityContext": container_security()}],
-                    "volumes": list(volumes),
-                },
-            },
-        },
-        opts=opts,
-    )
-
-
-def tls_ingress(resource_name: str, name: str, namespace: pulumi.Input[str], selector: Mapping[str, str], host: str, secret_name: str,
-                service: pulumi.Input[str], ingress_class: str, opts: pulumi.ResourceOptions,
-                annotations: Optional[Mapping[str, str]] = None) -> k8s.networking.v1.Ingress:
-    """All of ``https://<host>/`` to the ``http`` port of ``service``, with TLS from ``secret_name``."""
-    metadata = {"name": name, "namespace": namespace, "labels": dict(selector)}
-    if annotations:
-        metadata["annotations"] = dict(annotations)
-    return k8s.networking.v1.Ingress(
-        resource_name,
-        metadata=metadata,
-        spec={
-            "ingressClassName": ingress_class,
-            "tls": [{"hosts": [host], "secretName": secret_name}],
-            "rules": [{"host": host, "http": {"paths": [{
-                "path": "/", "pathType": "Prefix", "backend": {"service": {"name": service, "port": {"name": "http"}}},
-            }]}}],
-        },
-        opts=opts,
-    )
 
 
 class Relay(pulumi.ComponentResource):

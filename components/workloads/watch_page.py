@@ -21,9 +21,8 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.k8s import labels
+from components.k8s import labels, open_ports_only, restricted_deployment, tls_ingress
 from components.platform.certificates import Issuer
-from components.workloads.relay import open_ports_only, restricted_deployment, tls_ingress
 
 STATIC = Path(__file__).with_name("watch")
 HTTP_PORT = 8080
