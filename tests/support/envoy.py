@@ -19,6 +19,7 @@ import ipaddress
 import json
 import os
 import shutil
+import random
 import socket
 import subprocess
 import sys
@@ -40,18 +41,27 @@ LBC_QUIC_CONTAINERS = "service.beta.kubernetes.io/aws-load-balancer-quic-enabled
 
 # -- ports and certificates ------------------------------------------------------------------------
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    """A loopback port that is free for both TCP and UDP (Envoy's two listeners share one)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
+    """A loopback port free for both TCP and UDP (Envoy's two listeners share one).
+
+    Chosen below the kernel's ephemeral range, so no client socket can take it between this probe and
+    Envoy's bind, and never handed out twice in one process (two Envoys may start side by side).
+    """
+    low, _ = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    for port in random.sample(range(10000, low), 200):
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            try:
+                tcp.bind(("127.0.0.1", port))
+                udp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
     raise RuntimeError("no port free for both TCP and UDP on 127.0.0.1")
 
 

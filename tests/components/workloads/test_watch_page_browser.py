@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.server
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -23,6 +22,7 @@ import pytest
 
 from components.workloads.watch_page import HTML_DIR, HTTP_PORT, page, server_config
 from tests.components.workloads.test_watch_page import Elements, directives
+from tests.support.envoy import free_port
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
@@ -30,12 +30,6 @@ RELAY_URL = "https://relay.example.com/anon"
 ISOLATION_HEADERS = ("Cross-Origin-Opener-Policy", "Cross-Origin-Embedder-Policy")
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (`make deps` installs Debian's chromium)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def site_config(root: Path, port: int, isolation: bool = True) -> str:
