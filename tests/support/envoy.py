@@ -211,7 +211,9 @@ def _loopback(bootstrap: dict, ports: dict[int, int]) -> dict:
     if isinstance(bootstrap, dict):
         if "socket_address" in bootstrap:
             sa = bootstrap["socket_address"]
-            port = ports.setdefault(sa["port_value"], free_port())
+            if sa["port_value"] not in ports:
+                ports[sa["port_value"]] = free_port()
+            port = ports[sa["port_value"]]
             return {**bootstrap, "socket_address": {**sa, "address": "127.0.0.1", "port_value": port}}
         return {k: _loopback(v, ports) for k, v in bootstrap.items()}
     if isinstance(bootstrap, list):
