@@ -1,0 +1,122 @@
+"""Three real relays form a tier from the values the plan renders: a broadcast published into relay 0 is
+watched through relay 2, keeps flowing when relay 1 stops, and a peer without the cluster CA is refused."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from components.workloads.relay_cluster import (PEER_TLS_DIR, PEERS_DIR, PEERS_FILE, RelayCluster, node_env,
+                                                with_cluster)
+from components.workloads.relay_config import CONFIG_DIR, CONFIG_FILE, TLS_DIR, RelayConfig, document
+from tests.support import relay_cluster
+from tests.support.moq_flow import live_flow
+from tests.support.pki import LocalCA
+
+import tomli_w
+
+HOST = "relay.quic.example.com"
+
+
+def template(replicas: int) -> relay_cluster.PodTemplate:
+    cluster = RelayCluster(replicas=replicas, namespace="moq", quic_port=4443)
+    single = document(RelayConfig(quic_port=4443, web_port=8080, internal_port=9090, log_level="info",
+                                  public_prefix="anon", web_tls=False))
+    return relay_cluster.PodTemplate(
+        toml=tomli_w.dumps(with_cluster(single, cluster)), config_path=f"{CONFIG_DIR}/{CONFIG_FILE}",
+        volumes={PEERS_DIR: {PEERS_FILE: cluster.peers_json().encode()}},
+        public_tls_path=TLS_DIR, peer_tls_path=PEER_TLS_DIR, env=node_env(cluster), public_host=HOST,
+        peer_dns_names=cluster.certificate_dns_names, statefulset=cluster.statefulset)
+
+
+@pytest.fixture
+def tier(tmp_path):
+    public_ca, peer_ca = LocalCA("public CA"), LocalCA("relay peers CA")
+    relays = relay_cluster.lay_out(template(3), 3, tmp_path, public_ca, peer_ca)
+    (tmp_path / "public-ca.crt").write_bytes(public_ca.pem)
+    with relay_cluster.running(relays) as running:
+        yield running, tmp_path / "public-ca.crt"
+
+
+def test_published_into_relay_0_watched_through_relay_2_survives_relay_1(tier):
+    running, ca = tier
+    stopped_at = []
+
+    def stop_relay_1(flow):
+        stopped_at.append(time.monotonic())
+        running.stop(1)
+
+    flow = live_flow(f"{running.relays[0].url}/anon", f"{running.relays[2].url}/anon", ca, "clock",
+                     before=2, after=3, during=stop_relay_1)
+    before = [n for t, n in flow.received if t <= stopped_at[0]]
+    after = flow.numbers_after(stopped_at[0] + 0.5)
+    assert len(before) >= 10, flow.received
+    # Relay 0 and relay 2 hold a direct link: losing relay 1 costs no frame of this broadcast.
+    assert len(after) >= 20, (flow.received, running.log(2)[-3000:])
+    assert after == list(range(after[0], after[0] + len(after)))
+
+
+def announced_within(url: str, ca, broadcast: str, seconds: float, cert: tuple[str, str]) -> bool:
+    """Whether ``broadcast`` is announced at ``url`` within ``seconds`` to a client holding ``cert``."""
+    import asyncio
+
+    import moq
+
+    async def watch() -> bool:
+        async with moq.Client(url, tls_roots=[str(ca)], tls_cert=cert[0], tls_key=cert[1]) as client:
+            try:
+                await asyncio.wait_for(client.announced_broadcast(broadcast), seconds)
+                return True
+            except asyncio.TimeoutError:
+                return False
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(watch())
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize("credential", ["a foreign CA", "no certificate"])
+def test_a_peer_without_the_cluster_ca_is_refused(tier, tmp_path, credential):
+    """A relay that is not part of the tier dials relay 0 and offers a broadcast outside the public prefix:
+    it never reaches relay 2. The same broadcast from a holder of the cluster certificate does."""
+    import asyncio
+
+    import moq
+
+    running, ca = tier
+    # The rogue serves a certificate of its own; what matters is the client credential it dials with.
+    rogue = relay_cluster.lay_out(template(2), 2, tmp_path / "rogue", LocalCA("rogue public"), LocalCA("rogue peers"))[0]
+    rogue.config["auth"] = {"public": ""}  # the attacker's relay takes anything
+    if credential == "no certificate":
+        del rogue.config["client"]["tls"]["cert"], rogue.config["client"]["tls"]["key"]
+    rogue.config["client"]["tls"]["root"] = [str(running.relays[0].root / "volume-2" / "ca.crt")]
+    rogue.save()
+    rogue.dial([f"{running.relays[0].url}/"])
+    member = running.relays[1].peer_certificate
+    with relay_cluster.running([rogue]) as outsider:
+        async def publish_both() -> tuple[bool, bool]:
+            rogue_ca = rogue.root / "volume-1" / "ca.crt"
+            async with moq.Client(f"{rogue.url}/", tls_roots=[str(rogue_ca)]) as evil, \
+                    moq.Client(f"{running.relays[1].url}/", tls_roots=[str(ca)], tls_cert=member[0], tls_key=member[1]) as good:
+                held = [evil.create_broadcast("private/evil"), good.create_broadcast("private/good")]
+                for producer in held:
+                    producer.publish_track("frames")
+                await asyncio.sleep(1)
+                loop = asyncio.get_running_loop()
+                watch = running.relays[2]
+                good_seen = await loop.run_in_executor(None, announced_within, f"{watch.url}/", ca, "private/good", 5, member)
+                evil_seen = await loop.run_in_executor(None, announced_within, f"{watch.url}/", ca, "private/evil", 3, member)
+                return good_seen, evil_seen
+
+        loop = asyncio.new_event_loop()
+        try:
+            good_seen, evil_seen = loop.run_until_complete(asyncio.wait_for(publish_both(), 30))
+        finally:
+            loop.close()
+        assert good_seen, running.log(2)[-3000:]
+        assert not evil_seen, running.log(0)[-3000:]
+        if credential == "a foreign CA":
+            assert "cluster peer error" in outsider.log(0), outsider.log(0)[-3000:]

@@ -1,0 +1,201 @@
+"""A relay tier on loopback: N real moq-relay processes from one pod template's files, the way a StatefulSet
+runs them.
+
+:func:`lay_out` takes what the plan deploys (the TOML, the peer list, the container's env and mounts) and
+writes one directory per ordinal: every mounted volume (kubelet-style ``..data`` swaps), the public
+certificate from one CA, the peer certificate (``client auth`` too) from the cluster CA, the TOML with file
+paths and listen addresses rewritten, and the peer list with each pod's DNS name rewritten to its
+loopback port. One test-only key is added: ``[client.tls] host_name``, because dials now go to 127.0.0.1,
+which carries no SNI; the name given is one the planned peer certificate covers.
+
+:func:`running` starts them all, waits (bounded) for each ``/health`` and always stops every process
+by PID; :meth:`Tier.stop` stops one early (a pod going away).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+import tomllib
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Optional
+
+import tomli_w
+
+from tests.support.envoy import free_port, write_volume
+from tests.support.pki import LocalCA
+
+BINARY = Path(os.environ.get("QUICSTACK_MOQ_RELAY")
+              or Path(__file__).parents[2] / ".tools" / "moq-relay-0.14.12" / "bin" / "moq-relay")
+_VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    """The parts of the planned relay pod a local run needs."""
+
+    toml: str
+    """``relay.toml`` from the relay ConfigMap."""
+    config_path: str
+    """Where the container reads it (the only argument of the relay)."""
+    volumes: dict[str, dict[str, bytes]]
+    """Mount path -> files of every ConfigMap/Secret the plan holds (certificate Secrets come from the CAs)."""
+    public_tls_path: str
+    """Mount path of the public certificate Secret."""
+    peer_tls_path: str
+    """Mount path of the peer certificate Secret."""
+    env: list[dict]
+    """The container's ``env`` entries."""
+    public_host: str
+    peer_dns_names: list[str]
+    """What the planned peer Certificate covers (``*.<headless>.<ns>.svc.cluster.local``)."""
+    statefulset: str
+
+
+@dataclass
+class LocalRelay:
+    ordinal: int
+    root: Path
+    config: dict
+    env: dict[str, str]
+    quic_port: int
+    internal_port: int
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.quic_port}"
+
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.internal_port}/health"
+
+    @property
+    def peer_certificate(self) -> tuple[str, str]:
+        """(certificate, key) files this relay presents to its peers."""
+        return self.config["client"]["tls"]["cert"], self.config["client"]["tls"]["key"]
+
+    def dial(self, urls: list[str]) -> None:
+        """Replace the peer list this relay reads (as a ConfigMap update would)."""
+        peers_file = Path(self.config["cluster"]["connect_api"])
+        write_volume(peers_file.parent, {peers_file.name: json.dumps(urls).encode()})
+
+    def save(self) -> None:
+        (self.root / "relay.toml").write_text(tomli_w.dumps(self.config))
+
+
+def _expand(value: str, env: dict[str, str]) -> str:
+    """Kubernetes' ``$(VAR)`` expansion of env values."""
+    return _VAR.sub(lambda m: env.get(m.group(1), m.group(0)), value)
+
+
+def _rewrite_paths(value, mounts: dict[str, Path]):
+    if isinstance(value, dict):
+        return {k: _rewrite_paths(v, mounts) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rewrite_paths(v, mounts) for v in value]
+    if isinstance(value, str):
+        for mount, local in mounts.items():
+            if value == mount or value.startswith(mount + "/"):
+                return str(local) + value[len(mount):]
+    return value
+
+
+def lay_out(template: PodTemplate, replicas: int, root: Path, public_ca: LocalCA, peer_ca: LocalCA) -> list[LocalRelay]:
+    """One directory per ordinal under ``root``, each ready to run; peers point at each other's loopback ports."""
+    ports = [(free_port(), free_port()) for _ in range(replicas)]
+    public = public_ca.issue([template.public_host])
+    # One Secret serves every pod (the StatefulSet template mounts it), as cert-manager issues it.
+    peer = peer_ca.issue(template.peer_dns_names, client_auth=True)
+    relays = []
+    for ordinal, (quic, internal) in enumerate(ports):
+        pod = root / f"{template.statefulset}-{ordinal}"
+        mounts = {path: pod / f"volume-{n}" for n, path in enumerate(
+            [*template.volumes, template.public_tls_path, template.peer_tls_path])}
+        for path, files in template.volumes.items():
+            write_volume(mounts[path], files)
+        write_volume(mounts[template.public_tls_path], public)
+        write_volume(mounts[template.peer_tls_path], peer)
+        config = _rewrite_paths(tomllib.loads(template.toml), mounts)
+        config["server"]["bind"] = f"127.0.0.1:{quic}"
+        config["internal"]["listen"] = f"127.0.0.1:{internal}"
+        for web in config.get("web", {}).values():
+            web["listen"] = f"127.0.0.1:{free_port()}"
+        env = {"POD_NAME": f"{template.statefulset}-{ordinal}"}
+        for entry in template.env:
+            if "value" in entry:
+                env[entry["name"]] = _expand(entry["value"], env)
+        relays.append(LocalRelay(ordinal, pod, config, env, quic, internal))
+    _point_peers_at_loopback(relays, template)
+    return relays
+
+
+def _point_peers_at_loopback(relays: list[LocalRelay], template: PodTemplate) -> None:
+    """Each pod URL (``https://<sts>-<i>.<domain>:<port>/``) becomes ``https://127.0.0.1:<quic port of i>/``."""
+    def local(url: str) -> str:
+        match = re.fullmatch(rf"https://{re.escape(template.statefulset)}-([0-9]+)\.[^/:]+:[0-9]+/", url)
+        assert match, f"not a pod URL of the StatefulSet: {url}"
+        return f"https://127.0.0.1:{relays[int(match.group(1))].quic_port}/"
+
+    for relay in relays:
+        relay.dial([local(u) for u in json.loads(Path(relay.config["cluster"]["connect_api"]).read_text())])
+        relay.env["MOQ_CLUSTER_NODE"] = local(relay.env["MOQ_CLUSTER_NODE"])
+        # 127.0.0.1 carries no SNI; ask for a name the planned peer certificate covers (test-only key).
+        any_pod = template.peer_dns_names[0].replace("*", f"{template.statefulset}-0", 1)
+        relay.config["client"]["tls"]["host_name"] = any_pod
+        relay.save()
+
+
+@dataclass
+class Tier:
+    relays: list[LocalRelay]
+    processes: list[Optional[subprocess.Popen]] = field(default_factory=list)
+
+    def log(self, ordinal: int) -> str:
+        return (self.relays[ordinal].root / "relay.log").read_text(errors="replace")
+
+    def stop(self, ordinal: int) -> None:
+        process = self.processes[ordinal]
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _healthy(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def running(relays: list[LocalRelay], timeout: float = 20) -> Iterator[Tier]:
+    assert BINARY.is_file(), f"{BINARY} is missing: run `make deps` (it builds moq-relay with cargo)"
+    tier = Tier(relays)
+    try:
+        for relay in relays:
+            with (relay.root / "relay.log").open("wb") as out:
+                tier.processes.append(subprocess.Popen(
+                    [str(BINARY), str(relay.root / "relay.toml")], env={"PATH": os.environ["PATH"], **relay.env},
+                    stdout=out, stderr=subprocess.STDOUT, cwd=relay.root))
+        deadline = time.monotonic() + timeout
+        for relay, process in zip(relays, tier.processes):
+            while not _healthy(relay.health_url):
+                assert process.poll() is None, f"relay {relay.ordinal} exited:\n{tier.log(relay.ordinal)[-3000:]}"
+                assert time.monotonic() < deadline, f"relay {relay.ordinal} not healthy:\n{tier.log(relay.ordinal)[-3000:]}"
+                time.sleep(0.05)
+        yield tier
+    finally:
+        for ordinal in range(len(tier.processes)):
+            tier.stop(ordinal)
