@@ -23,10 +23,11 @@ def template(replicas: int) -> relay_cluster.PodTemplate:
     cluster = RelayCluster(replicas=replicas, namespace="moq", quic_port=4443)
     single = document(RelayConfig(quic_port=4443, web_port=8080, internal_port=9090, log_level="info",
                                   public_prefix="anon", web_tls=False))
+    single["stats"] = {"enabled": True}
     return relay_cluster.PodTemplate(
         toml=tomli_w.dumps(with_cluster(single, cluster)), config_path=f"{CONFIG_DIR}/{CONFIG_FILE}",
         volumes={PEERS_DIR: {PEERS_FILE: cluster.peers_json().encode()}},
-        public_tls_path=TLS_DIR, peer_tls_path=PEER_TLS_DIR, env=node_env(cluster), public_host=HOST,
+        public_tls_path=TLS_DIR, peer_tls_path=PEER_TLS_DIR, env=[*node_env(cluster), {"name": "MOQ_STATS_NODE", "value": "$(POD_NAME)"}], public_host=HOST,
         peer_dns_names=cluster.certificate_dns_names, statefulset=cluster.statefulset)
 
 
@@ -120,3 +121,42 @@ def test_a_peer_without_the_cluster_ca_is_refused(tier, tmp_path, credential):
         assert not evil_seen, running.log(0)[-3000:]
         if credential == "a foreign CA":
             assert "cluster peer error" in outsider.log(0), outsider.log(0)[-3000:]
+
+
+def metrics(relay) -> dict[tuple[str, tuple], float]:
+    """The relay's ``/metrics`` through prometheus_client's text parser: (sample name, labels) -> value."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{relay.internal_port}/metrics", timeout=5) as response:
+        assert response.headers.get_content_type() == "text/plain"
+        text = response.read().decode()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_metrics_parse_as_prometheus_text_and_count_a_session(tier):
+    import asyncio
+
+    import moq
+
+    running, ca = tier
+    relay = running.relays[2]
+    opened = ("moq_relay_sessions_opened_total", (("tier", ""),))
+    before = metrics(relay)
+    # The alert the README pages on exists before anything fails, at zero.
+    exhausted = {k: v for k, v in before.items() if k[0] == "moq_relay_accept_failures_total" and ("class", "exhausted") in k[1]}
+    assert exhausted and set(exhausted.values()) == {0.0}
+
+    async def connect_and_read() -> dict:
+        async with moq.Client(f"{relay.url}/anon", tls_roots=[str(ca)]):
+            await asyncio.sleep(0.5)
+            return metrics(relay)
+
+    loop = asyncio.new_event_loop()
+    try:
+        during = loop.run_until_complete(asyncio.wait_for(connect_and_read(), 20))
+    finally:
+        loop.close()
+    assert during.get(opened, 0) >= before.get(opened, 0) + 1, sorted(k for k in during if "session" in k[0])
