@@ -1,5 +1,5 @@
 """What every workload shares: the restricted security profile, labels, and builders for the
-Kubernetes objects the relay and the watch page both need (Deployment, NetworkPolicy, TLS Ingress)."""
+Kubernetes objects the relay and the watch page both need (pod template, Deployment, NetworkPolicy, TLS Ingress)."""
 
 from __future__ import annotations
 
@@ -48,30 +48,35 @@ def open_ports_only(resource_name: str, name: str, namespace: pulumi.Input[str],
     )
 
 
-def restricted_deployment(resource_name: str, name: str, namespace: pulumi.Input[str], selector: Mapping[str, str], container: Mapping,
-                          volumes: Sequence[Mapping], files_sha256: str, opts: pulumi.ResourceOptions) -> k8s.apps.v1.Deployment:
-    """One pod of one container under the restricted profile, without API credentials.
+def restricted_pod(selector: Mapping[str, str], container: Mapping, volumes: Sequence[Mapping], files_sha256: str,
+                   annotations: Optional[Mapping[str, str]] = None, grace_seconds: Optional[int] = None) -> dict:
+    """A pod template of one container under the restricted profile, without API credentials.
 
-    ``files_sha256`` names what the process reads only at start: a change rolls the pod.
+    ``files_sha256`` names what the process reads only at start: a change rolls the pods.
     """
+    spec: dict = {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": pod_security(),
+        "containers": [{**container, "imagePullPolicy": "IfNotPresent", "securityContext": container_security()}],
+        "volumes": list(volumes),
+    }
+    if grace_seconds is not None:
+        spec["terminationGracePeriodSeconds"] = grace_seconds
+    return {"metadata": {"labels": dict(selector), "annotations": {"quicstack/files-sha256": files_sha256, **(annotations or {})}},
+            "spec": spec}
+
+
+def restricted_deployment(resource_name: str, name: str, namespace: pulumi.Input[str], selector: Mapping[str, str], container: Mapping,
+                          volumes: Sequence[Mapping], files_sha256: str, opts: pulumi.ResourceOptions,
+                          pod: Optional[dict] = None, strategy: Optional[dict] = None) -> k8s.apps.v1.Deployment:
+    """One replica of :func:`restricted_pod` (or of ``pod``, a template built with it)."""
+    spec: dict = {"replicas": 1, "selector": {"matchLabels": dict(selector)},
+                  "template": pod or restricted_pod(selector, container, volumes, files_sha256)}
+    if strategy:
+        spec["strategy"] = strategy
     return k8s.apps.v1.Deployment(
-        resource_name,
-        metadata={"name": name, "namespace": namespace, "labels": dict(selector)},
-        spec={
-            "replicas": 1,
-            "selector": {"matchLabels": dict(selector)},
-            "template": {
-                "metadata": {"labels": dict(selector), "annotations": {"quicstack/files-sha256": files_sha256}},
-                "spec": {
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "securityContext": pod_security(),
-                    "containers": [{**container, "imagePullPolicy": "IfNotPresent", "securityContext": container_security()}],
-                    "volumes": list(volumes),
-                },
-            },
-        },
-        opts=opts,
+        resource_name, metadata={"name": name, "namespace": namespace, "labels": dict(selector)}, spec=spec, opts=opts,
     )
 
 
