@@ -23,11 +23,20 @@ settings = from_pulumi()
 cluster = importlib.import_module(f"stacks.{settings.cloud}").build(settings)
 k8s_opts = pulumi.ResourceOptions(provider=cluster.provider)
 
-# The relay and its watch page share one namespace; pods there must meet the `restricted` profile.
+# The relay and its watch page share one namespace; pods there must meet the `restricted` profile. On EKS
+# the load balancer controller injects each relay's QUIC server ID and holds a pod's rollout until its NLB
+# target is healthy (readiness gate). Its server-ID webhook fails closed, so nothing may be created in the
+# namespace before the controller runs; and the namespace goes before the controller on teardown.
+MOQ_NAMESPACE = "moq"
+eks_relay = settings.cloud == "eks" and settings.relay.enabled
 moq_namespace = k8s.core.v1.Namespace(
     "moq",
-    metadata={"name": "moq", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}},
-    opts=k8s_opts,
+    metadata={"name": MOQ_NAMESPACE, "labels": {
+        "pod-security.kubernetes.io/enforce": "restricted",
+        **({"elbv2.k8s.aws/quic-server-id-inject": "enabled", "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"}
+           if eks_relay else {})}},
+    opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
+        depends_on=list(cluster.load_balancer_dependencies) if eks_relay else [])),
 )
 
 challenges = settings.challenge_by_host
@@ -60,7 +69,7 @@ relay = watch_page = None
 if settings.relay.enabled:
     from components.workloads.relay import Relay, RelayArgs
     from components.workloads.watch_page import WatchPage, WatchPageArgs
-    from stacks.config.relay import websocket_route
+    from stacks.config.relay import replicas_on, websocket_route
 
     moq = settings.relay
     relay = Relay(
@@ -84,6 +93,14 @@ if settings.relay.enabled:
             ingress_address=platform.ingress_address,
             load_balancer_dependencies=cluster.load_balancer_dependencies,
             jwt_key_secret=moq.jwt_key_secret if moq.jwt_key == "existing" else None,
+            namespace_name=MOQ_NAMESPACE,
+            replicas=replicas_on(moq, settings.cloud),
+            session_affinity=moq.session_affinity == "ClientIP",
+            # Only EKS has a controller that injects server IDs (and an NLB that routes by them).
+            quic_lb=settings.cloud == "eks",
+            linger=moq.linger,
+            drain_seconds=moq.drain_seconds,
+            metrics_namespace=moq.metrics_namespace if moq.metrics == "podmonitor" else None,
         ),
         opts=k8s_opts,
     )

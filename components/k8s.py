@@ -38,12 +38,14 @@ def lb_address(status) -> str:
 
 
 def open_ports_only(resource_name: str, name: str, namespace: pulumi.Input[str], selector: Mapping[str, str],
-                    ports: Sequence[Mapping], opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
-    """A NetworkPolicy admitting connections to ``ports`` of the selected pods and nothing else."""
+                    ports: Sequence[Mapping], opts: pulumi.ResourceOptions,
+                    extra_rules: Sequence[Mapping] = ()) -> k8s.networking.v1.NetworkPolicy:
+    """A NetworkPolicy admitting connections to ``ports`` of the selected pods from anywhere, plus
+    ``extra_rules`` (ingress rules with their own ``from``), and nothing else."""
     return k8s.networking.v1.NetworkPolicy(
         resource_name,
         metadata={"name": name, "namespace": namespace, "labels": dict(selector)},
-        spec={"podSelector": {"matchLabels": dict(selector)}, "policyTypes": ["Ingress"], "ingress": [{"ports": list(ports)}]},
+        spec={"podSelector": {"matchLabels": dict(selector)}, "policyTypes": ["Ingress"], "ingress": [{"ports": list(ports)}, *extra_rules]},
         opts=opts,
     )
 
@@ -68,11 +70,15 @@ def restricted_pod(selector: Mapping[str, str], container: Mapping, volumes: Seq
 
 
 def restricted_deployment(resource_name: str, name: str, namespace: pulumi.Input[str], selector: Mapping[str, str], container: Mapping,
-                          volumes: Sequence[Mapping], files_sha256: str, opts: pulumi.ResourceOptions,
-                          pod: Optional[dict] = None, strategy: Optional[dict] = None) -> k8s.apps.v1.Deployment:
-    """One replica of :func:`restricted_pod` (or of ``pod``, a template built with it)."""
-    spec: dict = {"replicas": 1, "selector": {"matchLabels": dict(selector)},
-                  "template": pod or restricted_pod(selector, container, volumes, files_sha256)}
+                          volumes: Sequence[Mapping], files_sha256: str, opts: pulumi.ResourceOptions) -> k8s.apps.v1.Deployment:
+    """One replica of :func:`restricted_pod`."""
+    return deployment(resource_name, name, namespace, selector, restricted_pod(selector, container, volumes, files_sha256), opts)
+
+
+def deployment(resource_name: str, name: str, namespace: pulumi.Input[str], selector: Mapping[str, str], pod: dict,
+               opts: pulumi.ResourceOptions, strategy: Optional[dict] = None) -> k8s.apps.v1.Deployment:
+    """One replica of ``pod`` (a template from :func:`restricted_pod`)."""
+    spec: dict = {"replicas": 1, "selector": {"matchLabels": dict(selector)}, "template": pod}
     if strategy:
         spec["strategy"] = strategy
     return k8s.apps.v1.Deployment(

@@ -28,6 +28,7 @@ from components.aws.pod_identity import PodIdentityRole, PodIdentityRoleArgs
 from components.aws.vpc import Vpc, VpcArgs
 from components.cluster import Cluster
 from components.platform import cert_manager
+from components.workloads.relay import PUBLIC_PORT
 from stacks.config import ConfigError, Settings
 from stacks.config.eks import check_name, default_name, load_balancer_names
 
@@ -94,9 +95,11 @@ def build(settings: Settings) -> Cluster:
     return Cluster(
         provider=kubernetes,
         ingress=nlb(names["ingress"]),
-        # UDP 443 for QUIC and TCP 443 for the WebSocket fallback share one TCP_UDP listener. No QUIC
-        # listener: the relay's connection IDs carry no QUIC-LB server ID.
-        relay=nlb(names["relay"], tcp_udp=True),
+        # One TCP_QUIC listener on 443: QUIC routed by the QUIC-LB server ID each relay writes into its
+        # connection IDs (so a client stays on its relay across address changes), and TCP (the WebSocket
+        # fallback) by flow on the same port and target group. An NLB takes one QUIC listener and no UDP
+        # listener beside it, which is exactly this one.
+        relay=nlb(names["relay"], quic_port=PUBLIC_PORT),
         envoy=nlb(names["envoy"], quic_port=settings.envoy_public_port),
         load_balancer_dependencies=[controller.release, controller.identity.attachment, controller.identity.association, nodes.group],
         platform_dependencies=platform_dependencies,

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from dataclasses import dataclass
 
 PEER_TLS_DIR = "/etc/moq/peer-tls"
@@ -35,7 +34,6 @@ LBC_SERVER_ID_ENV = "AWS_LBC_QUIC_SERVER_ID"
 RELAY_SERVER_ID_ENV = "MOQ_SERVER_QUIC_LB_ID"
 SERVER_ID_BYTES = 8
 MAX_REPLICAS = 16
-_DURATION = re.compile(r"(0|[1-9][0-9]{0,5})(ms|s)")
 
 
 @dataclass(frozen=True)
@@ -76,13 +74,6 @@ class RelayCluster:
     @property
     def certificate_dns_names(self) -> list[str]:
         return [f"*.{self.domain}"]
-
-
-def validate_linger(value: str) -> str:
-    """``[cluster] linger`` (humantime): how long a broadcast outlives a publisher that vanished abruptly."""
-    if not _DURATION.fullmatch(value):
-        raise ValueError(f"linger {value!r} is not a duration like 5s or 500ms")
-    return value
 
 
 def with_cluster(document: dict, cluster: RelayCluster) -> dict:

@@ -1,7 +1,8 @@
 """The relay's configuration file (moq-relay 0.14 TOML), generated from typed values.
 
 Pure: no Pulumi, no I/O. Only keys the relay documents are written (``[server]``, ``[server.tls]``,
-``[web.http]`` or ``[web.https]``, ``[internal]``, ``[log]``, ``[auth]``); everything else keeps the
+``[web.http]`` or ``[web.https]``, ``[internal]``, ``[log]``, ``[auth]``, ``[cluster]``, ``[stats]``;
+a tier adds ``[client.tls]`` and its peer list, ``relay_cluster.py``); everything else keeps the
 relay's defaults.
 """
 
@@ -42,6 +43,10 @@ class RelayConfig:
     the ingress's TLS (``[web.http]``)."""
     auth: Literal["anonymous", "jwt"] = "anonymous"
     """``anonymous``: the prefix is open for publish and subscribe; ``jwt``: subscribe only, the rest needs a token."""
+    linger: str = "5s"
+    """``[cluster] linger``: how long a broadcast outlives a publisher that vanished without unannouncing."""
+    stats: bool = False
+    """``[stats] enabled``: at 0.14.12 the traffic and session counters on ``/metrics`` count only with it."""
 
     @property
     def path(self) -> str:
@@ -68,6 +73,9 @@ def document(cfg: RelayConfig) -> dict:
         # Unauthenticated; kubelet probes need it on the pod IP, so no Service names this port.
         "internal": {"listen": f"{ANY}:{cfg.internal_port}"},
         "auth": auth,
+        # Standalone too: a publisher that reconnects within `linger` resumes the same broadcast.
+        "cluster": {"linger": cfg.linger},
+        **({"stats": {"enabled": True}} if cfg.stats else {}),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from .base import DnsName, Image, Model, Port, matching
 from .errors import ConfigError
@@ -20,11 +20,18 @@ _PATH = re.compile(r"^([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?$")
 _SECRET = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
 
 WebSocketRoute = Literal["ingress", "load-balancer", "none"]
+# moq-relay's `[cluster] linger` is a humantime duration; this project writes whole seconds or milliseconds.
+_DURATION = re.compile(r"^(0|[1-9][0-9]{0,5})(ms|s)$")
+_NAMESPACE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+DEFAULT_REPLICAS = {"eks": 2}
+"""Relays when ``replicas`` is unset: 2 where the load balancer routes QUIC by server ID (EKS), else 1."""
 
 
 
 BroadcastPath = Annotated[str, matching(_PATH, "is not a broadcast path (segments of A-Z, a-z, 0-9 and . _ ~ -, joined by '/', no leading or trailing '/')")]
 SecretName = Annotated[str, matching(_SECRET, "is not a Secret name (lower-case a-z, 0-9, '-' and '.')")]
+Duration = Annotated[str, matching(_DURATION, "is not a duration such as 5s or 500ms")]
+NamespaceName = Annotated[str, matching(_NAMESPACE, "is not a namespace name (lower-case a-z, 0-9 and '-')")]
 
 
 class Relay(Model):
@@ -56,6 +63,18 @@ class Relay(Model):
     """Serve the WebSocket fallback (browsers without WebTransport) on TCP 443 of the relay host."""
     resources: Resources = Resources.of("100m", "128Mi", "1", "512Mi")
     """Relay container requests and limits."""
+    replicas: Optional[int] = Field(default=None, ge=1, le=16)
+    """Relays in the tier; unset means 2 on EKS (its NLB routes QUIC by each relay's server ID) and 1 elsewhere. More than one run as a StatefulSet that forms a cluster: a broadcast published to any relay plays from every relay."""
+    session_affinity: Literal["None", "ClientIP"] = "None"
+    """The relay Service's `sessionAffinity`. Outside EKS more than one relay behind one UDP address needs `ClientIP`: the load balancer then keeps each client address on one relay (README: "Scaling the relay")."""
+    linger: Duration = "5s"
+    """How long a broadcast stays announced after its publisher vanished without saying so (the relay's `[cluster] linger`): a publisher that reconnects within it resumes seamlessly."""
+    drain_seconds: int = Field(default=30, ge=0, le=3600)
+    """On a rollout or eviction a relay leaves the load balancer and keeps serving its viewers this long before it stops (`preStop`); its termination grace period is 15 s longer."""
+    metrics: Literal["none", "podmonitor"] = "none"
+    """`podmonitor`: a Prometheus-operator PodMonitor scrapes every relay's /metrics on the internal port, which then admits `metricsNamespace`."""
+    metrics_namespace: NamespaceName = "monitoring"
+    """With `metrics: podmonitor`: the namespace of the Prometheus that scrapes the relays."""
 
     @model_validator(mode="after")
     def _listeners(self) -> "Relay":
@@ -76,6 +95,18 @@ class Relay(Model):
         return self
 
 
+def replicas_on(relay: Relay, cloud: str) -> int:
+    return relay.replicas or DEFAULT_REPLICAS.get(cloud, 1)
+
+
+def _replicas(s: "Settings") -> None:
+    relay = s.relay
+    if replicas_on(relay, s.cloud) > 1 and s.cloud != "eks" and relay.session_affinity != "ClientIP":
+        raise ConfigError(
+            "relay.replicas", f"needs relay.sessionAffinity ClientIP on {s.cloud}: nothing here routes QUIC by connection ID, "
+            "so without it one client's packets would reach different relays", replicas_on(relay, s.cloud))
+
+
 def websocket_route(s: "Settings") -> WebSocketRoute:
     """How TCP 443 of the relay host reaches the relay's WebSocket listener.
 
@@ -92,6 +123,7 @@ def check(s: "Settings") -> None:
     """Relay rules that depend on other sections."""
     if not s.relay.enabled:
         return
+    _replicas(s)
     hosts = s.hosts
     others = {"web.host": hosts.web if s.web.enabled else None, "envoyDemo.host": hosts.envoy if s.envoy_demo.enabled else None}
     for key, host in others.items():
