@@ -6,7 +6,8 @@ writes one directory per ordinal: every mounted volume (kubelet-style ``..data``
 certificate from one CA, the peer certificate (``client auth`` too) from the cluster CA, the TOML with file
 paths and listen addresses rewritten, and the peer list with each pod's DNS name rewritten to its
 loopback port. One test-only key is added: ``[client.tls] host_name``, because dials now go to 127.0.0.1,
-which carries no SNI; the name given is one the planned peer certificate covers.
+which carries no SNI; the name given is one the planned peer certificate covers. :func:`from_plan`
+reads the planned StatefulSet.
 
 :func:`running` starts them all, waits (bounded) for each ``/health`` and always stops every process
 by PID; :meth:`Tier.stop` stops one early (a pod going away).
@@ -36,25 +37,55 @@ _VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
 
 @dataclass(frozen=True)
+class Certificate:
+    """A cert-manager Certificate the pod mounts: what the local CA must sign."""
+
+    dns_names: list[str]
+    client_auth: bool
+    """Peer certificates are also client certificates (``usages: [..., client auth]``)."""
+
+
+@dataclass(frozen=True)
 class PodTemplate:
     """The parts of the planned relay pod a local run needs."""
 
     toml: str
     """``relay.toml`` from the relay ConfigMap."""
-    config_path: str
-    """Where the container reads it (the only argument of the relay)."""
-    volumes: dict[str, dict[str, bytes]]
-    """Mount path -> files of every ConfigMap/Secret the plan holds (certificate Secrets come from the CAs)."""
-    public_tls_path: str
-    """Mount path of the public certificate Secret."""
-    peer_tls_path: str
-    """Mount path of the peer certificate Secret."""
+    files: dict[str, dict[str, bytes]]
+    """Mount path -> files of each mounted ConfigMap (and planned Secret)."""
+    certificates: dict[str, Certificate]
+    """Mount path -> the Certificate whose Secret is mounted there."""
     env: list[dict]
     """The container's ``env`` entries."""
-    public_host: str
-    peer_dns_names: list[str]
-    """What the planned peer Certificate covers (``*.<headless>.<ns>.svc.cluster.local``)."""
     statefulset: str
+
+    @property
+    def peer_dns_names(self) -> list[str]:
+        (peer,) = [c for c in self.certificates.values() if c.client_auth]
+        return peer.dns_names
+
+
+def from_plan(plan, name: str = "relay") -> PodTemplate:
+    """The planned StatefulSet's relay pod: its ConfigMaps' files and the Certificates behind its Secrets."""
+    statefulset = plan.object("StatefulSet", name)
+    namespace = statefulset["metadata"]["namespace"]
+    pod = statefulset["spec"]["template"]["spec"]
+    (container,) = [c for c in pod["containers"] if c["name"] == "relay"]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    files, certificates = {}, {}
+    for volume in pod["volumes"]:
+        path = mounts[volume["name"]]
+        if "configMap" in volume:
+            data = plan.object("ConfigMap", volume["configMap"]["name"])["data"]
+            files[path] = {k: v.encode() for k, v in data.items()}
+        else:
+            secret = volume["secret"]["secretName"]
+            (cert,) = [c for c in plan.objects("Certificate")
+                       if c["spec"]["secretName"] == secret and c["metadata"]["namespace"] == namespace]
+            certificates[path] = Certificate(cert["spec"]["dnsNames"], "client auth" in cert["spec"].get("usages", []))
+    config_map = next(v["configMap"]["name"] for v in pod["volumes"] if v["name"] == "config")
+    return PodTemplate(toml=plan.object("ConfigMap", config_map)["data"]["relay.toml"], files=files,
+                       certificates=certificates, env=container.get("env", []), statefulset=name)
 
 
 @dataclass
@@ -65,6 +96,8 @@ class LocalRelay:
     env: dict[str, str]
     quic_port: int
     internal_port: int
+    mounts: dict[str, Path]
+    """Mount path in the pod -> local directory."""
 
     @property
     def url(self) -> str:
@@ -78,6 +111,10 @@ class LocalRelay:
     def peer_certificate(self) -> tuple[str, str]:
         """(certificate, key) files this relay presents to its peers."""
         return self.config["client"]["tls"]["cert"], self.config["client"]["tls"]["key"]
+
+    @property
+    def peer_ca(self) -> str:
+        return self.config["client"]["tls"]["root"][0]
 
     def dial(self, urls: list[str]) -> None:
         """Replace the peer list this relay reads (as a ConfigMap update would)."""
@@ -106,20 +143,18 @@ def _rewrite_paths(value, mounts: dict[str, Path]):
 
 
 def lay_out(template: PodTemplate, replicas: int, root: Path, public_ca: LocalCA, peer_ca: LocalCA) -> list[LocalRelay]:
-    """One directory per ordinal under ``root``, each ready to run; peers point at each other's loopback ports."""
+    """One directory per ordinal under ``root``, each ready to run; peers point at each other's loopback ports
+    (planned peers beyond ``replicas`` are left out)."""
     ports = [(free_port(), free_port()) for _ in range(replicas)]
-    public = public_ca.issue([template.public_host])
-    # One Secret serves every pod (the StatefulSet template mounts it), as cert-manager issues it.
-    peer = peer_ca.issue(template.peer_dns_names, client_auth=True)
+    # One Secret per Certificate serves every pod (the StatefulSet template mounts it), as cert-manager issues it.
+    issued = {path: (peer_ca if c.client_auth else public_ca).issue(c.dns_names, client_auth=c.client_auth)
+              for path, c in template.certificates.items()}
     relays = []
     for ordinal, (quic, internal) in enumerate(ports):
         pod = root / f"{template.statefulset}-{ordinal}"
-        mounts = {path: pod / f"volume-{n}" for n, path in enumerate(
-            [*template.volumes, template.public_tls_path, template.peer_tls_path])}
-        for path, files in template.volumes.items():
+        mounts = {path: pod / path.strip("/").replace("/", "-") for path in [*template.files, *issued]}
+        for path, files in [*template.files.items(), *issued.items()]:
             write_volume(mounts[path], files)
-        write_volume(mounts[template.public_tls_path], public)
-        write_volume(mounts[template.peer_tls_path], peer)
         config = _rewrite_paths(tomllib.loads(template.toml), mounts)
         config["server"]["bind"] = f"127.0.0.1:{quic}"
         config["internal"]["listen"] = f"127.0.0.1:{internal}"
@@ -129,7 +164,7 @@ def lay_out(template: PodTemplate, replicas: int, root: Path, public_ca: LocalCA
         for entry in template.env:
             if "value" in entry:
                 env[entry["name"]] = _expand(entry["value"], env)
-        relays.append(LocalRelay(ordinal, pod, config, env, quic, internal))
+        relays.append(LocalRelay(ordinal, pod, config, env, quic, internal, mounts))
     _point_peers_at_loopback(relays, template)
     return relays
 
@@ -139,10 +174,12 @@ def _point_peers_at_loopback(relays: list[LocalRelay], template: PodTemplate) ->
     def local(url: str) -> str:
         match = re.fullmatch(rf"https://{re.escape(template.statefulset)}-([0-9]+)\.[^/:]+:[0-9]+/", url)
         assert match, f"not a pod URL of the StatefulSet: {url}"
-        return f"https://127.0.0.1:{relays[int(match.group(1))].quic_port}/"
+        ordinal = int(match.group(1))
+        return f"https://127.0.0.1:{relays[ordinal].quic_port}/" if ordinal < len(relays) else None
 
     for relay in relays:
-        relay.dial([local(u) for u in json.loads(Path(relay.config["cluster"]["connect_api"]).read_text())])
+        planned = json.loads(Path(relay.config["cluster"]["connect_api"]).read_text())
+        relay.dial([u for u in map(local, planned) if u])
         relay.env["MOQ_CLUSTER_NODE"] = local(relay.env["MOQ_CLUSTER_NODE"])
         # 127.0.0.1 carries no SNI; ask for a name the planned peer certificate covers (test-only key).
         any_pod = template.peer_dns_names[0].replace("*", f"{template.statefulset}-0", 1)

@@ -4,37 +4,42 @@ watched through relay 2, keeps flowing when relay 1 stops, and a peer without th
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
+import yaml
 
-from components.workloads.relay_cluster import (PEER_TLS_DIR, PEERS_DIR, PEERS_FILE, RelayCluster, node_env,
-                                                with_cluster)
-from components.workloads.relay_config import CONFIG_DIR, CONFIG_FILE, TLS_DIR, RelayConfig, document
 from tests.support import relay_cluster
 from tests.support.moq_flow import live_flow
 from tests.support.pki import LocalCA
 
-import tomli_w
+# The default local stack scaled to three relays (sessionAffinity is what it takes outside EKS), with the
+# PodMonitor, so the planned TOML also counts sessions on /metrics.
+TIER = {"quicstack:cloud": "existing", "quicstack:domain": "quicstack.localhost",
+        "quicstack:acme": {"environment": "selfsigned"},
+        "quicstack:relay": {"replicas": 3, "sessionAffinity": "ClientIP", "metrics": "podmonitor"}}
 
-HOST = "relay.quic.example.com"
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory):
+    from tests.support.plan import Plan, run_plan
+
+    out = tmp_path_factory.mktemp("tier-plan")
+    (out / "Pulumi.tier.yaml").write_text(yaml.safe_dump({"config": TIER}))
+    run = run_plan(out / "Pulumi.tier.yaml", out / "plan")
+    assert run.returncode == 0, run.stderr
+    return Plan(out / "plan" / "tier")
 
 
-def template(replicas: int) -> relay_cluster.PodTemplate:
-    cluster = RelayCluster(replicas=replicas, namespace="moq", quic_port=4443)
-    single = document(RelayConfig(quic_port=4443, web_port=8080, internal_port=9090, log_level="info",
-                                  public_prefix="anon", web_tls=False))
-    single["stats"] = {"enabled": True}
-    return relay_cluster.PodTemplate(
-        toml=tomli_w.dumps(with_cluster(single, cluster)), config_path=f"{CONFIG_DIR}/{CONFIG_FILE}",
-        volumes={PEERS_DIR: {PEERS_FILE: cluster.peers_json().encode()}},
-        public_tls_path=TLS_DIR, peer_tls_path=PEER_TLS_DIR, env=[*node_env(cluster), {"name": "MOQ_STATS_NODE", "value": "$(POD_NAME)"}], public_host=HOST,
-        peer_dns_names=cluster.certificate_dns_names, statefulset=cluster.statefulset)
+def template(plan) -> relay_cluster.PodTemplate:
+    """The planned StatefulSet's pod, its ConfigMaps and the Certificates cert-manager would issue."""
+    return relay_cluster.from_plan(plan)
 
 
 @pytest.fixture
-def tier(tmp_path):
+def tier(tmp_path, planned):
     public_ca, peer_ca = LocalCA("public CA"), LocalCA("relay peers CA")
-    relays = relay_cluster.lay_out(template(3), 3, tmp_path, public_ca, peer_ca)
+    relays = relay_cluster.lay_out(template(planned), 3, tmp_path, public_ca, peer_ca)
     (tmp_path / "public-ca.crt").write_bytes(public_ca.pem)
     with relay_cluster.running(relays) as running:
         yield running, tmp_path / "public-ca.crt"
@@ -80,7 +85,7 @@ def announced_within(url: str, ca, broadcast: str, seconds: float, cert: tuple[s
 
 
 @pytest.mark.parametrize("credential", ["a foreign CA", "no certificate"])
-def test_a_peer_without_the_cluster_ca_is_refused(tier, tmp_path, credential):
+def test_a_peer_without_the_cluster_ca_is_refused(tier, tmp_path, planned, credential):
     """A relay that is not part of the tier dials relay 0 and offers a broadcast outside the public prefix:
     it never reaches relay 2. The same broadcast from a holder of the cluster certificate does."""
     import asyncio
@@ -89,17 +94,17 @@ def test_a_peer_without_the_cluster_ca_is_refused(tier, tmp_path, credential):
 
     running, ca = tier
     # The rogue serves a certificate of its own; what matters is the client credential it dials with.
-    rogue = relay_cluster.lay_out(template(2), 2, tmp_path / "rogue", LocalCA("rogue public"), LocalCA("rogue peers"))[0]
+    rogue = relay_cluster.lay_out(template(planned), 1, tmp_path / "rogue", LocalCA("rogue public"), LocalCA("rogue peers"))[0]
     rogue.config["auth"] = {"public": ""}  # the attacker's relay takes anything
     if credential == "no certificate":
         del rogue.config["client"]["tls"]["cert"], rogue.config["client"]["tls"]["key"]
-    rogue.config["client"]["tls"]["root"] = [str(running.relays[0].root / "volume-2" / "ca.crt")]
+    rogue.config["client"]["tls"]["root"] = [running.relays[0].peer_ca]
     rogue.save()
     rogue.dial([f"{running.relays[0].url}/"])
     member = running.relays[1].peer_certificate
     with relay_cluster.running([rogue]) as outsider:
         async def publish_both() -> tuple[bool, bool]:
-            rogue_ca = rogue.root / "volume-1" / "ca.crt"
+            rogue_ca = Path(rogue.config["server"]["tls"]["cert"][0]).parent / "ca.crt"
             async with moq.Client(f"{rogue.url}/", tls_roots=[str(rogue_ca)]) as evil, \
                     moq.Client(f"{running.relays[1].url}/", tls_roots=[str(ca)], tls_cert=member[0], tls_key=member[1]) as good:
                 held = [evil.create_broadcast("private/evil"), good.create_broadcast("private/good")]
