@@ -30,6 +30,7 @@ import tomli_w
 
 from tests.support.envoy import free_port, write_volume
 from tests.support.pki import LocalCA
+from tests.support.processes import stop
 
 BINARY = Path(os.environ.get("QUICSTACK_MOQ_RELAY")
               or Path(__file__).parents[2] / ".tools" / "moq-relay-0.14.12" / "bin" / "moq-relay")
@@ -197,13 +198,8 @@ class Tier:
 
     def stop(self, ordinal: int) -> None:
         process = self.processes[ordinal]
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        if process is not None:
+            stop(process)
 
 
 def _healthy(url: str) -> bool:

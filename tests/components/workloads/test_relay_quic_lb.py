@@ -1,5 +1,8 @@
 """The relay's launch on EKS: the controller's base64 server ID reaches the real moq-relay as hex, and every
-connection ID the relay hands out carries it (decoded with tools/verify's QUIC-LB decoder)."""
+connection ID the relay hands out carries it (decoded with tools/verify's QUIC-LB decoder).
+
+The command is the planned eks StatefulSet's, with only the relay binary's path rewritten; the shells are
+the POSIX ones at hand (the image's /bin/sh is bash)."""
 
 from __future__ import annotations
 
@@ -13,18 +16,27 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from components.workloads.relay_cluster import LBC_SERVER_ID_ENV, RELAY_BINARY, quic_lb_launch
+from components.workloads.relay_cluster import LBC_SERVER_ID_ENV, RELAY_BINARY
 from tests.support import envoy
 from tests.support.envoy import free_port, lbc_server_id
+from tests.support.processes import stop
 from tests.support.quic_ids import server_cids
+from tests.support.relay_cluster import BINARY
 from tools.verify.quic_lb import decode
 
-BINARY = Path(os.environ.get("QUICSTACK_MOQ_RELAY") or Path(__file__).parents[3] / ".tools" / "moq-relay-0.14.12" / "bin" / "moq-relay")
 SHELLS = [s for s in ("dash", "bash", "busybox") if shutil.which(s)]
 
 
-def launch(tmp_path: Path, shell: str, env: dict[str, str]) -> tuple[subprocess.Popen, int, Path]:
-    """The planned launch command (binary path rewritten) with a minimal relay config on loopback."""
+@pytest.fixture(scope="module")
+def planned_command(plan) -> list[str]:
+    (container,) = plan("eks").object("StatefulSet", "relay")["spec"]["template"]["spec"]["containers"]
+    command = container["command"]
+    assert command[:2] == ["/bin/sh", "-c"] and f"exec {RELAY_BINARY} " in command[2]
+    return command
+
+
+def launch(tmp_path: Path, command: list[str], shell: str, env: dict[str, str]) -> tuple[subprocess.Popen, int, Path]:
+    """The planned launch command (relay binary and config path rewritten) with a minimal config on loopback."""
     cert, key = envoy.test_certificate(["relay.example.com"])
     (tmp_path / "tls").mkdir()
     (tmp_path / "tls" / "tls.crt").write_bytes(cert)
@@ -36,9 +48,8 @@ def launch(tmp_path: Path, shell: str, env: dict[str, str]) -> tuple[subprocess.
                                                         "key": [str(tmp_path / "tls" / "tls.key")]}},
         "internal": {"listen": f"127.0.0.1:{internal}"}, "auth": {"public": "anon"},
     }))
-    command = quic_lb_launch(str(config), binary=str(BINARY))
-    assert command[:2] == ["/bin/sh", "-c"] and f"exec {RELAY_BINARY} " in quic_lb_launch("x")[2]
-    argv = [shell, *(["sh"] if shell == "busybox" else []), *command[1:]]
+    script = command[2].replace(f"exec {RELAY_BINARY} ", f"exec {BINARY} ")
+    argv = [shell, *(["sh"] if shell == "busybox" else []), "-c", script, command[3], str(config)]
     log = tmp_path / "relay.log"
     with log.open("wb") as out:
         process = subprocess.Popen(argv, env={"PATH": os.environ["PATH"], **env}, stdout=out, stderr=subprocess.STDOUT)
@@ -53,15 +64,6 @@ def wait_listening(process: subprocess.Popen, log: Path) -> None:
         time.sleep(0.05)
 
 
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture(autouse=True)
 def relay_binary():
     if not BINARY.is_file():
@@ -69,9 +71,9 @@ def relay_binary():
 
 
 @pytest.mark.parametrize("shell", SHELLS)
-def test_connection_ids_carry_the_injected_server_id(tmp_path, shell):
+def test_connection_ids_carry_the_injected_server_id(tmp_path, planned_command, shell):
     injected = lbc_server_id()
-    process, port, log = launch(tmp_path, shell, {LBC_SERVER_ID_ENV: injected})
+    process, port, log = launch(tmp_path, planned_command, shell, {LBC_SERVER_ID_ENV: injected})
     try:
         wait_listening(process, log)
         cids = server_cids("127.0.0.1", port, tmp_path / "tls" / "tls.crt", "relay.example.com")
@@ -86,8 +88,8 @@ def test_connection_ids_carry_the_injected_server_id(tmp_path, shell):
     assert len({decode(c, 8).nonce for c in cids}) == len(cids)
 
 
-def test_without_the_webhook_the_relay_starts_with_random_ids(tmp_path):
-    process, port, log = launch(tmp_path, "sh", {})
+def test_without_the_webhook_the_relay_starts_with_random_ids(tmp_path, planned_command):
+    process, port, log = launch(tmp_path, planned_command, "sh", {})
     try:
         wait_listening(process, log)
         cids = server_cids("127.0.0.1", port, tmp_path / "tls" / "tls.crt", "relay.example.com")
@@ -97,8 +99,8 @@ def test_without_the_webhook_the_relay_starts_with_random_ids(tmp_path):
 
 
 @pytest.mark.parametrize("bad", ["not base64!", base64.b64encode(b"1234").decode(), base64.b64encode(b"123456789").decode()])
-def test_a_malformed_server_id_stops_the_pod_with_one_line(tmp_path, bad):
-    process, _, log = launch(tmp_path, "sh", {LBC_SERVER_ID_ENV: bad})
+def test_a_malformed_server_id_stops_the_pod_with_one_line(tmp_path, planned_command, bad):
+    process, _, log = launch(tmp_path, planned_command, "sh", {LBC_SERVER_ID_ENV: bad})
     try:
         assert process.wait(10) == 64
     finally:
