@@ -159,6 +159,9 @@ if relay:
     pulumi.export("relayUrl", relay.url)
     pulumi.export("relayAddress", relay.address)
     pulumi.export("relayCertificateSecret", relay.secret_name)
+    # tools.verify counts the relays answering behind the NLB from their QUIC-LB server IDs (EKS).
+    pulumi.export("relayReplicas", replicas_on(settings.relay, settings.cloud))
+    pulumi.export("relayQuicLb", settings.cloud == "eks")
     addresses[settings.hosts.relay] = relay.address
 if watch_page:
     pulumi.export("webUrl", watch_page.url)

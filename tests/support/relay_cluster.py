@@ -232,3 +232,39 @@ def running(relays: list[LocalRelay], timeout: float = 20) -> Iterator[Tier]:
     finally:
         for ordinal in range(len(tier.processes)):
             tier.stop(ordinal)
+
+
+def launch_planned(tmp_path: Path, command: list[str], shell: str, env: dict[str, str],
+                   host: str = "relay.example.com", tls: Optional[tuple[bytes, bytes]] = None) -> tuple[subprocess.Popen, int, Path]:
+    """A planned ``/bin/sh -c SCRIPT NAME CONFIG`` container command (the relay binary's path rewritten) run by
+    ``shell`` with a minimal relay config on loopback: QUIC only, a certificate for ``host`` (``tls``: PEM
+    certificate and key, else self-signed). Returns (process, QUIC port, log); the caller stops the process."""
+    from tests.support.envoy import test_certificate
+
+    from components.workloads.relay_cluster import RELAY_BINARY
+
+    cert, key = tls or test_certificate([host])
+    (tmp_path / "tls").mkdir()
+    (tmp_path / "tls" / "tls.crt").write_bytes(cert)
+    (tmp_path / "tls" / "tls.key").write_bytes(key)
+    port = free_port()
+    config = tmp_path / "relay.toml"
+    config.write_text(tomli_w.dumps({
+        "server": {"bind": f"127.0.0.1:{port}", "tls": {"cert": [str(tmp_path / "tls" / "tls.crt")],
+                                                        "key": [str(tmp_path / "tls" / "tls.key")]}},
+        "internal": {"listen": f"127.0.0.1:{free_port()}"}, "auth": {"public": "anon"},
+    }))
+    script = command[2].replace(f"exec {RELAY_BINARY} ", f"exec {BINARY} ")
+    argv = [shell, *(["sh"] if shell == "busybox" else []), "-c", script, command[3], str(config)]
+    log = tmp_path / "relay.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, env={"PATH": os.environ["PATH"], **env}, stdout=out, stderr=subprocess.STDOUT)
+    return process, port, log
+
+
+def wait_listening(process: subprocess.Popen, log: Path, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while "listening" not in log.read_text(errors="replace"):
+        assert process.poll() is None, log.read_text(errors="replace")
+        assert time.monotonic() < deadline, log.read_text(errors="replace")
+        time.sleep(0.05)

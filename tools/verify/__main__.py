@@ -52,6 +52,9 @@ def parser() -> argparse.ArgumentParser:
     tuning.add_argument("--timeout", type=_bounded(float, 0.1, 300), default=5.0, metavar="SECONDS", help="bound of each check (default 5)")
     tuning.add_argument("--probes", type=_bounded(int, 1, 500), default=20, metavar="N", help="QUIC-LB connections to open (default 20)")
     tuning.add_argument("--replicas", type=_bounded(int, 1, 1000), metavar="N", help="Envoy replicas to expect (default: the envoyReplicas output)")
+    tuning.add_argument("--relay-replicas", type=_bounded(int, 1, 1000), metavar="N",
+                        help="the relay writes QUIC-LB connection IDs (an EKS tier): count the relays that answer, expecting N "
+                             "(default with stack outputs: relayReplicas when relayQuicLb is true)")
     tuning.add_argument("--server-id-length", type=_bounded(int, 1, 15), default=8, metavar="OCTETS", help="QUIC-LB server ID length (default 8, what the AWS controller assigns)")
     tuning.add_argument("--relay-path", default="/anon", metavar="PATH", help="relay session path when the relay URL has none (default /anon, the public prefix)")
     tuning.add_argument("--h2-body", default="h2 success!", metavar="TEXT", help="body the Envoy demo answers over HTTP/2")
@@ -68,7 +71,7 @@ def configure(args: argparse.Namespace, stdin) -> tuple[list[Endpoint], Options]
         raise UsageError("give either --stack or URLs, not both")
     outputs: dict = {}
     if explicit:
-        endpoints = from_urls(args.envoy, args.relay, args.web, args.url, args.replicas)
+        endpoints = from_urls(args.envoy, args.relay, args.web, args.url, args.replicas, args.relay_replicas)
     else:
         if args.stack:
             outputs = stack_outputs(args.stack)

@@ -76,6 +76,9 @@ def from_outputs(outputs: dict, replicas: int | None = None) -> list[Endpoint]:
         if role == "envoy":
             reported = outputs.get("envoyReplicas")
             extra["replicas"] = replicas or (int(reported) if isinstance(reported, (int, float)) and reported >= 1 else None)
+        if role == "relay" and outputs.get("relayQuicLb") is True:
+            reported = outputs.get("relayReplicas")
+            extra.update(quic_lb=True, replicas=int(reported) if isinstance(reported, (int, float)) and reported >= 1 else None)
         if role == "web":
             extra["relay_url"] = _text(outputs, "relayUrl")
         endpoints.append(endpoint(role, role, url, **extra))
@@ -85,12 +88,12 @@ def from_outputs(outputs: dict, replicas: int | None = None) -> list[Endpoint]:
 
 
 def from_urls(envoy: str | None, relay: str | None, web: str | None, urls: list[str],
-              replicas: int | None) -> list[Endpoint]:
+              replicas: int | None, relay_replicas: int | None = None) -> list[Endpoint]:
     endpoints = []
     if envoy:
         endpoints.append(endpoint("envoy", "envoy", envoy, replicas=replicas))
     if relay:
-        endpoints.append(endpoint("relay", "relay", relay))
+        endpoints.append(endpoint("relay", "relay", relay, replicas=relay_replicas, quic_lb=relay_replicas is not None))
     if web:
         endpoints.append(endpoint("web", "web", web, relay_url=relay))
     endpoints += [endpoint("url", "url" if len(urls) == 1 else f"url{i}", url) for i, url in enumerate(urls, 1)]
