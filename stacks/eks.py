@@ -26,8 +26,9 @@ from components.aws.load_balancer_controller import LoadBalancerController, Load
 from components.aws.node_group import NodeGroup, NodeGroupArgs
 from components.aws.pod_identity import PodIdentityRole, PodIdentityRoleArgs
 from components.aws.vpc import Vpc, VpcArgs
-from components.cluster import Cluster
+from components.cluster.contract import Cluster, ExposeRequest, Exposure
 from components.platform import cert_manager
+from stacks.capabilities import capabilities
 from stacks.config import ConfigError, Settings
 from stacks.config.eks import check_name, default_name, load_balancer_names
 
@@ -43,8 +44,7 @@ def zones(region: str, count: int, provider: aws.Provider) -> list[str]:
 
 
 def uses_route53_dns01(settings: Settings) -> bool:
-    acme = settings.acme
-    return settings.dns.provider == "route53" and acme.is_acme and "dns01" in (acme.challenge, acme.relay)
+    return settings.dns.provider == "route53" and settings.acme.uses_dns01
 
 
 def build(settings: Settings) -> Cluster:
@@ -69,44 +69,69 @@ def build(settings: Settings) -> Cluster:
         cluster_name=cluster.name, version=eks.kubernetes_version, subnet_ids=vpc.private_subnet_ids,
         instance_type=n.instance_type, desired_size=n.desired_size, min_size=n.min_size, max_size=n.max_size,
         disk_size=n.disk_size, capacity_type=n.capacity_type, wait_for=[vpc]), opts=on_aws)
-    addons = Addons("addons", AddonsArgs(cluster_name=cluster.name, kubernetes_version=eks.kubernetes_version, versions=eks.addon_versions,
-                                         wait_for=[nodes.group]), opts=on_aws)
+    addons = Addons(
+        "addons",
+        AddonsArgs(
+            cluster_name=cluster.name,
+            kubernetes_version=eks.kubernetes_version,
+            versions=eks.addon_versions,
+            wait_for=[nodes.group],
+        ),
+        opts=on_aws,
+    )
     kubernetes = k8s.Provider(
         "eks", kubeconfig=cluster.kubeconfig,
         # Never drop Kubernetes objects from state because the cluster is unreachable: their NLBs would leak.
         delete_unreachable=False,
         opts=pulumi.ResourceOptions(depends_on=[nodes.group, *addons.addons.values()]))
 
-    controller = LoadBalancerController("aws-load-balancer-controller", LoadBalancerControllerArgs(
-        cluster_name=cluster.name, region=eks.region, vpc_id=vpc.vpc_id, tags=tags, wait_for=[nodes.group, *addons.addons.values()]),
-        opts=pulumi.ResourceOptions(providers=[provider, kubernetes]))
+    controller = LoadBalancerController(
+        "aws-load-balancer-controller",
+        LoadBalancerControllerArgs(
+            cluster_name=cluster.name,
+            region=eks.region,
+            vpc_id=vpc.vpc_id,
+            tags=tags,
+            wait_for=[nodes.group, *addons.addons.values()],
+        ),
+        opts=pulumi.ResourceOptions(providers=[provider, kubernetes]),
+    )
     platform_dependencies: list[pulumi.Resource] = [controller.release]
     if uses_route53_dns01(settings):
-        dns01 = PodIdentityRole("cert-manager-dns01", PodIdentityRoleArgs(
-            cluster_name=cluster.name, namespace=cert_manager.NAMESPACE, service_account=cert_manager.SERVICE_ACCOUNT,
-            policy=dns01_policy(settings.dns.zone), description=f"cert-manager DNS-01 in hosted zone {settings.dns.zone}"), opts=on_aws)
+        dns01 = PodIdentityRole(
+            "cert-manager-dns01",
+            PodIdentityRoleArgs(
+                cluster_name=cluster.name,
+                namespace=cert_manager.NAMESPACE,
+                service_account=cert_manager.SERVICE_ACCOUNT,
+                policy=dns01_policy(settings.dns.zone),
+                description=f"cert-manager DNS-01 in hosted zone {settings.dns.zone}",
+            ),
+            opts=on_aws,
+        )
         # cert-manager's pods get Pod Identity credentials only if the association exists when they start.
         platform_dependencies += [dns01.attachment, dns01.association]
 
     names = load_balancer_names(name)
-    pulumi.export("kubeconfig", cluster.kubeconfig)
-    pulumi.export("clusterName", cluster.name)
-    return Cluster(
-        provider=kubernetes,
-        ingress=nlb(names["ingress"]),
-        # UDP 443 for QUIC and TCP 443 for the WebSocket fallback share one TCP_UDP listener. No QUIC
-        # listener: the relay's connection IDs carry no QUIC-LB server ID.
-        relay=nlb(names["relay"], tcp_udp=True),
-        envoy=nlb(names["envoy"], quic_port=settings.envoy_public_port),
-        load_balancer_dependencies=[controller.release, controller.identity.attachment, controller.identity.association, nodes.group],
-        platform_dependencies=platform_dependencies,
-        publish_records=_records(settings, provider) if settings.dns.provider == "route53" and settings.dns.records else None,
+
+    def expose(request: ExposeRequest) -> Exposure:
+        # The relay asks for TCP_UDP: UDP 443 for QUIC and TCP 443 for the WebSocket fallback share one listener.
+        return nlb(names[request.endpoint], tcp_udp=request.tcp_udp, quic_port=request.quic_port)
+
+    records = settings.dns.writes_records("route53")
+    return capabilities(
+        settings, kubernetes, expose=expose, platform_dependencies=platform_dependencies,
+        load_balancer_dependencies=[controller.release, controller.identity.attachment, controller.identity.association,
+                                    nodes.group],
+        write_records=_records(settings, provider) if records else None,
+        outputs={"kubeconfig": cluster.kubeconfig, "cluster_name": cluster.name},
     )
 
 
 def _records(settings: Settings, provider: aws.Provider):
-    def publish(targets: Mapping[str, pulumi.Output[str]]) -> None:
+    def write(targets: Mapping[str, pulumi.Input[str]]) -> None:
         """Alias records host -> NLB hostname in the configured zone; call once, with every host."""
-        DnsRecords("records", DnsRecordsArgs(zone_id=settings.dns.zone, targets=targets), opts=pulumi.ResourceOptions(providers=[provider]))
+        DnsRecords("records", DnsRecordsArgs(zone_id=settings.dns.zone, targets=targets),
+                   opts=pulumi.ResourceOptions(providers=[provider]))
 
-    return publish
+    return write

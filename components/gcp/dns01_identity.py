@@ -71,7 +71,12 @@ class Dns01Identity(pulumi.ComponentResource):
             opts=child,
         )
         zone_grant = gcp.dns.DnsManagedZoneIamMember(
-            f"{name}-zone", project=args.dns_project, managed_zone=args.zone, role=role.name, member=account.member, opts=child,
+            f"{name}-zone",
+            project=args.dns_project,
+            managed_zone=args.zone,
+            role=role.name,
+            member=account.member,
+            opts=child,
         )
         binding = gcp.serviceaccount.IAMMember(
             f"{name}-workload-identity",
@@ -82,5 +87,7 @@ class Dns01Identity(pulumi.ComponentResource):
         )
         self.email = account.email
         # The annotation carries the grants as dependencies: cert-manager starts once it may act.
-        self.annotations = {ANNOTATION: pulumi.Output.all(account.email, zone_grant.id, binding.id).apply(lambda a: a[0])}
+        self.annotations = {
+            ANNOTATION: pulumi.Output.all(account.email, zone_grant.id, binding.id).apply(lambda a: a[0])
+        }
         self.register_outputs({"email": self.email})

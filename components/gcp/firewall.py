@@ -29,7 +29,11 @@ class FirewallArgs:
 
 
 def _allows(ports: Mapping[str, Sequence[int]]) -> list[dict]:
-    return [{"protocol": proto, "ports": [str(p) for p in sorted(set(nums))]} for proto, nums in sorted(ports.items()) if nums]
+    return [
+        {"protocol": proto, "ports": [str(p) for p in sorted(set(nums))]}
+        for proto, nums in sorted(ports.items())
+        if nums
+    ]
 
 
 class Firewall(pulumi.ComponentResource):

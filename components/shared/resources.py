@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Model
+from components.shared.model import Model
 
 
 class Resources(Model):
@@ -21,7 +21,12 @@ class Resources(Model):
     def of(cls, cpu_request: str, memory_request: str, cpu_limit: str, memory_limit: str) -> "Resources":
         """Build a default in code (config keys are camelCase only, so keyword construction is off)."""
         return cls.model_validate(
-            {"cpuRequest": cpu_request, "memoryRequest": memory_request, "cpuLimit": cpu_limit, "memoryLimit": memory_limit}
+            {
+                "cpuRequest": cpu_request,
+                "memoryRequest": memory_request,
+                "cpuLimit": cpu_limit,
+                "memoryLimit": memory_limit,
+            }
         )
 
     def as_k8s(self) -> dict:

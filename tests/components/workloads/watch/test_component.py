@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from components.workloads.watch_page import HTTP_PORT, page, server_config
+from components.workloads.watch.component import HTTP_PORT, page, server_config
 from tests.conftest import STACKS, stack_config
 
 

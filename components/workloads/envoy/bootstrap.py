@@ -154,8 +154,12 @@ def _sds_document(name: str, secret: dict) -> dict:
 
 
 def _file_sds(name: str, path: str) -> dict:
-    """An SDS secret read from ``path``, re-read when something is moved into its directory (Kubernetes volume updates)."""
-    return {"name": name, "sds_config": {"path_config_source": {"path": path, "watched_directory": {"path": _directory(path)}}}}
+    """An SDS secret read from ``path``, re-read when something is moved into its directory (Kubernetes volume updates).
+    """
+    return {
+        "name": name,
+        "sds_config": {"path_config_source": {"path": path, "watched_directory": {"path": _directory(path)}}},
+    }
 
 
 def _directory(path: str) -> str:
@@ -167,7 +171,12 @@ def _socket(address: str, port: int, protocol: str) -> dict:
 
 
 def _tls_context(files: Files, alpn: list[str]) -> dict:
-    return {"common_tls_context": {"tls_certificate_sds_secret_configs": [_file_sds(TLS_SECRET, files.tls_sds)], "alpn_protocols": alpn}}
+    return {
+        "common_tls_context": {
+            "tls_certificate_sds_secret_configs": [_file_sds(TLS_SECRET, files.tls_sds)],
+            "alpn_protocols": alpn,
+        }
+    }
 
 
 def _http(stat_prefix: str, body: str, codec: str, response_headers: dict[str, str]) -> dict:
@@ -179,24 +188,37 @@ def _http(stat_prefix: str, body: str, codec: str, response_headers: dict[str, s
             "stat_prefix": stat_prefix,
             "codec_type": codec,
             "use_remote_address": True,
-            "common_http_protocol_options": {"idle_timeout": "300s", "headers_with_underscores_action": "REJECT_REQUEST"},
+            "common_http_protocol_options": {
+                "idle_timeout": "300s",
+                "headers_with_underscores_action": "REJECT_REQUEST",
+            },
             "stream_idle_timeout": "60s",
             "request_timeout": "60s",
             "route_config": {
                 "name": stat_prefix,
-                "virtual_hosts": [{
-                    "name": "any",
-                    "domains": ["*"],
-                    "routes": [{"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": {"inline_string": body}}}],
-                }],
+                "virtual_hosts": [
+                    {
+                        "name": "any",
+                        "domains": ["*"],
+                        "routes": [
+                            {
+                                "match": {"prefix": "/"},
+                                "direct_response": {"status": 200, "body": {"inline_string": body}},
+                            }
+                        ],
+                    }
+                ],
                 "response_headers_to_add": [
-                    {"header": {"key": k, "value": v}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"} for k, v in response_headers.items()
+                    {"header": {"key": k, "value": v}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+                    for k, v in response_headers.items()
                 ],
             },
-            "http_filters": [{
-                "name": "envoy.filters.http.router",
-                "typed_config": {"@type": f"{_TYPES}.filters.http.router.v3.Router"},
-            }],
+            "http_filters": [
+                {
+                    "name": "envoy.filters.http.router",
+                    "typed_config": {"@type": f"{_TYPES}.filters.http.router.v3.Router"},
+                }
+            ],
             **({"http3_protocol_options": {}} if codec == "HTTP3" else {}),
         },
     }

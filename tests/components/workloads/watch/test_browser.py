@@ -20,8 +20,8 @@ from typing import Iterator
 
 import pytest
 
-from components.workloads.watch_page import HTML_DIR, HTTP_PORT, page, server_config
-from tests.components.workloads.test_watch_page import Elements, directives
+from components.workloads.watch.component import HTML_DIR, HTTP_PORT, page, server_config
+from tests.components.workloads.watch.test_component import Elements, directives
 from tests.support.envoy import free_port
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)

@@ -11,17 +11,17 @@ import pulumi_kubernetes as k8s
 import pytest
 import yaml
 
-from components.cluster import LoadBalancer
+from components.cluster.contract import Exposure
 from components.platform.certificates import Issuer
-from components.workloads.envoy_bootstrap import Listener
-from components.workloads.envoy_demo import EnvoyDemo, EnvoyDemoArgs
+from components.workloads.envoy.bootstrap import Listener
+from components.workloads.envoy.component import EnvoyDemo, EnvoyDemoArgs
 from tests.conftest import MONITOR
 from tests.support.envoy import quic_lb_generator
 from tools.plan import mocks, writer
 
 INJECT_LABEL = "elbv2.k8s.aws/quic-server-id-inject"
 QUIC_CONTAINERS = "service.beta.kubernetes.io/aws-load-balancer-quic-enabled-containers"
-NLB = LoadBalancer(class_name="service.k8s.aws/nlb", annotations={
+NLB = Exposure(class_name="service.k8s.aws/nlb", annotations={
     "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
     "service.beta.kubernetes.io/aws-load-balancer-quic-enabled-ports": "443",
 })
@@ -30,7 +30,7 @@ ARGS = EnvoyDemoArgs(
     resources={"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "2", "memory": "256Mi"}},
     listener=Listener(port=3000, public_port=443, h2_body="h2 success!", h3_body="h3 success!", admin_port=9901),
     config_version=0, server_id_length=8, nonce_length=7, server_id_source="generated", issuer=Issuer("quicstack-ca"),
-    exposure=LoadBalancer(),
+    exposure=Exposure(),
 )
 _names = itertools.count()
 
@@ -146,7 +146,7 @@ def test_service_carries_the_exposure_and_both_protocols_to_the_listener_port(in
 
 
 def test_url_address_and_replicas():
-    on_8443 = build(listener=replace(ARGS.listener, public_port=8443), exposure=LoadBalancer(address="203.0.113.7"))
+    on_8443 = build(listener=replace(ARGS.listener, public_port=8443), exposure=Exposure(address="203.0.113.7"))
     assert on_8443.demo.url == "https://quic.example.com:8443"
     assert on_8443.outputs["address"] == "203.0.113.7"
     assert on_8443.manifest("Service")["spec"]["loadBalancerIP"] == "203.0.113.7"

@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from components.workloads.relay_config import AUTH_DIR, TLS_DIR, RelayConfig, document, render, symmetric_jwk
+from components.workloads.relay.toml import AUTH_DIR, TLS_DIR, RelayToml, document, render, symmetric_jwk
 
 # Every key moq-relay 0.14 documents, per /work/shared/research/moq.md section 3.3 (current docs and
 # demo/relay/*.toml), written down here independently of the generator.
@@ -35,9 +35,9 @@ def keys(doc: dict, prefix: str = "") -> set[str]:
     return out
 
 
-def config(**overrides) -> RelayConfig:
+def config(**overrides) -> RelayToml:
     values = dict(quic_port=4443, web_port=4480, internal_port=9101, log_level="info", public_prefix="anon", web_tls=False)
-    return RelayConfig(**{**values, **overrides})
+    return RelayToml(**{**values, **overrides})
 
 
 VARIANTS = {

@@ -1,4 +1,4 @@
-"""Base model and the reusable field types every config section is built from."""
+"""The reusable field types every config section is built from (strings get their real grammar)."""
 
 from __future__ import annotations
 
@@ -6,27 +6,10 @@ import ipaddress
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-class Model(BaseModel):
-    """Immutable, camelCase-keyed, and strict about unknown keys (a typo is an error)."""
-
-    @classmethod
-    def model_fields_by_alias(cls) -> dict:
-        return {f.alias or n: f for n, f in cls.model_fields.items()}
-
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=to_camel,
-        populate_by_name=False,
-        use_attribute_docstrings=True,
-    )
 
 
 def _dns_name(value: str) -> str:

@@ -185,21 +185,21 @@ def test_jwt_with_an_existing_key_secret_creates_none(plan_config):
 
 
 def relay_args(**overrides):
-    from components.cluster import LoadBalancer
+    from components.cluster.contract import Exposure
     from components.platform.certificates import Issuer
-    from components.workloads.relay import RelayArgs
+    from components.workloads.relay.component import RelayArgs
 
     values = dict(
         namespace="moq", host="relay.example.com", image="moqdev/moq-relay:0.14.12", resources={"requests": {"cpu": "1"}, "limits": {"cpu": "1"}},
         quic_port=4443, web_port=4480, internal_port=9101, log_level="info", public_prefix="anon", auth="anonymous",
-        issuer=Issuer(name="quicstack-ca"), websocket="ingress", ingress_class="nginx", exposure=LoadBalancer(address="198.51.100.7"),
+        issuer=Issuer(name="quicstack-ca"), websocket="ingress", ingress_class="nginx", exposure=Exposure(address="198.51.100.7"),
     )
     return RelayArgs(**{**values, **overrides})
 
 
 @pulumi.runtime.test
 def test_outputs_name_the_url_the_secret_and_the_load_balancer_address():
-    from components.workloads.relay import Relay
+    from components.workloads.relay.component import Relay
 
     relay = Relay("outputs-lb", relay_args())
     assert (relay.url, relay.public_url, relay.secret_name) == ("https://relay.example.com", "https://relay.example.com/anon", "relay.example.com-tls")
@@ -209,7 +209,7 @@ def test_outputs_name_the_url_the_secret_and_the_load_balancer_address():
 
 @pulumi.runtime.test
 def test_address_is_the_ingress_address_when_the_ingress_carries_udp():
-    from components.workloads.relay import Relay
+    from components.workloads.relay.component import Relay
 
     relay = Relay("outputs-udp", relay_args(exposure=None, ingress_address=pulumi.Output.from_input("203.0.113.9")))
     return relay.address.apply(lambda address: assert_equal(address, "203.0.113.9"))
@@ -223,7 +223,7 @@ def test_load_balancer_service_waits_for_what_owns_its_load_balancer():
     """Created after, and so deleted before, the controller that owns the cloud load balancer."""
     import pulumi_kubernetes as k8s
 
-    from components.workloads.relay import Relay
+    from components.workloads.relay.component import Relay
     from tests.conftest import MONITOR
     from tools.plan import mocks
 

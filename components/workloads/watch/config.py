@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 from pydantic import AfterValidator
 
-from .base import DnsName, Image, Model
-from .errors import ConfigError
-from .relay import BroadcastPath, matching
-from .resources import Resources
-
-if TYPE_CHECKING:
-    from .settings import Settings
+from components.shared.model import Model
+from components.shared.fields import DnsName, Image, matching
+from components.workloads.relay.config import BroadcastPath
+from components.shared.resources import Resources
 
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
@@ -24,7 +21,7 @@ def _named(value: str) -> str:
     return value
 
 
-class Web(Model):
+class WebConfig(Model):
     """The watch page served by an unprivileged nginx through the ingress."""
 
     enabled: bool = True
@@ -33,7 +30,9 @@ class Web(Model):
     """nginx image that serves the page, pinned by tag or digest."""
     host: Optional[DnsName] = None
     """Public host name; unset means `<domain>` itself."""
-    watch_version: Annotated[str, matching(_VERSION, "is not an exact npm version such as 0.4.6 (no ranges or tags)")] = "0.4.6"
+    watch_version: Annotated[
+        str, matching(_VERSION, "is not an exact npm version such as 0.4.6 (no ranges or tags)")
+    ] = "0.4.6"
     """Version of the `@moq/watch` web component the page loads (from esm.sh); it must speak the relay's protocol."""
     broadcast: Annotated[BroadcastPath, AfterValidator(_named)] = "bbb.hang"
     """Broadcast the page plays, relative to the relay's public prefix."""
@@ -41,7 +40,5 @@ class Web(Model):
     """nginx container requests and limits."""
 
 
-def check(s: "Settings") -> None:
-    """Watch-page rules that depend on other sections."""
-    if s.web.enabled and not s.relay.enabled:
-        raise ConfigError("web.enabled", "needs the relay it plays from: set relay.enabled true, or web.enabled false", True)
+    def host_under(self, domain: str) -> str:
+        return self.host or domain
