@@ -30,7 +30,7 @@ from components.cluster.contract import Cluster, ExposeRequest, Exposure
 from components.platform import cert_manager
 from stacks.capabilities import capabilities
 from stacks.config import ConfigError, Settings
-from stacks.config.eks import check_name, default_name, load_balancer_names
+from stacks.config.eks import Eks, check_name, default_name, load_balancer_names
 
 def zones(region: str, count: int, provider: aws.Provider) -> list[str]:
     """The first ``count`` zones of the region that need no opt-in (no Local or Wavelength Zones)."""
@@ -59,59 +59,18 @@ def build(settings: Settings) -> Cluster:
 
     vpc = Vpc("vpc", VpcArgs(name=name, cidr=eks.vpc_cidr, zones=zones(eks.region, eks.zones, provider),
                              nat_per_zone=eks.nat_gateways == "perZone"), opts=on_aws)
-    cluster = EksCluster("eks", EksClusterArgs(
-        name=name, region=eks.region, version=eks.kubernetes_version, subnet_ids=vpc.private_subnet_ids,
-        public_access_cidrs=eks.public_access_cidrs, admins=eks.admins, log_types=eks.control_plane_logs,
-        log_retention_days=eks.log_retention_days), opts=on_aws)
-    n = eks.nodes
-    # Nodes in private subnets join through the NAT gateway: the whole VPC (routes included) comes first.
-    nodes = NodeGroup("nodes", NodeGroupArgs(
-        cluster_name=cluster.name, version=eks.kubernetes_version, subnet_ids=vpc.private_subnet_ids,
-        instance_type=n.instance_type, desired_size=n.desired_size, min_size=n.min_size, max_size=n.max_size,
-        disk_size=n.disk_size, capacity_type=n.capacity_type, wait_for=[vpc]), opts=on_aws)
-    addons = Addons(
-        "addons",
-        AddonsArgs(
-            cluster_name=cluster.name,
-            kubernetes_version=eks.kubernetes_version,
-            versions=eks.addon_versions,
-            wait_for=[nodes.group],
-        ),
-        opts=on_aws,
-    )
+    cluster, nodes, addons = _cluster(eks, name, vpc, on_aws)
     kubernetes = k8s.Provider(
         "eks", kubeconfig=cluster.kubeconfig,
         # Never drop Kubernetes objects from state because the cluster is unreachable: their NLBs would leak.
         delete_unreachable=False,
-        opts=pulumi.ResourceOptions(depends_on=[nodes.group, *addons.addons.values()]))
-
-    controller = LoadBalancerController(
-        "aws-load-balancer-controller",
-        LoadBalancerControllerArgs(
-            cluster_name=cluster.name,
-            region=eks.region,
-            vpc_id=vpc.vpc_id,
-            tags=tags,
-            wait_for=[nodes.group, *addons.addons.values()],
-        ),
-        opts=pulumi.ResourceOptions(providers=[provider, kubernetes]),
-    )
+        opts=pulumi.ResourceOptions(depends_on=[nodes.group, *addons]))
+    controller = LoadBalancerController("aws-load-balancer-controller", LoadBalancerControllerArgs(
+        cluster_name=cluster.name, region=eks.region, vpc_id=vpc.vpc_id, tags=tags, wait_for=[nodes.group, *addons]),
+        opts=pulumi.ResourceOptions(providers=[provider, kubernetes]))
     platform_dependencies: list[pulumi.Resource] = [controller.release]
     if uses_route53_dns01(settings):
-        dns01 = PodIdentityRole(
-            "cert-manager-dns01",
-            PodIdentityRoleArgs(
-                cluster_name=cluster.name,
-                namespace=cert_manager.NAMESPACE,
-                service_account=cert_manager.SERVICE_ACCOUNT,
-                policy=dns01_policy(settings.dns.zone),
-                description=f"cert-manager DNS-01 in hosted zone {settings.dns.zone}",
-            ),
-            opts=on_aws,
-        )
-        # cert-manager's pods get Pod Identity credentials only if the association exists when they start.
-        platform_dependencies += [dns01.attachment, dns01.association]
-
+        platform_dependencies += _dns01_role(settings, cluster, on_aws)
     names = load_balancer_names(name)
 
     def expose(request: ExposeRequest) -> Exposure:
@@ -135,3 +94,30 @@ def _records(settings: Settings, provider: aws.Provider):
                    opts=pulumi.ResourceOptions(providers=[provider]))
 
     return write
+
+
+def _cluster(eks: Eks, name: str, vpc: Vpc, on_aws: pulumi.ResourceOptions) -> tuple[EksCluster, NodeGroup, list]:
+    """The control plane, the node group and the managed add-ons."""
+    cluster = EksCluster("eks", EksClusterArgs(
+        name=name, region=eks.region, version=eks.kubernetes_version, subnet_ids=vpc.private_subnet_ids,
+        public_access_cidrs=eks.public_access_cidrs, admins=eks.admins, log_types=eks.control_plane_logs,
+        log_retention_days=eks.log_retention_days), opts=on_aws)
+    n = eks.nodes
+    # Nodes in private subnets join through the NAT gateway: the whole VPC (routes included) comes first.
+    nodes = NodeGroup("nodes", NodeGroupArgs(
+        cluster_name=cluster.name, version=eks.kubernetes_version, subnet_ids=vpc.private_subnet_ids,
+        instance_type=n.instance_type, desired_size=n.desired_size, min_size=n.min_size, max_size=n.max_size,
+        disk_size=n.disk_size, capacity_type=n.capacity_type, wait_for=[vpc]), opts=on_aws)
+    addons = Addons("addons", AddonsArgs(cluster_name=cluster.name, kubernetes_version=eks.kubernetes_version,
+                                         versions=eks.addon_versions, wait_for=[nodes.group]), opts=on_aws)
+    return cluster, nodes, list(addons.addons.values())
+
+
+def _dns01_role(settings: Settings, cluster: EksCluster, on_aws: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+    """cert-manager's Route53 role; its pods get Pod Identity credentials only if the association exists when they
+    start, so the platform waits for what this returns."""
+    zone = settings.dns.zone
+    dns01 = PodIdentityRole("cert-manager-dns01", PodIdentityRoleArgs(
+        cluster_name=cluster.name, namespace=cert_manager.NAMESPACE, service_account=cert_manager.SERVICE_ACCOUNT,
+        policy=dns01_policy(zone), description=f"cert-manager DNS-01 in hosted zone {zone}"), opts=on_aws)
+    return [dns01.attachment, dns01.association]

@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pulumi
-import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from components.cluster.contract import Cluster
 from components.gcp.addresses import Addresses, AddressesArgs
-from components.gcp.dns import record_writer
 from components.gcp.firewall import Firewall, FirewallArgs
 from components.gcp.k3s_access import K3sAccess, K3sAccessArgs
 from components.gcp.k3s_vm import K3sVm, K3sVmArgs
@@ -24,6 +22,7 @@ from components.gcp.names import account_id
 from components.gcp.network import Network, NetworkArgs
 from stacks.capabilities import capabilities
 from stacks.config import Settings
+from stacks.gcp import provider_options, records
 from stacks.config.k3s import K3s
 
 NETWORK_TAG = "quicstack-k3s"
@@ -32,9 +31,7 @@ NETWORK_TAG = "quicstack-k3s"
 def build(settings: Settings) -> Cluster:
     k3s: K3s = settings.cluster
     stack = pulumi.get_stack()
-    provider = gcp.Provider("gcp", project=k3s.project, region=k3s.region, zone=k3s.zone,
-                            default_labels={"quicstack-stack": stack.lower()})
-    gcp_opts = pulumi.ResourceOptions(providers=[provider])
+    gcp_opts = provider_options(k3s, stack)
 
     address = Addresses("k3s-address", AddressesArgs(region=k3s.region, purposes=("node",)), opts=gcp_opts).ip("node")
     if k3s.network:
@@ -58,36 +55,17 @@ def build(settings: Settings) -> Cluster:
                   k3s_version=k3s.k3s_version, pod_cidr=k3s.pod_cidr),
         opts=gcp_opts,
     )
-    access = K3sAccess(
-        "k3s-access",
-        K3sAccessArgs(
-            host=address,
-            user=k3s.ssh_user,
-            private_key=vm.ssh_private_key,
-            instance_id=vm.instance.instance_id,
-            bootstrap=vm.startup_script,
-            context=f"quicstack-{stack}",
-            depends_on=[vm.instance, firewall.admin],
-        ),
-    )
+    access = K3sAccess("k3s-access", K3sAccessArgs(
+        host=address, user=k3s.ssh_user, private_key=vm.ssh_private_key, instance_id=vm.instance.instance_id,
+        bootstrap=vm.startup_script, context=f"quicstack-{stack}", depends_on=[vm.instance, firewall.admin]))
     # Every Kubernetes resource uses this provider, so none is created before the API server is ready.
-    kubernetes = k8s.Provider(
-        "k3s", kubeconfig=access.kubeconfig, opts=pulumi.ResourceOptions(depends_on=[access.ready])
-    )
+    kubernetes = k8s.Provider("k3s", kubeconfig=access.kubeconfig,
+                              opts=pulumi.ResourceOptions(depends_on=[access.ready]))
 
-    dns = settings.dns
     # ServiceLB binds every LoadBalancer port on the node and reports the node's external (static)
     # address: nothing to reserve per Service, and every host resolves to the node.
     return capabilities(
-        settings,
-        kubernetes,
-        record_address=address,
-        write_records=(
-            record_writer(dns.zone, settings.dns_project, gcp_opts) if dns.writes_records("clouddns") else None
-        ),
-        outputs={
-            "kubeconfig": access.kubeconfig,
-            "ssh_private_key": vm.ssh_private_key,
-            "ssh_command": pulumi.Output.concat("ssh -i quicstack-k3s.key ", k3s.ssh_user, "@", address),
-        },
+        settings, kubernetes, record_address=address, write_records=records(settings, gcp_opts),
+        outputs={"kubeconfig": access.kubeconfig, "ssh_private_key": vm.ssh_private_key,
+                 "ssh_command": pulumi.Output.concat("ssh -i quicstack-k3s.key ", k3s.ssh_user, "@", address)},
     )

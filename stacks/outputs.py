@@ -7,7 +7,7 @@ The cluster layer, the platform and the workloads each hand up a mapping of fiel
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 import pulumi
 from pydantic.alias_generators import to_camel
@@ -72,11 +72,7 @@ class StackOutputs:
 
 
 def name(field: str) -> str:
-    """The output's name: the field in camelCase."""
+    """The output's name: the ``StackOutputs`` field in camelCase."""
+    if field not in StackOutputs.__dataclass_fields__:
+        raise KeyError(f"{field} is not a StackOutputs field")
     return to_camel(field)
-
-
-def exported(outputs: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Field name -> value for the outputs a stack reports (``pulumi stack output --json``)."""
-    by_name = {name(f.name): f.name for f in fields(StackOutputs)}
-    return {by_name[k]: v for k, v in outputs.items() if k in by_name}

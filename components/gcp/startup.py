@@ -55,8 +55,6 @@ class K3sNode:
 
 
 def startup_script(node: K3sNode) -> str:
-    exec_flags = shlex.quote(" ".join(["server", *node.server_flags]))
-    version = shlex.quote(node.k3s_version)
     return f"""#!/bin/bash
 # quicstack k3s node bootstrap: runs on every boot and again over SSH when it changes; converges.
 set -euo pipefail
@@ -74,7 +72,14 @@ net.core.wmem_max = {node.udp_buffer_bytes}
 EOF
 sysctl --quiet --load=/etc/sysctl.d/90-quicstack-quic.conf
 
-{_metadata_block(node)}# 3. k3s, pinned. The installer writes its flags into the systemd unit; it runs again only when the
+{_metadata_block(node)}{_k3s_install(node)}"""
+
+
+def _k3s_install(node: K3sNode) -> str:
+    """Step 3 of the startup script."""
+    exec_flags = shlex.quote(" ".join(["server", *node.server_flags]))
+    version = shlex.quote(node.k3s_version)
+    return f"""# 3. k3s, pinned. The installer writes its flags into the systemd unit; it runs again only when the
 #    version or the flags differ from the last successful install.
 desired={shlex.quote(f"{node.k3s_version} server " + " ".join(node.server_flags))}
 if [ ! -x /usr/local/bin/k3s ] || [ "$(cat /etc/quicstack/k3s-installed 2>/dev/null)" != "$desired" ]; then

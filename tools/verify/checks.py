@@ -24,7 +24,7 @@ from aioquic.quic.logger import QuicLogger
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID, NameOID
 
-from . import net, quic_lb
+from . import defaults, net, quic_lb
 from .net import QuicFailure, Trust
 
 EXPIRY_WARNING_DAYS = 14
@@ -56,10 +56,10 @@ class Options:
     trust: Trust
     timeout: float = 5.0
     probes: int = 20
-    server_id_length: int = 8
-    relay_path: str = "/anon"
-    h2_body: str = "h2 success!"
-    h3_body: str = "h3 success!"
+    server_id_length: int = defaults.SERVER_ID_LENGTH
+    relay_path: str = defaults.RELAY_PATH
+    h2_body: str = defaults.H2_BODY
+    h3_body: str = defaults.H3_BODY
 
 
 @dataclass

@@ -8,13 +8,15 @@ import ssl
 import subprocess
 from urllib.parse import urlsplit
 
+from stacks.outputs import name
+
 from .checks import Endpoint
 from .net import Trust
 
 OUTPUTS = {
-    "envoy": ("envoyUrl", "envoyAddress"),
-    "relay": ("relayUrl", "relayAddress"),
-    "web": ("webUrl", "ingressAddress"),
+    "envoy": (name("envoy_url"), name("envoy_address")),
+    "relay": (name("relay_url"), name("relay_address")),
+    "web": (name("web_url"), name("ingress_address")),
 }
 """Role -> (its URL output, the output with the load balancer address its host must resolve to)."""
 

@@ -130,7 +130,7 @@ class Relay(pulumi.ComponentResource):
             metadata={"name": args.namespace, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}},
             opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]),
         )
-        ns = namespace.metadata.name
+        ns = self.namespace = namespace.metadata.name
         workload = RestrictedWorkload(name, "relay", ns, labels("moq-relay", "relay"), child)
         config = RelayToml(
             quic_port=args.quic_port,
@@ -147,18 +147,7 @@ class Relay(pulumi.ComponentResource):
             data={CONFIG_FILE: toml}, opts=child,
         )
         certificate = args.issuer.certificate(f"{name}-certificate", args.host, ns, child)
-        volumes = [
-            {"name": "config", "configMap": {"name": config_map.metadata.name}},
-            # A directory mount (never subPath): the kubelet swaps renewed files in, and the relay reloads them.
-            {"name": "tls", "secret": {"secretName": certificate.secret_name}},
-        ]
-        mounts = [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
-                  {"name": "tls", "mountPath": TLS_DIR, "readOnly": True}]
-        if config.jwk_path:
-            volumes.append(
-                {"name": "auth", "secret": {"secretName": args.jwt_key_secret or self._jwt_key(name, ns, child)}}
-            )
-            mounts.append({"name": "auth", "mountPath": AUTH_DIR, "readOnly": True})
+        volumes, mounts = self._volumes(name, args, config, config_map.metadata.name, certificate.secret_name, child)
         # One replica: nothing routes QUIC by connection ID here (no QUIC-LB), so with a second replica
         # behind the one UDP address a client's NAT rebinding could land on the other pod and lose its
         # connection. Scale out with more relays on more addresses instead.
@@ -170,7 +159,6 @@ class Relay(pulumi.ComponentResource):
         # The internal listener must bind the pod IP for the kubelet's probes; no other pod may reach it.
         workload.isolate([{"protocol": "UDP", "port": args.quic_port}, {"protocol": "TCP", "port": args.web_port}])
 
-        self.namespace = ns
         self.url = f"https://{args.host}"
         self.public_url = f"{self.url}/{args.public_prefix}"
         self.secret_name = certificate.secret_name
@@ -186,6 +174,23 @@ class Relay(pulumi.ComponentResource):
         }
         self.register_outputs({"url": self.url, "address": self.address, "secretName": self.secret_name,
                                "deployment": deployment.metadata.name})
+
+    def _volumes(self, name: str, args: RelayArgs, config: RelayToml, config_map: pulumi.Input[str],
+                 tls_secret: pulumi.Input[str], child: pulumi.ResourceOptions) -> tuple[list, list]:
+        ns = self.namespace
+        volumes = [
+            {"name": "config", "configMap": {"name": config_map}},
+            # A directory mount (never subPath): the kubelet swaps renewed files in, and the relay reloads them.
+            {"name": "tls", "secret": {"secretName": tls_secret}},
+        ]
+        mounts = [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+                  {"name": "tls", "mountPath": TLS_DIR, "readOnly": True}]
+        if config.jwk_path:
+            volumes.append(
+                {"name": "auth", "secret": {"secretName": args.jwt_key_secret or self._jwt_key(name, ns, child)}}
+            )
+            mounts.append({"name": "auth", "mountPath": AUTH_DIR, "readOnly": True})
+        return volumes, mounts
 
     @staticmethod
     def _jwt_key(name: str, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
