@@ -48,6 +48,7 @@ class Dns01IdentityArgs:
 
 class Dns01Identity(pulumi.ComponentResource):
     email: pulumi.Output[str]
+    """The Google service account cert-manager acts as."""
     annotations: dict[str, pulumi.Output[str]]
     """For cert-manager's ServiceAccount: which Google service account its pods act as."""
 

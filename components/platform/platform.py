@@ -84,15 +84,9 @@ class Platform(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         ingress = IngressController(
             f"{name}-ingress",
-            IngressArgs(
-                class_name=args.ingress_class,
-                service_type=args.ingress_service_type,
-                exposure=args.ingress_exposure,
-                replicas=args.replicas,
-                resources=args.ingress_resources,
-                udp=args.udp,
-                depends_on=args.depends_on,
-            ),
+            IngressArgs(class_name=args.ingress_class, service_type=args.ingress_service_type,
+                        exposure=args.ingress_exposure, replicas=args.replicas, resources=args.ingress_resources,
+                        udp=args.udp, depends_on=args.depends_on),
             opts=child,
         )
         cert_manager = CertManager(
@@ -103,15 +97,9 @@ class Platform(pulumi.ComponentResource):
         )
         issuers = Issuers(
             f"{name}-issuers",
-            IssuersArgs(
-                environment=args.environment,
-                ingress_class=args.ingress_class,
-                http01_hosts=args.http01_hosts,
-                dns01_hosts=args.dns01_hosts,
-                dns01=args.dns01,
-                email=args.email,
-                cert_manager=[cert_manager.release],
-            ),
+            IssuersArgs(environment=args.environment, ingress_class=args.ingress_class,
+                        http01_hosts=args.http01_hosts, dns01_hosts=args.dns01_hosts, dns01=args.dns01,
+                        email=args.email, cert_manager=[cert_manager.release]),
             opts=child,
         )
         self.issuer = issuers.issuer

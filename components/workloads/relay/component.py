@@ -132,15 +132,9 @@ class Relay(pulumi.ComponentResource):
         )
         ns = self.namespace = namespace.metadata.name
         workload = RestrictedWorkload(name, "relay", ns, labels("moq-relay", "relay"), child)
-        config = RelayToml(
-            quic_port=args.quic_port,
-            web_port=args.web_port,
-            internal_port=args.internal_port,
-            log_level=args.log_level,
-            public_prefix=args.public_prefix,
-            auth=args.auth,
-            web_tls=args.websocket == "load-balancer",
-        )
+        config = RelayToml(quic_port=args.quic_port, web_port=args.web_port, internal_port=args.internal_port,
+                           log_level=args.log_level, public_prefix=args.public_prefix, auth=args.auth,
+                           web_tls=args.websocket == "load-balancer")
         toml = render(config)
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-config", metadata={"name": "relay-config", "namespace": ns, "labels": workload.selector},
@@ -166,12 +160,8 @@ class Relay(pulumi.ComponentResource):
             service.status.apply(lb_address) if args.exposure else pulumi.Output.from_input(args.ingress_address)
         )
         self.endpoint = PublicEndpoint(args.host, ENDPOINT, self.address)
-        self.outputs = {
-            "relay_url": self.url,
-            "relay_address": self.address,
-            "relay_certificate_secret": self.secret_name,
-            "relay_public_prefix": args.public_prefix,
-        }
+        self.outputs = {"relay_url": self.url, "relay_address": self.address,
+                        "relay_certificate_secret": self.secret_name, "relay_public_prefix": args.public_prefix}
         self.register_outputs({"url": self.url, "address": self.address, "secretName": self.secret_name,
                                "deployment": deployment.metadata.name})
 
