@@ -59,6 +59,7 @@ class Dns01Identity(pulumi.ComponentResource):
             f"{name}-sa", project=args.project, account_id=args.account_id,
             display_name="quicstack cert-manager DNS-01 (one zone's records)", opts=child,
         )
+        # https://cloud.google.com/iam/docs/creating-custom-roles#deleting-custom-role
         # A deleted custom role's ID stays reserved for 37 days: a fresh suffix per role lets the stack
         # be destroyed and created again at any time.
         suffix = random.RandomId(f"{name}-role-suffix", byte_length=4, opts=child)

@@ -140,7 +140,8 @@ class GkeCluster(pulumi.ComponentResource):
             datapath_provider="ADVANCED_DATAPATH",
             workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
             addons_config={"http_load_balancing": {"disabled": False}},
-            # Service.spec.externalIPs lets any namespace intercept traffic to an arbitrary IP (CVE-2020-8554).
+            # Service.spec.externalIPs lets any namespace intercept traffic to an arbitrary IP (CVE-2020-8554):
+            # https://github.com/kubernetes/kubernetes/issues/97076
             service_external_ips_config={"enabled": False},
             opts=child,
             **cluster_args,

@@ -215,6 +215,7 @@ def _envoy(args: EnvoyDemoArgs, mounts: list) -> dict:
         "command": ["/usr/local/bin/envoy"],
         "args": [
             "--config-path", f"{CONFIG_DIR}/{BOOTSTRAP_FILE}",
+            # https://www.envoyproxy.io/docs/envoy/latest/operations/cli#cmdoption-concurrency
             # Envoy would otherwise start one worker per node CPU, beyond the limit (and the
             # QUIC-LB generator refuses 255 or more).
             "--concurrency", str(args.concurrency),

@@ -47,6 +47,7 @@ SERVICE = "relay"
 PUBLIC_PORT = 443
 ENDPOINT = "relay"
 """The relay's public endpoint (``Cluster.expose``)."""
+# https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/annotations/#custom-timeouts
 # The ingress closes idle upstream connections after 60 s by default; a viewer's WebSocket lives for the whole
 # broadcast.
 WEBSOCKET_TIMEOUT = "3600"
@@ -171,6 +172,7 @@ class Relay(pulumi.ComponentResource):
         volumes = [
             {"name": "config", "configMap": {"name": config_map}},
             # A directory mount (never subPath): the kubelet swaps renewed files in, and the relay reloads them.
+            # https://kubernetes.io/docs/concepts/configuration/secret/#using-secrets-as-files-from-a-pod
             {"name": "tls", "secret": {"secretName": tls_secret}},
         ]
         mounts = [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
