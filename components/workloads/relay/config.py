@@ -104,7 +104,6 @@ class RelayConfig(Model):
             )
         return self
 
-
     def host_under(self, domain: str) -> str:
         return self.host or f"relay.{domain}"
 
