@@ -1,12 +1,6 @@
-"""What every workload shares: the restricted security profile, labels, and builders for the
-Kubernetes objects the relay and the watch page both need (pod template, Deployment, NetworkPolicy, TLS Ingress)."""
+"""What every Kubernetes object of the stack shares: the restricted security profile, labels, load balancer status."""
 
 from __future__ import annotations
-
-from typing import Mapping, Optional, Sequence
-
-import pulumi
-import pulumi_kubernetes as k8s
 
 # UID/GID outside the host's usual ranges; images used here run fine as any non-root user.
 RUN_AS = 10001
@@ -14,7 +8,11 @@ RUN_AS = 10001
 
 def labels(app: str, component: str) -> dict[str, str]:
     """Recommended labels; ``app.kubernetes.io/name`` + ``component`` also serve as selectors."""
-    return {"app.kubernetes.io/name": app, "app.kubernetes.io/component": component, "app.kubernetes.io/part-of": "quicstack"}
+    return {
+        "app.kubernetes.io/name": app,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": "quicstack",
+    }
 
 
 def pod_security() -> dict:
@@ -35,73 +33,3 @@ def lb_address(status) -> str:
     ingress = status.load_balancer.ingress if status and status.load_balancer else None
     first = ingress[0] if ingress else None
     return (first.ip or first.hostname or "") if first else ""
-
-
-def open_ports_only(resource_name: str, name: str, namespace: pulumi.Input[str], selector: Mapping[str, str],
-                    ports: Sequence[Mapping], opts: pulumi.ResourceOptions,
-                    extra_rules: Sequence[Mapping] = ()) -> k8s.networking.v1.NetworkPolicy:
-    """A NetworkPolicy admitting connections to ``ports`` of the selected pods from anywhere, plus
-    ``extra_rules`` (ingress rules with their own ``from``), and nothing else."""
-    return k8s.networking.v1.NetworkPolicy(
-        resource_name,
-        metadata={"name": name, "namespace": namespace, "labels": dict(selector)},
-        spec={"podSelector": {"matchLabels": dict(selector)}, "policyTypes": ["Ingress"], "ingress": [{"ports": list(ports)}, *extra_rules]},
-        opts=opts,
-    )
-
-
-def restricted_pod(selector: Mapping[str, str], container: Mapping, volumes: Sequence[Mapping], files_sha256: str,
-                   annotations: Optional[Mapping[str, str]] = None, grace_seconds: Optional[int] = None) -> dict:
-    """A pod template of one container under the restricted profile, without API credentials.
-
-    ``files_sha256`` names what the process reads only at start: a change rolls the pods.
-    """
-    spec: dict = {
-        "automountServiceAccountToken": False,
-        "enableServiceLinks": False,
-        "securityContext": pod_security(),
-        "containers": [{**container, "imagePullPolicy": "IfNotPresent", "securityContext": container_security()}],
-        "volumes": list(volumes),
-    }
-    if grace_seconds is not None:
-        spec["terminationGracePeriodSeconds"] = grace_seconds
-    return {"metadata": {"labels": dict(selector), "annotations": {"quicstack/files-sha256": files_sha256, **(annotations or {})}},
-            "spec": spec}
-
-
-def restricted_deployment(resource_name: str, name: str, namespace: pulumi.Input[str], selector: Mapping[str, str], container: Mapping,
-                          volumes: Sequence[Mapping], files_sha256: str, opts: pulumi.ResourceOptions) -> k8s.apps.v1.Deployment:
-    """One replica of :func:`restricted_pod`."""
-    return deployment(resource_name, name, namespace, selector, restricted_pod(selector, container, volumes, files_sha256), opts)
-
-
-def deployment(resource_name: str, name: str, namespace: pulumi.Input[str], selector: Mapping[str, str], pod: dict,
-               opts: pulumi.ResourceOptions, strategy: Optional[dict] = None) -> k8s.apps.v1.Deployment:
-    """One replica of ``pod`` (a template from :func:`restricted_pod`)."""
-    spec: dict = {"replicas": 1, "selector": {"matchLabels": dict(selector)}, "template": pod}
-    if strategy:
-        spec["strategy"] = strategy
-    return k8s.apps.v1.Deployment(
-        resource_name, metadata={"name": name, "namespace": namespace, "labels": dict(selector)}, spec=spec, opts=opts,
-    )
-
-
-def tls_ingress(resource_name: str, name: str, namespace: pulumi.Input[str], selector: Mapping[str, str], host: str, secret_name: str,
-                service: pulumi.Input[str], ingress_class: str, opts: pulumi.ResourceOptions,
-                annotations: Optional[Mapping[str, str]] = None) -> k8s.networking.v1.Ingress:
-    """All of ``https://<host>/`` to the ``http`` port of ``service``, with TLS from ``secret_name``."""
-    metadata = {"name": name, "namespace": namespace, "labels": dict(selector)}
-    if annotations:
-        metadata["annotations"] = dict(annotations)
-    return k8s.networking.v1.Ingress(
-        resource_name,
-        metadata=metadata,
-        spec={
-            "ingressClassName": ingress_class,
-            "tls": [{"hosts": [host], "secretName": secret_name}],
-            "rules": [{"host": host, "http": {"paths": [{
-                "path": "/", "pathType": "Prefix", "backend": {"service": {"name": service, "port": {"name": "http"}}},
-            }]}}],
-        },
-        opts=opts,
-    )

@@ -13,7 +13,7 @@ from typing import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.gcp.startup import UDP_BUFFER_BYTES
+from components.shared.node import UDP_BUFFER_BYTES
 
 from .iam import trust_policy
 from .user_data import launch_template_user_data
@@ -66,8 +66,17 @@ class NodeGroup(pulumi.ComponentResource):
             # credentials: controllers get their own through Pod Identity, and the load balancer
             # controller is told its region and VPC instead of discovering them.
             metadata_options={"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
-            block_device_mappings=[{"device_name": "/dev/xvda", "ebs": {
-                "volume_size": args.disk_size, "volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"}}],
+            block_device_mappings=[
+                {
+                    "device_name": "/dev/xvda",
+                    "ebs": {
+                        "volume_size": args.disk_size,
+                        "volume_type": "gp3",
+                        "encrypted": "true",
+                        "delete_on_termination": "true",
+                    },
+                }
+            ],
             # net.core.rmem_max/wmem_max for the relay's 8 MiB socket buffers (user_data.py).
             user_data=launch_template_user_data(UDP_BUFFER_BYTES),
             update_default_version=True,

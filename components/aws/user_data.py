@@ -27,8 +27,8 @@ def sysctl_script(udp_buffer_bytes: int) -> str:
     """A root shell script that persists both limits under /etc/sysctl.d and applies them now.
 
     cloud-init runs shell-script parts once, in its final stage on the first boot; nodeadm starts the
-    kubelet only after that stage (``nodeadm-run.service``: ``After=... cloud-final.service``,
-    https://github.com/awslabs/amazon-eks-ami/blob/main/templates/al2023/runtime/rootfs/etc/systemd/system/nodeadm-run.service),
+    kubelet only after that stage (``nodeadm-run.service``: ``After=... cloud-final.service``, in
+    https://github.com/awslabs/amazon-eks-ami, ``templates/al2023/runtime/rootfs/etc/systemd/system/``),
     so the limits are in place before any pod. systemd-sysctl applies the file again on every later boot.
     """
     if not 212992 <= udp_buffer_bytes <= _MAX_BUFFER:

@@ -110,7 +110,7 @@ def test_peers_authenticate_with_a_cluster_internal_ca(three):
 def test_scaling_rewrites_the_peer_list_without_rolling_the_relays(three, plan_config):
     run, four = plan_config(tier(4, metrics="podmonitor"))
     assert run.returncode == 0, run.stderr
-    annotation = "quicstack/files-sha256"
+    annotation = "quicstack/config-sha256"
     hashes = [p.object("StatefulSet", "relay")["spec"]["template"]["metadata"]["annotations"][annotation] for p in (three, four)]
     assert hashes[0] == hashes[1]
     assert len(json.loads(four.object("ConfigMap", "relay-peers")["data"]["peers.json"])) == 4

@@ -241,7 +241,7 @@ def launch_planned(tmp_path: Path, command: list[str], shell: str, env: dict[str
     certificate and key, else self-signed). Returns (process, QUIC port, log); the caller stops the process."""
     from tests.support.envoy import test_certificate
 
-    from components.workloads.relay_cluster import RELAY_BINARY
+    from components.workloads.relay.cluster import RELAY_BINARY
 
     cert, key = tls or test_certificate([host])
     (tmp_path / "tls").mkdir()
