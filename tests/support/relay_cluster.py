@@ -28,13 +28,11 @@ from typing import Iterator, Optional
 
 import tomli_w
 
-from tests.support.envoy import free_port, write_volume
+from tests.support.envoy import _rewrite, free_port, write_volume
 from tests.support.pki import LocalCA
 from tests.support.processes import stop
+from tests.support.relay import BINARY, expand, healthy
 
-BINARY = Path(os.environ.get("QUICSTACK_MOQ_RELAY")
-              or Path(__file__).parents[2] / ".tools" / "moq-relay-0.14.12" / "bin" / "moq-relay")
-_VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
 
 @dataclass(frozen=True)
@@ -126,23 +124,6 @@ class LocalRelay:
         (self.root / "relay.toml").write_text(tomli_w.dumps(self.config))
 
 
-def _expand(value: str, env: dict[str, str]) -> str:
-    """Kubernetes' ``$(VAR)`` expansion of env values."""
-    return _VAR.sub(lambda m: env.get(m.group(1), m.group(0)), value)
-
-
-def _rewrite_paths(value, mounts: dict[str, Path]):
-    if isinstance(value, dict):
-        return {k: _rewrite_paths(v, mounts) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_rewrite_paths(v, mounts) for v in value]
-    if isinstance(value, str):
-        for mount, local in mounts.items():
-            if value == mount or value.startswith(mount + "/"):
-                return str(local) + value[len(mount):]
-    return value
-
-
 def lay_out(template: PodTemplate, replicas: int, root: Path, public_ca: LocalCA, peer_ca: LocalCA) -> list[LocalRelay]:
     """One directory per ordinal under ``root``, each ready to run; peers point at each other's loopback ports
     (planned peers beyond ``replicas`` are left out)."""
@@ -156,7 +137,7 @@ def lay_out(template: PodTemplate, replicas: int, root: Path, public_ca: LocalCA
         mounts = {path: pod / path.strip("/").replace("/", "-") for path in [*template.files, *issued]}
         for path, files in [*template.files.items(), *issued.items()]:
             write_volume(mounts[path], files)
-        config = _rewrite_paths(tomllib.loads(template.toml), mounts)
+        config = _rewrite(tomllib.loads(template.toml), mounts)
         config["server"]["bind"] = f"127.0.0.1:{quic}"
         config["internal"]["listen"] = f"127.0.0.1:{internal}"
         for web in config.get("web", {}).values():
@@ -164,7 +145,7 @@ def lay_out(template: PodTemplate, replicas: int, root: Path, public_ca: LocalCA
         env = {"POD_NAME": f"{template.statefulset}-{ordinal}"}
         for entry in template.env:
             if "value" in entry:
-                env[entry["name"]] = _expand(entry["value"], env)
+                env[entry["name"]] = expand(entry["value"], env)
         relays.append(LocalRelay(ordinal, pod, config, env, quic, internal, mounts))
     _point_peers_at_loopback(relays, template)
     return relays
@@ -202,16 +183,6 @@ class Tier:
             stop(process)
 
 
-def _healthy(url: str) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=1) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
 @contextmanager
 def running(relays: list[LocalRelay], timeout: float = 20) -> Iterator[Tier]:
     assert BINARY.is_file(), f"{BINARY} is missing: run `make deps` (it builds moq-relay with cargo)"
@@ -224,7 +195,7 @@ def running(relays: list[LocalRelay], timeout: float = 20) -> Iterator[Tier]:
                     stdout=out, stderr=subprocess.STDOUT, cwd=relay.root))
         deadline = time.monotonic() + timeout
         for relay, process in zip(relays, tier.processes):
-            while not _healthy(relay.health_url):
+            while not healthy(relay.health_url):
                 assert process.poll() is None, f"relay {relay.ordinal} exited:\n{tier.log(relay.ordinal)[-3000:]}"
                 assert time.monotonic() < deadline, f"relay {relay.ordinal} not healthy:\n{tier.log(relay.ordinal)[-3000:]}"
                 time.sleep(0.05)
