@@ -15,7 +15,8 @@ from tests.conftest import stack_config
 from tests.support import validators
 
 PREFIX = "service.beta.kubernetes.io/aws-load-balancer-"
-LOCAL = {"quicstack:cloud": "existing", "quicstack:domain": "quicstack.localhost", "quicstack:acme": {"environment": "selfsigned"}}
+LOCAL = {"quicstack:cloud": "existing", "quicstack:domain": "quicstack.localhost",
+         "quicstack:acme": {"environment": "selfsigned"}}
 
 
 def tier(replicas: int, **relay) -> dict:
@@ -56,7 +57,8 @@ def test_eks_relay_pods_get_a_server_id_and_a_readiness_gate(eks):
 
 def test_eks_namespace_exists_only_after_the_controller_whose_webhook_admits_its_pods(eks):
     namespace = next(n for n in eks.of_type("kubernetes:core/v1:Namespace") if n["inputs"]["metadata"]["name"] == "moq")
-    release = next(r for r in eks.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["name"] == "aws-load-balancer-controller")
+    release = next(r for r in eks.of_type("kubernetes:helm.sh/v3:Release")
+                   if r["inputs"]["name"] == "aws-load-balancer-controller")
     assert release["urn"] in eks.depends_on(namespace["urn"])
 
 
@@ -74,7 +76,8 @@ def test_a_tier_is_a_statefulset_with_stable_names_a_peer_list_and_a_budget(thre
     statefulset = three.object("StatefulSet", "relay")
     spec = statefulset["spec"]
     selector = spec["selector"]["matchLabels"]
-    assert spec["replicas"] == 3 and spec["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}
+    assert spec["replicas"] == 3
+    assert spec["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}
     headless = three.object("Service", spec["serviceName"])["spec"]
     assert headless["clusterIP"] == "None" and headless["selector"] == selector
     budget = three.object("PodDisruptionBudget", "relay")["spec"]
@@ -98,9 +101,11 @@ def test_peers_authenticate_with_a_cluster_internal_ca(three):
     issuer = three.object("Issuer", peer["spec"]["issuerRef"]["name"])
     assert peer["spec"]["issuerRef"]["kind"] == "Issuer" and "ca" in issuer["spec"]
     (ca,) = [c for c in three.objects("Certificate") if c["spec"]["secretName"] == issuer["spec"]["ca"]["secretName"]]
-    assert ca["spec"]["isCA"] is True and "selfSigned" in three.object("Issuer", ca["spec"]["issuerRef"]["name"])["spec"]
+    assert ca["spec"]["isCA"] is True
+    assert "selfSigned" in three.object("Issuer", ca["spec"]["issuerRef"]["name"])["spec"]
     pod = three.object("StatefulSet", "relay")["spec"]["template"]["spec"]
-    (mount,) = [m["mountPath"] for v in pod["volumes"] if v.get("secret", {}).get("secretName") == peer["spec"]["secretName"]
+    (mount,) = [m["mountPath"] for v in pod["volumes"]
+                if v.get("secret", {}).get("secretName") == peer["spec"]["secretName"]
                 for m in pod["containers"][0]["volumeMounts"] if m["name"] == v["name"]]
     # Served by SNI beside the public certificate, required of peers (server root), presented on dials.
     assert toml["server"]["tls"]["cert"][1] == toml["client"]["tls"]["cert"] == f"{mount}/tls.crt"
@@ -111,16 +116,19 @@ def test_scaling_rewrites_the_peer_list_without_rolling_the_relays(three, plan_c
     run, four = plan_config(tier(4, metrics="podmonitor"))
     assert run.returncode == 0, run.stderr
     annotation = "quicstack/config-sha256"
-    hashes = [p.object("StatefulSet", "relay")["spec"]["template"]["metadata"]["annotations"][annotation] for p in (three, four)]
+    hashes = [p.object("StatefulSet", "relay")["spec"]["template"]["metadata"]["annotations"][annotation]
+              for p in (three, four)]
     assert hashes[0] == hashes[1]
     assert len(json.loads(four.object("ConfigMap", "relay-peers")["data"]["peers.json"])) == 4
-    assert hashes[0] == hashlib.sha256(three.object("ConfigMap", "relay-config")["data"]["relay.toml"].encode()).hexdigest()
+    toml = three.object("ConfigMap", "relay-config")["data"]["relay.toml"]
+    assert hashes[0] == hashlib.sha256(toml.encode()).hexdigest()
 
 
 def test_one_relay_surges_and_drains(plan):
     p = plan("local")
     deployment = p.object("Deployment", "relay")
-    assert deployment["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+    assert deployment["spec"]["strategy"] == {"type": "RollingUpdate",
+                                              "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
     pod = deployment["spec"]["template"]["spec"]
     sleep = pod["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
     assert sleep == 30 and pod["terminationGracePeriodSeconds"] > sleep
@@ -148,7 +156,8 @@ def test_pod_monitor_scrapes_the_internal_port_and_fits_the_operator_schema(thre
     (monitor,) = three.objects("PodMonitor")
     (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
     assert endpoint["port"] == "internal" and endpoint["path"] == "/metrics"
-    assert monitor["spec"]["selector"]["matchLabels"] == three.object("StatefulSet", "relay")["spec"]["selector"]["matchLabels"]
+    selector = three.object("StatefulSet", "relay")["spec"]["selector"]
+    assert monitor["spec"]["selector"] == selector
     assert relay_toml(three)["stats"] == {"enabled": True}
     files = sorted((three.dir / "manifests").glob("podmonitor-*.yaml"))
     results = validators.kubernetes_models(files)

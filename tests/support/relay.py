@@ -62,7 +62,8 @@ def planned_toml(plan: Plan) -> str:
 
 def workload(plan: Plan) -> dict:
     """The relay's Deployment (one relay) or StatefulSet (a tier, ``relay.replicas`` > 1)."""
-    (found,) = [o for kind in ("Deployment", "StatefulSet") for o in plan.objects(kind) if o["metadata"]["name"] == DEPLOYMENT]
+    (found,) = [o for kind in ("Deployment", "StatefulSet") for o in plan.objects(kind)
+                if o["metadata"]["name"] == DEPLOYMENT]
     return found
 
 
@@ -187,7 +188,8 @@ def _write_volumes(plan: Plan, pod: dict, namespace: str, root: Path, ca: LocalC
                 files = ca.issue([host])
                 certificate = directory
             else:  # a tier's peer certificate (server and client auth), from its own CA
-                (cert,) = [c for c in plan.objects("Certificate") if c["spec"]["secretName"] == vol["secret"]["secretName"]]
+                (cert,) = [c for c in plan.objects("Certificate")
+                           if c["spec"]["secretName"] == vol["secret"]["secretName"]]
                 files = LocalCA("relay peers").issue(cert["spec"]["dnsNames"], client_auth=True)
         else:
             directory.mkdir(parents=True, exist_ok=True)
@@ -219,7 +221,8 @@ def materialize(plan: Plan, root: Path, *, address: str = "127.0.0.1", ca: Optio
     ports: dict[int, int] = {}
     config = _loopback_listeners(_rewrite(tomllib.loads(Path(toml_path).read_text()), mounts), address, ports)
     if "connect_api" in config.get("cluster", {}):  # one pod of a tier, alone: no peers to dial
-        write_volume(Path(config["cluster"]["connect_api"]).parent, {Path(config["cluster"]["connect_api"]).name: b"[]"})
+        peers = Path(config["cluster"]["connect_api"])
+        write_volume(peers.parent, {peers.name: b"[]"})
     local_toml = root / "relay.toml"
     local_toml.write_text(tomli_w.dumps(config))
     launch = [a.replace(f"exec {RELAY_BINARY} ", f"exec {BINARY} ") for a in args[:args.index(toml_path)]]

@@ -197,7 +197,8 @@ def running(relays: list[LocalRelay], timeout: float = 20) -> Iterator[Tier]:
         for relay, process in zip(relays, tier.processes):
             while not healthy(relay.health_url):
                 assert process.poll() is None, f"relay {relay.ordinal} exited:\n{tier.log(relay.ordinal)[-3000:]}"
-                assert time.monotonic() < deadline, f"relay {relay.ordinal} not healthy:\n{tier.log(relay.ordinal)[-3000:]}"
+                assert time.monotonic() < deadline, \
+                    f"relay {relay.ordinal} not healthy:\n{tier.log(relay.ordinal)[-3000:]}"
                 time.sleep(0.05)
         yield tier
     finally:
@@ -206,7 +207,8 @@ def running(relays: list[LocalRelay], timeout: float = 20) -> Iterator[Tier]:
 
 
 def launch_planned(tmp_path: Path, command: list[str], shell: str, env: dict[str, str],
-                   host: str = "relay.example.com", tls: Optional[tuple[bytes, bytes]] = None) -> tuple[subprocess.Popen, int, Path]:
+                   host: str = "relay.example.com",
+                   tls: Optional[tuple[bytes, bytes]] = None) -> tuple[subprocess.Popen, int, Path]:
     """A planned ``/bin/sh -c SCRIPT NAME CONFIG`` container command (the relay binary's path rewritten) run by
     ``shell`` with a minimal relay config on loopback: QUIC only, a certificate for ``host`` (``tls``: PEM
     certificate and key, else self-signed). Returns (process, QUIC port, log); the caller stops the process."""

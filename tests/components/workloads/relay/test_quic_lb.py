@@ -63,7 +63,7 @@ def test_without_the_webhook_the_relay_starts_with_random_ids(tmp_path, planned_
     assert cids and "QUIC-LB" not in log.read_text()
 
 
-@pytest.mark.parametrize("bad", ["not base64!", base64.b64encode(b"1234").decode(), base64.b64encode(b"123456789").decode()])
+@pytest.mark.parametrize("bad", ["not base64!", *(base64.b64encode(raw).decode() for raw in (b"1234", b"123456789"))])
 def test_a_malformed_server_id_stops_the_pod_with_one_line(tmp_path, planned_command, bad):
     process, _, log = launch_planned(tmp_path, planned_command, "sh", {LBC_SERVER_ID_ENV: bad})
     try:

@@ -94,7 +94,8 @@ def test_a_peer_without_the_cluster_ca_is_refused(tier, tmp_path, planned, crede
 
     running, ca = tier
     # The rogue serves a certificate of its own; what matters is the client credential it dials with.
-    rogue = relay_cluster.lay_out(template(planned), 1, tmp_path / "rogue", LocalCA("rogue public"), LocalCA("rogue peers"))[0]
+    rogue = relay_cluster.lay_out(template(planned), 1, tmp_path / "rogue", LocalCA("rogue public"),
+                                  LocalCA("rogue peers"))[0]
     rogue.config["auth"] = {"public": ""}  # the attacker's relay takes anything
     if credential == "no certificate":
         del rogue.config["client"]["tls"]["cert"], rogue.config["client"]["tls"]["key"]
@@ -106,15 +107,17 @@ def test_a_peer_without_the_cluster_ca_is_refused(tier, tmp_path, planned, crede
         async def publish_both() -> tuple[bool, bool]:
             rogue_ca = Path(rogue.config["server"]["tls"]["cert"][0]).parent / "ca.crt"
             async with moq.Client(f"{rogue.url}/", tls_roots=[str(rogue_ca)]) as evil, \
-                    moq.Client(f"{running.relays[1].url}/", tls_roots=[str(ca)], tls_cert=member[0], tls_key=member[1]) as good:
+                    moq.Client(f"{running.relays[1].url}/", tls_roots=[str(ca)], tls_cert=member[0],
+                               tls_key=member[1]) as good:
                 held = [evil.create_broadcast("private/evil"), good.create_broadcast("private/good")]
                 for producer in held:
                     producer.publish_track("frames")
                 await asyncio.sleep(1)
                 loop = asyncio.get_running_loop()
                 watch = running.relays[2]
-                good_seen = await loop.run_in_executor(None, announced_within, f"{watch.url}/", ca, "private/good", 5, member)
-                evil_seen = await loop.run_in_executor(None, announced_within, f"{watch.url}/", ca, "private/evil", 3, member)
+                seen = [await loop.run_in_executor(None, announced_within, f"{watch.url}/", ca, path, wait, member)
+                        for path, wait in (("private/good", 5), ("private/evil", 3))]
+                good_seen, evil_seen = seen
                 return good_seen, evil_seen
 
         loop = asyncio.new_event_loop()
@@ -151,7 +154,8 @@ def test_metrics_parse_as_prometheus_text_and_count_a_session(tier):
     opened = ("moq_relay_sessions_opened_total", (("tier", ""),))
     before = metrics(relay)
     # The alert the README pages on exists before anything fails, at zero.
-    exhausted = {k: v for k, v in before.items() if k[0] == "moq_relay_accept_failures_total" and ("class", "exhausted") in k[1]}
+    exhausted = {k: v for k, v in before.items()
+                 if k[0] == "moq_relay_accept_failures_total" and ("class", "exhausted") in k[1]}
     assert exhausted and set(exhausted.values()) == {0.0}
 
     async def connect_and_read() -> dict:

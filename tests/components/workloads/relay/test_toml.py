@@ -98,4 +98,5 @@ def test_a_tier_adds_only_documented_peer_keys():
     assert added <= DOCUMENTED and added == {"server.tls.root", "client.tls.cert", "client.tls.key", "client.tls.root",
                                              "cluster.connect_api"}
     # The public certificate stays first; the peer one is added beside it, the single document is left alone.
-    assert tier["server"]["tls"]["cert"][0] == single["server"]["tls"]["cert"][0] and len(single["server"]["tls"]["cert"]) == 1
+    public = single["server"]["tls"]["cert"]
+    assert tier["server"]["tls"]["cert"][0] == public[0] and len(public) == 1
