@@ -30,9 +30,11 @@ tests/validators/node_modules/.installed: tests/validators/package-lock.json
 	touch $@
 
 deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed
-	@# Headless Chromium and nginx for the watch-page test: Debian's packages where missing (needs root).
-	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null || \
-		(apt-get update -qq && apt-get install -y -qq chromium nginx-light >/dev/null)
+	@# Headless Chromium and nginx for the watch-page test, nginx's stream module for the ingress UDP
+	@# test: Debian's packages where missing (needs root).
+	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null && \
+		test -f /usr/lib/nginx/modules/ngx_stream_module.so || \
+		(apt-get update -qq && apt-get install -y -qq chromium nginx-light libnginx-mod-stream >/dev/null)
 
 test: deps
 	$(PY) -m pytest
