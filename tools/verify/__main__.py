@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 import time
 
@@ -17,10 +18,12 @@ from .checks import CHECKS, Endpoint, Options, Result, run_all
 from .inputs import UsageError, from_outputs, from_urls, parse_outputs, stack_outputs, trust
 from .report import Progress, as_json, table
 
+JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 EXAMPLES = """examples:
   pulumi stack output --json | python -m tools.verify
   python -m tools.verify --stack local
   python -m tools.verify --envoy https://127.0.0.1:8443 --ca ca.pem --replicas 1
+  python -m tools.verify --relay https://relay.example.com --token "$RELAY_TOKEN"
   python -m tools.verify --url https://example.com --json"""
 
 
@@ -42,7 +45,8 @@ def parser() -> argparse.ArgumentParser:
     source = p.add_argument_group("what to verify (default: stack outputs JSON on stdin)")
     source.add_argument("--stack", metavar="NAME", help="run `pulumi stack output --json --stack NAME` and verify that stack")
     source.add_argument("--envoy", metavar="URL", help="the Envoy demo: DNS, TLS, HTTP/2, HTTP/3, QUIC-LB")
-    source.add_argument("--relay", metavar="URL", help="the relay: DNS, TLS, WebTransport, its HTTP endpoints, WebSocket fallback")
+    source.add_argument("--relay", metavar="URL", help="the relay: DNS, TLS, WebTransport, its HTTP endpoints, "
+                        "WebSocket fallback, a MoQ session")
     source.add_argument("--web", metavar="URL", help="the watch page: DNS, TLS, page and cross-origin isolation headers")
     source.add_argument("--url", metavar="URL", action="append", default=[], help="any HTTPS URL: DNS, TLS, HTTP/2, HTTP/3 (repeatable)")
     trust_group = p.add_argument_group("trust (default: the stack's caCertificate output if any, else the system CA store)")
@@ -54,6 +58,11 @@ def parser() -> argparse.ArgumentParser:
     tuning.add_argument("--replicas", type=_bounded(int, 1, 1000), metavar="N", help="Envoy replicas to expect (default: the envoyReplicas output)")
     tuning.add_argument("--server-id-length", type=_bounded(int, 1, 15), default=8, metavar="OCTETS", help="QUIC-LB server ID length (default 8, what the AWS controller assigns)")
     tuning.add_argument("--relay-path", default="/anon", metavar="PATH", help="relay session path when the relay URL has none (default /anon, the public prefix)")
+    tuning.add_argument("--token", metavar="JWT", help="relay token: the moq check publishes a probe broadcast under the "
+                        "relay path with it and reads it back (never printed)")
+    skippable = sorted({name for names in CHECKS.values() for name in names} - {"dns"})
+    tuning.add_argument("--skip", action="append", default=[], choices=skippable, metavar="CHECK",
+                        help=f"do not run this check (repeatable): {', '.join(skippable)}")
     tuning.add_argument("--h2-body", default="h2 success!", metavar="TEXT", help="body the Envoy demo answers over HTTP/2")
     tuning.add_argument("--h3-body", default="h3 success!", metavar="TEXT", help="body the Envoy demo answers over HTTP/3")
     p.add_argument("--json", action="store_true", help="print the results as JSON (for CI) instead of a table")
@@ -80,8 +89,14 @@ def configure(args: argparse.Namespace, stdin) -> tuple[list[Endpoint], Options]
                 raise UsageError("nothing to verify: stdin is empty; pipe `pulumi stack output --json` in, or pass --stack NAME or URLs")
             outputs = parse_outputs(text, "stdin")
         endpoints = from_outputs(outputs, args.replicas)
+    if args.token is not None:
+        if not JWT.fullmatch(args.token):
+            raise UsageError("--token is not a JWT (three base64url parts separated by dots); the value is not shown")
+        if not any(ep.role == "relay" for ep in endpoints):
+            raise UsageError("--token is for the relay's moq check, but there is no relay to verify")
     options = Options(trust(args.ca, args.insecure, outputs), args.timeout, args.probes, args.server_id_length,
-                      "/" + args.relay_path.lstrip("/"), args.h2_body, args.h3_body)
+                      "/" + args.relay_path.lstrip("/"), args.h2_body, args.h3_body, args.token,
+                      frozenset(args.skip))
     return endpoints, options
 
 
