@@ -19,10 +19,11 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
+
+from tests.support.processes import started, wait_for_output
 
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
@@ -105,20 +106,6 @@ def running(server_block: str, upstream: str, work: Path, timeout: float = 10) -
         f"events {{}}\nstream {{\n upstream upstream_balancer {{ server {upstream}; }}\n{server_block}\n}}\n")
     test = subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(work)], capture_output=True, text=True, timeout=timeout)
     assert test.returncode == 0, test.stderr
-    log = (work / "nginx.log").open("wb")
-    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(work)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + timeout
-        while "start worker process" not in (work / "nginx.log").read_text(errors="replace"):
-            assert proc.poll() is None, (work / "nginx.log").read_text(errors="replace")
-            assert time.monotonic() < deadline, "nginx did not start its worker in time"
-            time.sleep(0.05)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    with started([NGINX, "-c", str(conf), "-p", str(work)], work / "nginx.log") as process:
+        wait_for_output(work / "nginx.log", "start worker process", process, timeout)
+        yield process
