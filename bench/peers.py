@@ -9,7 +9,8 @@ subscribers dial directly (the no-relay baseline); otherwise it dials the relay.
 ``seq send_ns`` per frame to ``--sent``.
 
 ``python -m bench.peers subscribe ...`` runs ``--clients`` subscribers in one process (one MoQ session
-each) and, on SIGTERM, writes ``--out`` (JSON: per client, ``[seq, send_ns, receive_ns]`` per frame).
+each) and, on SIGTERM, writes ``--out`` (JSON: per client, ``[seq, send_ns, receive_ns]`` per frame;
+the errors that ended a subscriber; and how often a group was skipped, by error).
 Both print ``{"event": ...}`` lines on stdout.
 """
 
@@ -23,6 +24,7 @@ import signal
 import struct
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 HEADER = struct.Struct(">QI")
@@ -54,7 +56,8 @@ async def _send(track, args, sent) -> None:
             group = track.append_group()
         size = keyframe if seq % group_frames == 0 else delta
         now = time.monotonic_ns()
-        group.write_frame(HEADER.pack(now, seq) + filler[:size - HEADER.size], timestamp_us=seq * 1_000_000 // args.fps)
+        payload = HEADER.pack(now, seq) + filler[:size - HEADER.size]
+        group.write_frame(payload, timestamp_us=seq * 1_000_000 // args.fps)
         sent.write(f"{seq} {now}\n")
     if group is not None:
         group.finish()
@@ -83,21 +86,28 @@ async def publish(args) -> None:
     emit("done")
 
 
-async def _subscriber(moq, args, index: int, frames: list, subscribed: asyncio.Queue) -> None:
+async def _subscriber(moq, args, index: int, frames: list, errors: Counter, subscribed: asyncio.Queue) -> None:
     async with moq.Client(args.url, tls_roots=[args.ca], tls_system_roots=False) as client:
         broadcast = await asyncio.wait_for(client.announced_broadcast(BROADCAST), args.wait)
         track = await broadcast.subscribe_track(TRACK)
         subscribed.put_nowait(index)
         async with track:
             while True:
-                group = await track.next_group()
-                if group is None:
-                    return
-                async with group:
-                    async for frame in group:
-                        received = time.monotonic_ns()
-                        send_ns, seq = HEADER.unpack_from(frame.payload)
-                        frames.append((seq, send_ns, received))
+                try:
+                    group = await track.next_group()
+                    if group is None:
+                        return
+                    async with group:
+                        async for frame in group:
+                            received = time.monotonic_ns()
+                            send_ns, seq = HEADER.unpack_from(frame.payload)
+                            frames.append((seq, send_ns, received))
+                except moq.Error as exc:
+                    # A subscriber that falls behind is handed newer groups (a live player skips too): the
+                    # frames it missed count as lost, the subscription goes on.
+                    if moq.is_shutdown(exc):
+                        return
+                    errors[f"{type(exc).__name__}: {exc}"[:80]] += 1
 
 
 async def subscribe(args) -> None:
@@ -106,8 +116,10 @@ async def subscribe(args) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     frames: list[list] = [[] for _ in range(args.clients)]
+    errors: Counter = Counter()
     subscribed: asyncio.Queue = asyncio.Queue()
-    tasks = [asyncio.ensure_future(_subscriber(moq, args, i, frames[i], subscribed)) for i in range(args.clients)]
+    tasks = [asyncio.ensure_future(_subscriber(moq, args, i, frames[i], errors, subscribed))
+             for i in range(args.clients)]
     try:
         for _ in range(args.clients):
             await asyncio.wait_for(subscribed.get(), args.wait)
@@ -116,8 +128,8 @@ async def subscribe(args) -> None:
     finally:
         for task in tasks:
             task.cancel()
-        errors = [repr(t.exception())[:200] for t in tasks if t.done() and not t.cancelled() and t.exception()]
-        Path(args.out).write_text(json.dumps({"clients": frames, "errors": errors}))
+        failed = [repr(t.exception())[:200] for t in tasks if t.done() and not t.cancelled() and t.exception()]
+        Path(args.out).write_text(json.dumps({"clients": frames, "errors": failed, "skips": errors}))
         emit("written", frames=sum(map(len, frames)))
 
 

@@ -23,6 +23,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections import Counter
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -112,7 +113,13 @@ class Row:
     expected: int
     cpu_percent: float | None
     rss_mb: float | None
+    clients_cpu_percent: float
+    """CPU of the subscriber processes together (100 = one core): near the machine's cores, the clients
+    and not the relay set the latency."""
     errors: list[str]
+    """Why subscribers stopped before the end (each ends the case's measurement for that subscriber)."""
+    skips: dict[str, int]
+    """Groups a subscriber could not read (it fell behind and was handed newer ones), by error."""
 
     @property
     def lost(self) -> int:
@@ -152,28 +159,32 @@ def run_case(topology: Topology, subscribers: int, opts: Options, work: Path) ->
         for process, log, _ in subs:
             wait_for(log, "subscribed", process, opts.wait)
         time.sleep(opts.warmup)
-        usage = Usage(setup.relays)
+        usage, clients_usage = Usage(setup.relays), Usage([process.pid for process, _, _ in subs])
         usage.start()
+        clients_usage.start()
         start = time.monotonic_ns()
         while time.monotonic_ns() - start < opts.window * 1e9:
             time.sleep(0.25)
             usage.sample()
         end = time.monotonic_ns()
         usage.stop()
+        clients_usage.stop()
         time.sleep(opts.grace)  # frames sent at the end of the window are still on their way
         for process, _, _ in subs:
             stop(process)
         stop(publisher)
     sent_at = dict(tuple(map(int, line.split())) for line in sent.read_text().splitlines() if line.strip())
-    clients, errors = [], []
+    clients, errors, skips = [], [], Counter()
     for _, _, out in subs:
         report = json.loads(out.read_text())
         clients += report["clients"]
         errors += report["errors"]
+        skips.update(report["skips"])
     measured = latency(sent_at, (start, end), clients)
     relay = bool(setup.relays)
     return Row(topology.name, subscribers, measured.p50_ms, measured.p99_ms, measured.received, measured.expected,
-               usage.cpu_percent(opts.window) if relay else None, usage.rss_peak / 2**20 if relay else None, errors)
+               usage.cpu_percent(opts.window) if relay else None, usage.rss_peak / 2**20 if relay else None,
+               clients_usage.cpu_percent(opts.window), errors, dict(skips))
 
 
 def machine() -> dict:
@@ -186,7 +197,8 @@ def machine() -> dict:
 def table(rows: list[Row]) -> str:
     direct = {r.subscribers: r for r in rows if r.topology == "direct"}
     lines = ["| subscribers | path | p50 ms | p99 ms | relay/direct p50 | frames lost | relay CPU (% of a core) "
-             "| CPU per subscriber | relay RSS MB |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| CPU per subscriber | relay RSS MB | subscribers' CPU |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         base = direct.get(r.subscribers)
         ratio = f"{r.p50_ms / base.p50_ms:.2f}×" if base and r.topology != "direct" and base.p50_ms > 0 else "—"
@@ -194,7 +206,7 @@ def table(rows: list[Row]) -> str:
         per = f"{r.cpu_percent / r.subscribers:.2f}" if r.cpu_percent is not None else "—"
         rss = f"{r.rss_mb:.0f}" if r.rss_mb is not None else "—"
         lines.append(f"| {r.subscribers} | {r.topology} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {ratio} "
-                     f"| {r.lost} of {r.expected} | {cpu} | {per} | {rss} |")
+                     f"| {r.lost} of {r.expected} | {cpu} | {per} | {rss} | {r.clients_cpu_percent:.0f} |")
     return "\n".join(lines)
 
 
@@ -236,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             row = run_case(topology, n, opts, work / f"{topology.name}-{n}")
             rows.append(row)
             print(f"{topology.name:>6} {n:>4} subscribers: p50 {row.p50_ms:.1f} ms, p99 {row.p99_ms:.1f} ms, "
-                  f"lost {row.lost}/{row.expected}" + (f", errors: {row.errors[:2]}" if row.errors else ""), flush=True)
+                  f"lost {row.lost}/{row.expected}" + (f", errors: {row.errors[:2]}" if row.errors else "")
+                  + (f", groups skipped: {row.skips}" if row.skips else ""), flush=True)
     print(table(rows))
     if args.json:
         args.json.write_text(json.dumps({"machine": info, "options": asdict(opts), "relayBinary":

@@ -102,9 +102,11 @@ def running(server_block: str, upstream: str, work: Path, timeout: float = 10) -
     user = "user root;" if os.geteuid() == 0 else ""
     conf = work / "nginx.conf"
     conf.write_text(
-        f"{stream_module_line()}\n{user} daemon off; worker_processes 1; pid {work}/nginx.pid; error_log stderr info;\n"
+        f"{stream_module_line()}\n{user} daemon off; worker_processes 1; pid {work}/nginx.pid;\n"
+        "error_log stderr info;\n"
         f"events {{}}\nstream {{\n upstream upstream_balancer {{ server {upstream}; }}\n{server_block}\n}}\n")
-    test = subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(work)], capture_output=True, text=True, timeout=timeout)
+    test = subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(work)], capture_output=True, text=True,
+                          timeout=timeout)
     assert test.returncode == 0, test.stderr
     with started([NGINX, "-c", str(conf), "-p", str(work)], work / "nginx.log") as process:
         wait_for_output(work / "nginx.log", "start worker process", process, timeout)

@@ -58,8 +58,8 @@ def parser() -> argparse.ArgumentParser:
     tuning.add_argument("--replicas", type=_bounded(int, 1, 1000), metavar="N", help="Envoy replicas to expect (default: the envoyReplicas output)")
     tuning.add_argument("--server-id-length", type=_bounded(int, 1, 15), default=8, metavar="OCTETS", help="QUIC-LB server ID length (default 8, what the AWS controller assigns)")
     tuning.add_argument("--relay-path", default="/anon", metavar="PATH", help="relay session path when the relay URL has none (default /anon, the public prefix)")
-    tuning.add_argument("--token", metavar="JWT", help="relay token: the moq check publishes a probe broadcast under the "
-                        "relay path with it and reads it back (never printed)")
+    tuning.add_argument("--token", metavar="JWT", help="relay token: the moq check publishes a probe broadcast "
+                        "under the relay path with it and reads it back (never printed)")
     skippable = sorted({name for names in CHECKS.values() for name in names} - {"dns"})
     tuning.add_argument("--skip", action="append", default=[], choices=skippable, metavar="CHECK",
                         help=f"do not run this check (repeatable): {', '.join(skippable)}")
