@@ -8,6 +8,8 @@ The client connects to the address the DNS check found, pinned to the certificat
 handshake verified for the URL's host name with the same trust as every other check (the client
 library resolves names itself and takes no separate TLS server name; ``*.localhost`` names would not
 resolve there).
+
+``run`` is the endpoint's ``checks.EndpointRun`` (not imported: ``checks`` loads this module on use).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import time
 from contextlib import AsyncExitStack
 from urllib.parse import quote
 
-from .checks import EndpointRun, Failed, Skipped, Verdict
+from .outcome import Failed, Skipped, Verdict
 
 PROBE_FRAMES = 5
 PROBE_TRACK = "probe"
@@ -66,7 +68,7 @@ class Clock:
             closed.cancel()
 
 
-async def verified_fingerprint(run: EndpointRun) -> str:
+async def verified_fingerprint(run) -> str:
     """SHA-256 of the certificate the relay presents over QUIC, verified for the URL's host name."""
     async with run.quic() as client:
         # aioquic keeps the verified peer certificate on its TLS context (no public accessor).
@@ -76,19 +78,19 @@ async def verified_fingerprint(run: EndpointRun) -> str:
     return hashlib.sha256(certificate.public_bytes(Encoding.DER)).hexdigest()
 
 
-def session_url(run: EndpointRun, token: str | None) -> str:
+def session_url(run, token: str | None) -> str:
     host = f"[{run.address}]" if ":" in run.address else run.address
     url = f"https://{host}:{run.ep.port}/{run.session_path.split('?')[0].strip('/')}"
     return f"{url}?jwt={quote(token, safe='')}" if token else url
 
 
-def client(moq, run: EndpointRun, fingerprint: str, token: str | None):
+def client(moq, run, fingerprint: str, token: str | None):
     if run.opts.trust.insecure:
         return moq.Client(session_url(run, token), tls_verify=False)
     return moq.Client(session_url(run, token), tls_fingerprints=[fingerprint], tls_system_roots=False)
 
 
-def refused(moq, exc: Exception, run: EndpointRun) -> str | None:
+def refused(moq, exc: Exception, run) -> str | None:
     """The one line for a session the relay refused, or None when ``exc`` is something else."""
     if not (moq.is_auth(exc) or re.search(r"\b(unauthorized|forbidden)\b", str(exc), re.IGNORECASE)):
         return None
@@ -99,7 +101,7 @@ def refused(moq, exc: Exception, run: EndpointRun) -> str | None:
     return f"the relay refused an anonymous session on {path}: that path needs a token (--token)"
 
 
-async def check_moq(run: EndpointRun) -> Verdict:
+async def check_moq(run) -> Verdict:
     moq = _library()
     fingerprint = await verified_fingerprint(run)
     clock = Clock(run.opts.timeout)
@@ -116,7 +118,7 @@ async def check_moq(run: EndpointRun) -> Verdict:
         clock.stop()
 
 
-async def connect(stack: AsyncExitStack, moq, run: EndpointRun, fingerprint: str, clock: Clock):
+async def connect(stack: AsyncExitStack, moq, run, fingerprint: str, clock: Clock):
     session = await stack.enter_async_context(client(moq, run, fingerprint, run.opts.token))
     clock.watch(session.session)
     return session
@@ -154,7 +156,7 @@ async def _read(track, clock: Clock, count: int, reason: str) -> list:
     return frames
 
 
-async def read_announced(moq, run: EndpointRun, fingerprint: str, clock: Clock) -> Verdict:
+async def read_announced(moq, run, fingerprint: str, clock: Clock) -> Verdict:
     path = run.session_path
     async with AsyncExitStack() as stack:
         session = await connect(stack, moq, run, fingerprint, clock)
@@ -175,7 +177,7 @@ async def read_announced(moq, run: EndpointRun, fingerprint: str, clock: Clock) 
                     "(subscribe round trip)"), figures
 
 
-async def probe_round_trip(moq, run: EndpointRun, fingerprint: str, clock: Clock) -> Verdict:
+async def probe_round_trip(moq, run, fingerprint: str, clock: Clock) -> Verdict:
     """Publish ``PROBE_FRAMES`` timestamped frames and read them back through the relay on another session."""
     name = f"verify-{os.urandom(4).hex()}"
     async with AsyncExitStack() as stack:
