@@ -86,28 +86,37 @@ async def publish(args) -> None:
     emit("done")
 
 
+async def _read_group(moq, group, frames: list, errors: Counter) -> None:
+    try:
+        async with group:
+            async for frame in group:
+                received = time.monotonic_ns()
+                send_ns, seq = HEADER.unpack_from(frame.payload)
+                frames.append((seq, send_ns, received))
+    except moq.Error as exc:
+        if not moq.is_shutdown(exc):
+            errors[f"{type(exc).__name__}: {exc}"[:80]] += 1
+
+
 async def _subscriber(moq, args, index: int, frames: list, errors: Counter, subscribed: asyncio.Queue) -> None:
+    """One live subscriber: reads groups as they arrive, each on its own task, and gives up a group once two
+    newer ones have started (a live player skips ahead too; its missing frames count as lost). Reading
+    one group at a time would leave newer groups' streams unread, and the QUIC flow-control window with them."""
     async with moq.Client(args.url, tls_roots=[args.ca], tls_system_roots=False) as client:
         broadcast = await asyncio.wait_for(client.announced_broadcast(BROADCAST), args.wait)
         track = await broadcast.subscribe_track(TRACK)
         subscribed.put_nowait(index)
-        async with track:
-            while True:
-                try:
-                    group = await track.next_group()
-                    if group is None:
-                        return
-                    async with group:
-                        async for frame in group:
-                            received = time.monotonic_ns()
-                            send_ns, seq = HEADER.unpack_from(frame.payload)
-                            frames.append((seq, send_ns, received))
-                except moq.Error as exc:
-                    # A subscriber that falls behind is handed newer groups (a live player skips too): the
-                    # frames it missed count as lost, the subscription goes on.
-                    if moq.is_shutdown(exc):
-                        return
-                    errors[f"{type(exc).__name__}: {exc}"[:80]] += 1
+        readers: dict[int, asyncio.Task] = {}
+        try:
+            async with track:
+                while (group := await track.recv_group()) is not None:
+                    newest = group.sequence
+                    readers[newest] = asyncio.ensure_future(_read_group(moq, group, frames, errors))
+                    for stale in [seq for seq in readers if seq < newest - 1 or readers[seq].done()]:
+                        readers.pop(stale).cancel()
+        finally:
+            for reader in readers.values():
+                reader.cancel()
 
 
 async def subscribe(args) -> None:
