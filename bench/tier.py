@@ -66,13 +66,15 @@ class Tier(Topology):
 def hop_table(rows: list[tuple[int, Row]]) -> str:
     """Markdown: each tier beside the single relay (the first row), the extra hop as the p50/p99 differences."""
     base = rows[0][1]
-    lines = ["| relays | subscribers on | p50 ms | p99 ms | extra hop p50 / p99 ms | frames lost | tier CPU (% of a core) "
-             "| CPU per relay | tier RSS MB | subscribers' CPU |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| relays | subscribers on | p50 ms | p99 ms | extra hop p50 / p99 ms | frames lost "
+             "| tier CPU (% of a core) | CPU per relay | tier RSS MB | subscribers' CPU |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for relays, r in rows:
         hop = "—" if relays == 1 else f"{r.p50_ms - base.p50_ms:+.1f} / {r.p99_ms - base.p99_ms:+.1f}"
         where = "the publisher's relay" if relays == 1 else f"relays 1-{relays - 1}" if relays > 2 else "relay 1"
         lines.append(f"| {relays} | {where} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {hop} | {r.lost} of {r.expected} "
-                     f"| {r.cpu_percent:.1f} | {r.cpu_percent / relays:.1f} | {r.rss_mb:.0f} | {r.clients_cpu_percent:.0f} |")
+                     f"| {r.cpu_percent:.1f} | {r.cpu_percent / relays:.1f} | {r.rss_mb:.0f} "
+                     f"| {r.clients_cpu_percent:.0f} |")
     return "\n".join(lines)
 
 
