@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 export PULUMI_CONFIG_PASSPHRASE ?=
 
-.PHONY: up preview plan verify destroy test deps bench
+.PHONY: up preview plan verify destroy test deps bench bench-tier
 
 $(VENV)/.runtime: requirements.txt
 	python3 -m venv $(VENV)
@@ -53,6 +53,10 @@ test: deps
 # The relay benchmark (not part of the tests; README "Relay benchmark"): the relay make deps builds.
 bench: $(VENV)/.dev $(RELAY)
 	$(PY) -m bench.relay
+
+# The same load through a clustered relay tier (2 and 3 relays) beside one relay (README "A relay tier").
+bench-tier: $(VENV)/.dev $(RELAY)
+	$(PY) -m bench.tier
 
 plan: $(VENV)/.runtime
 	$(PY) -m tools.plan $(STACK)
