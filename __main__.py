@@ -60,7 +60,7 @@ relay = watch_page = None
 if settings.relay.enabled:
     from components.workloads.relay import Relay, RelayArgs
     from components.workloads.watch_page import WatchPage, WatchPageArgs
-    from stacks.config.relay import websocket_route
+    from stacks.config.relay import auth_mode, websocket_route
 
     moq = settings.relay
     relay = Relay(
@@ -75,7 +75,7 @@ if settings.relay.enabled:
             internal_port=moq.internal_port,
             log_level=moq.log_level,
             public_prefix=moq.public_prefix,
-            auth=moq.auth,
+            auth=auth_mode(settings),
             issuer=platform.issuer,
             websocket=websocket_route(settings),
             ingress_class=platform.ingress_class,
@@ -84,6 +84,8 @@ if settings.relay.enabled:
             ingress_address=platform.ingress_address,
             load_balancer_dependencies=cluster.load_balancer_dependencies,
             jwt_key_secret=moq.jwt_key_secret if moq.jwt_key == "existing" else None,
+            jwt_keys=moq.jwt_keys,
+            listen=moq.listen,
         ),
         opts=k8s_opts,
     )
@@ -142,6 +144,9 @@ if relay:
     pulumi.export("relayUrl", relay.url)
     pulumi.export("relayAddress", relay.address)
     pulumi.export("relayCertificateSecret", relay.secret_name)
+    if relay.token_key is not None:
+        # A secret output (encrypted in the state): `python -m tools.token --stack S` signs publish tokens with it.
+        pulumi.export("relayTokenKey", relay.token_key)
     addresses[settings.hosts.relay] = relay.address
 if watch_page:
     pulumi.export("webUrl", watch_page.url)

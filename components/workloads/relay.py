@@ -4,8 +4,9 @@ Deploys into the relay's namespace:
 - ConfigMap ``relay-config``: the relay's TOML (``relay_config.py``);
 - Certificate for the relay host through the platform's issuer; its Secret is mounted as a
   directory, so renewals reach the running relay, which reloads the files;
-- Secret ``relay-auth`` with a per-stack HS256 JWK, when publishing needs a token and no existing
-  key Secret is named;
+- Secret ``relay-auth`` with the public JWK (``<kid>.jwk``) of each ES256 token key the stack
+  generates, when publishing needs a token and no existing key Secret is named; the private keys
+  stay in the stack (the newest is ``token_key``, a Pulumi secret);
 - Deployment ``relay``: one replica, restricted pod security, probes on the internal listener;
 - Service ``relay``: UDP 443 -> the QUIC port; a LoadBalancer, or ClusterIP where the ingress
   controller carries UDP 443; plus TCP 443 -> the relay's HTTPS listener where its own load
@@ -23,12 +24,13 @@ from typing import Literal, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
+import pulumi_tls as tls
 
 from components.cluster import LoadBalancer, load_balancer_service_options
 from components.k8s import labels, lb_address, open_ports_only, restricted_deployment, tls_ingress
 from components.platform.certificates import Issuer
-from components.workloads.relay_config import AUTH_DIR, AUTH_FILE, CONFIG_DIR, CONFIG_FILE, TLS_DIR, RelayConfig, render, symmetric_jwk
+from components.workloads.relay_config import AUTH_DIR, CONFIG_DIR, CONFIG_FILE, TLS_DIR, RelayConfig, environment, render
+from components.workloads.relay_keys import key_dir_file
 
 WebSocketRoute = Literal["ingress", "load-balancer", "none"]
 PUBLIC_PORT = 443
@@ -69,7 +71,11 @@ class RelayArgs:
     load_balancer_dependencies: Sequence[pulumi.Resource] = ()
     """What a LoadBalancer Service must be created after and deleted before."""
     jwt_key_secret: Optional[str] = None
-    """With ``auth`` jwt: an existing Secret holding ``root.jwk``; None generates one per stack."""
+    """With ``auth`` jwt: an existing Secret holding ``<kid>.jwk`` public keys; None generates ``jwt_keys``."""
+    jwt_keys: Sequence[str] = ("1",)
+    """Names of the generated token keys (``auth`` jwt without ``jwt_key_secret``); the last one signs."""
+    listen: Literal["dual-stack", "ipv4"] = "dual-stack"
+    """Listeners on ``[::]`` (IPv6 and IPv4) or on ``0.0.0.0``."""
 
 
 class Relay(pulumi.ComponentResource):
@@ -81,6 +87,8 @@ class Relay(pulumi.ComponentResource):
     """Where the relay host must resolve: the load balancer's IP or host name."""
     secret_name: str
     """The Secret with the relay's certificate and key."""
+    token_key: Optional[pulumi.Output[str]]
+    """PEM of the private key that signs new tokens (a Pulumi secret); None unless the stack generates keys."""
 
     def __init__(self, name: str, args: RelayArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("quicstack:workloads:Relay", name, None, opts)
@@ -89,7 +97,7 @@ class Relay(pulumi.ComponentResource):
         selector = labels("moq-relay", "relay")
         config = RelayConfig(
             quic_port=args.quic_port, web_port=args.web_port, internal_port=args.internal_port, log_level=args.log_level,
-            public_prefix=args.public_prefix, auth=args.auth, web_tls=args.websocket == "load-balancer",
+            public_prefix=args.public_prefix, auth=args.auth, web_tls=args.websocket == "load-balancer", listen=args.listen,
         )
         toml = render(config)
 
@@ -105,8 +113,13 @@ class Relay(pulumi.ComponentResource):
             {"name": "tls", "secret": {"secretName": certificate.secret_name}},
         ]
         mounts = [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}, {"name": "tls", "mountPath": TLS_DIR, "readOnly": True}]
-        if config.jwk_path:
-            volumes.append({"name": "auth", "secret": {"secretName": args.jwt_key_secret or self._jwt_key(name, ns, child)}})
+        self.token_key = None
+        if config.key_dir:
+            key_secret = args.jwt_key_secret
+            if not key_secret:
+                key_secret, self.token_key = self._token_keys(name, ns, args.jwt_keys, child)
+            # A directory mount: keys added for a rotation reach the relay, which reads `<kid>.jwk` per connection.
+            volumes.append({"name": "auth", "secret": {"secretName": key_secret}})
             mounts.append({"name": "auth", "mountPath": AUTH_DIR, "readOnly": True})
 
         health = {"httpGet": {"path": "/health", "port": "internal"}}
@@ -118,6 +131,7 @@ class Relay(pulumi.ComponentResource):
             "image": args.image,
             # The image's entrypoint runs `moq-relay "$@"`: the config path is the only argument.
             "args": [config.path],
+            "env": environment(config),
             "ports": [
                 {"name": "quic", "containerPort": args.quic_port, "protocol": "UDP"},
                 {"name": "web", "containerPort": args.web_port, "protocol": "TCP"},
@@ -144,14 +158,14 @@ class Relay(pulumi.ComponentResource):
         self.register_outputs({"url": self.url, "address": self.address, "secretName": self.secret_name, "deployment": deployment.metadata.name})
 
     @staticmethod
-    def _jwt_key(name: str, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
-        """A symmetric JWK, generated once per stack; sign tokens with the same file (``moq-token``)."""
-        secret = random.RandomBytes(f"{name}-jwt-secret", length=32, opts=opts)
-        auth = k8s.core.v1.Secret(
-            f"{name}-auth", metadata={"name": "relay-auth", "namespace": namespace},
-            string_data={AUTH_FILE: pulumi.Output.secret(secret.base64.apply(symmetric_jwk))}, opts=opts,
-        )
-        return auth.metadata.name
+    def _token_keys(name: str, namespace: pulumi.Input[str], names: Sequence[str],
+                    opts: pulumi.ResourceOptions) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """An ES256 key pair per name; the Secret gets the public JWKs only. Returns (Secret name, newest private PEM)."""
+        keys = [tls.PrivateKey(f"{name}-token-key-{key}", algorithm="ECDSA", ecdsa_curve="P256", opts=opts) for key in names]
+        files = pulumi.Output.all(*[k.public_key_pem for k in keys]).apply(
+            lambda pems: dict(key_dir_file(pem) for pem in pems))
+        auth = k8s.core.v1.Secret(f"{name}-auth", metadata={"name": "relay-auth", "namespace": namespace}, string_data=files, opts=opts)
+        return auth.metadata.name, pulumi.Output.secret(keys[-1].private_key_pem)
 
     @staticmethod
     def _service(name: str, args: RelayArgs, selector: Mapping[str, str], opts: pulumi.ResourceOptions) -> k8s.core.v1.Service:
