@@ -27,7 +27,7 @@ def read_frames(path: Path) -> list[bytes]:
     data, frames, at = path.read_bytes(), [], 0
     while at < len(data):
         (size,) = struct.unpack_from(">I", data, at)
-        frames.append(data[at + 4:at + 4 + size])
+        frames.append(data[at + 4 : at + 4 + size])
         at += 4 + size
     return frames
 
@@ -76,7 +76,7 @@ async def publish(args) -> None:
         emit("subscribed")
         for start in range(0, len(frames), args.group_size):
             group = track.append_group()
-            for i, frame in enumerate(frames[start:start + args.group_size], start):
+            for i, frame in enumerate(frames[start : start + args.group_size], start):
                 group.write_frame(frame, timestamp_us=i * 1000)
             group.finish()
             if args.interval:

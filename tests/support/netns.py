@@ -36,10 +36,26 @@ def available() -> bool:
 def probe(relay: LocalRelay, timeout: float = 90) -> dict:
     """Run ``relay`` in a private namespace; what answered over each loopback address."""
     spec = relay.root / "netns.json"
-    spec.write_text(json.dumps({"command": relay.command, "env": relay.env, "internal": relay.internal_port,
-                                "quic": relay.quic_port, "ca": str(relay.ca_file), "host": relay.host, "log": str(relay.root / "netns-relay.log")}))
-    proc = subprocess.run([*UNSHARE, sys.executable, "-m", "tests.support.netns", str(spec)], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
+    spec.write_text(
+        json.dumps(
+            {
+                "command": relay.command,
+                "env": relay.env,
+                "internal": relay.internal_port,
+                "quic": relay.quic_port,
+                "ca": str(relay.ca_file),
+                "host": relay.host,
+                "log": str(relay.root / "netns-relay.log"),
+            }
+        )
+    )
+    proc = subprocess.run(
+        [*UNSHARE, sys.executable, "-m", "tests.support.netns", str(spec)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     assert proc.returncode == 0 and lines, f"rc={proc.returncode} {proc.stderr[-3000:]}"
     return json.loads(lines[-1])
@@ -53,7 +69,11 @@ def _inside(spec: dict) -> dict:
         relay = subprocess.Popen(spec["command"], env=spec["env"], stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
-        while not healthy(f"http://127.0.0.1:{spec['internal']}/health") and time.monotonic() < deadline and relay.poll() is None:
+        while (
+            not healthy(f"http://127.0.0.1:{spec['internal']}/health")
+            and time.monotonic() < deadline
+            and relay.poll() is None
+        ):
             time.sleep(0.1)
         result: dict = {"health": {}, "quic": {}}
         for address in ADDRESSES:

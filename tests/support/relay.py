@@ -42,8 +42,12 @@ CONFIG_MAP = "relay-config"
 DEPLOYMENT = "relay"
 CONTAINER = "relay"
 # Where the TOML names a listen address: (table path, key). The relay reads no other addresses.
-LISTENERS = {"quic": (("server",), "bind"), "web": (("web", "http"), "listen"), "web_tls": (("web", "https"), "listen"),
-             "internal": (("internal",), "listen")}
+LISTENERS = {
+    "quic": (("server",), "bind"),
+    "web": (("web", "http"), "listen"),
+    "web_tls": (("web", "https"), "listen"),
+    "internal": (("internal",), "listen"),
+}
 
 
 def planned_toml(plan: Plan) -> str:
@@ -143,7 +147,7 @@ class LocalRelay:
 
 
 def _loopback_listeners(config: dict, address: Optional[str], ports: dict[int, int]) -> dict:
-    """Every listen address in the TOML on ``address`` (None: the planned host), each distinct pod port on a free port."""
+    """Every listen address in the TOML on ``address`` (None: the planned host), each pod port on a free port."""
     for tables, key in LISTENERS.values():
         table = config
         for name in tables:
@@ -151,7 +155,9 @@ def _loopback_listeners(config: dict, address: Optional[str], ports: dict[int, i
         if key in table:
             planned_host, pod_port = table[key].rsplit(":", 1)
             host = planned_host if address is None else f"[{address}]" if ":" in address else address
-            ports.setdefault(int(pod_port), free_port())  # TCP and UDP both free: EKS shares one port for QUIC and HTTPS
+            ports.setdefault(
+                int(pod_port), free_port()
+            )  # TCP and UDP both free: EKS shares one port for QUIC and HTTPS
             table[key] = f"{host}:{ports[int(pod_port)]}"
     return config
 
@@ -180,7 +186,9 @@ def _write_volumes(plan: Plan, pod: dict, namespace: str, root: Path, ca: LocalC
     return certificate
 
 
-def materialize(plan: Plan, root: Path, *, address: Optional[str] = "127.0.0.1", ca: Optional[LocalCA] = None) -> LocalRelay:
+def materialize(
+    plan: Plan, root: Path, *, address: Optional[str] = "127.0.0.1", ca: Optional[LocalCA] = None
+) -> LocalRelay:
     """Lay out the plan's relay pod under ``root`` and return how to run it locally.
 
     ``address`` is the loopback address every listener binds (``::1`` for IPv6); None keeps the
@@ -206,8 +214,18 @@ def materialize(plan: Plan, root: Path, *, address: Optional[str] = "127.0.0.1",
     local_toml.write_text(tomli_w.dumps(config))
     command = [str(BINARY), *(str(local_toml) if a == toml_path else a for a in args)]
     env = {"PATH": os.environ["PATH"], **{e["name"]: e["value"] for e in main.get("env", []) if "value" in e}}
-    return LocalRelay(root=root, command=command, env=env, config=config, ports=ports, address=address, host=host,
-                      ca=ca, tls_volume=tls_volume, mounts=mounts)
+    return LocalRelay(
+        root=root,
+        command=command,
+        env=env,
+        config=config,
+        ports=ports,
+        address=address,
+        host=host,
+        ca=ca,
+        tls_volume=tls_volume,
+        mounts=mounts,
+    )
 
 
 @dataclass
@@ -238,8 +256,9 @@ def running(relay: LocalRelay, timeout: float = 20, env: Optional[dict[str, str]
     assert BINARY.is_file(), f"{BINARY} is missing: run `make deps` (it builds moq-relay {VERSION} with cargo)"
     log = relay.root / f"relay-{time.time_ns()}.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(relay.command, env={**relay.env, **(env or {})}, stdout=out, stderr=subprocess.STDOUT,
-                                   cwd=relay.root)
+        process = subprocess.Popen(
+            relay.command, env={**relay.env, **(env or {})}, stdout=out, stderr=subprocess.STDOUT, cwd=relay.root
+        )
     run = RunningRelay(relay, process, log)
     try:
         deadline = time.monotonic() + timeout
@@ -267,8 +286,14 @@ def served_certificate(relay: LocalRelay, cafile: Optional[Path] = None, server_
     """
     loop = asyncio.new_event_loop()
     try:
-        return loop.run_until_complete(asyncio.wait_for(
-            handshake_serial(relay.address or "127.0.0.1", relay.quic_port, cafile or relay.ca_file, server_name or relay.host), 10))
+        return loop.run_until_complete(
+            asyncio.wait_for(
+                handshake_serial(
+                    relay.address or "127.0.0.1", relay.quic_port, cafile or relay.ca_file, server_name or relay.host
+                ),
+                10,
+            )
+        )
     finally:
         loop.close()
 

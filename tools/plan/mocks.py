@@ -77,7 +77,9 @@ def _service(inputs: dict) -> dict:
         return {}
     if spec.get("loadBalancerClass") == "service.k8s.aws/nlb":  # NLBs report a host name, never an IP
         name = (inputs.get("metadata") or {}).get("name", "lb")
-        return {"status": {"loadBalancer": {"ingress": [{"hostname": f"{name}-0123456789.elb.eu-west-1.amazonaws.com"}]}}}
+        return {
+            "status": {"loadBalancer": {"ingress": [{"hostname": f"{name}-0123456789.elb.eu-west-1.amazonaws.com"}]}}
+        }
     return {"status": {"loadBalancer": {"ingress": [{"ip": spec.get("loadBalancerIP") or "192.0.2.10"}]}}}
 
 
@@ -100,10 +102,10 @@ def _private_key(inputs: dict) -> dict:
         key = ed25519.Ed25519PrivateKey.generate()
     else:
         raise ValueError(f"the plan's tls.PrivateKey mock makes ED25519 and ECDSA P256 keys, not {inputs}")
-    public = key.public_key()
+    public, none = key.public_key(), ser.NoEncryption()
     return {
-        "privateKeyPem": key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption()).decode(),
-        "privateKeyOpenssh": key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.OpenSSH, ser.NoEncryption()).decode(),
+        "privateKeyPem": key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, none).decode(),
+        "privateKeyOpenssh": key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.OpenSSH, none).decode(),
         "publicKeyOpenssh": public.public_bytes(ser.Encoding.OpenSSH, ser.PublicFormat.OpenSSH).decode() + "\n",
         "publicKeyPem": public.public_bytes(ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo).decode(),
     }
@@ -113,7 +115,10 @@ def _private_key(inputs: dict) -> dict:
 COMPUTED: dict[str, Callable[[dict], dict]] = {
     "kubernetes:core/v1:Service": _service,
     "kubernetes:core/v1:Secret": _secret,
-    "random:index/randomBytes:RandomBytes": lambda i: {"base64": "AAECAwQFBgcICQoLDA0ODw==", "hex": "000102030405060708090a0b0c0d0e0f"},
+    "random:index/randomBytes:RandomBytes": lambda i: {
+        "base64": "AAECAwQFBgcICQoLDA0ODw==",
+        "hex": "000102030405060708090a0b0c0d0e0f",
+    },
     "random:index/randomPassword:RandomPassword": lambda i: {"result": "mock-password-0123456789"},
     "tls:index/privateKey:PrivateKey": lambda i: _private_key(i),
 }
@@ -157,8 +162,11 @@ class RecordingMonitor(MockMonitor):
                         "deleteBeforeReplace": request.deleteBeforeReplace,
                         "retainOnDelete": request.retainOnDelete,
                         "additionalSecretOutputs": sorted(request.additionalSecretOutputs),
-                        "customTimeouts": {"create": request.customTimeouts.create, "update": request.customTimeouts.update,
-                                           "delete": request.customTimeouts.delete},
+                        "customTimeouts": {
+                            "create": request.customTimeouts.create,
+                            "update": request.customTimeouts.update,
+                            "delete": request.customTimeouts.delete,
+                        },
                     },
                 )
             )
@@ -187,4 +195,3 @@ def run(program: Callable[[], None]) -> dict[str, Any]:
 
     pulumi.runtime.test(lambda: pulumi.Output.from_input(collect()))()
     return outputs
-

@@ -17,10 +17,11 @@ import sys
 import time
 from pathlib import Path
 
-from components.workloads.relay_keys import BadKey, claims, load_private_key, sign
+from components.workloads.relay.keys import BadKey, claims, load_private_key, sign
 from tools.verify.inputs import UsageError, parse_outputs, stack_outputs
 
 OUTPUT = "relayTokenKey"
+INSTEAD = "pipe `pulumi stack output --json --show-secrets` in, or pass --key FILE"
 # A broadcast path prefix: `/`-separated segments (the relay matches on segment boundaries); "" is everything.
 PREFIX = re.compile(r"([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?")
 TTL = re.compile(r"([1-9][0-9]{0,6})([smhd])")
@@ -44,8 +45,10 @@ class OneLineParser(argparse.ArgumentParser):
 def prefix(text: str) -> str:
     path = text.strip("/")
     if not PREFIX.fullmatch(path):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a broadcast path prefix (segments of A-Z, a-z, 0-9 and . _ ~ -, "
-                                         "joined by '/'; '' grants everything)")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a broadcast path prefix (segments of A-Z, a-z, 0-9 and . _ ~ -, "
+            "joined by '/'; '' grants everything)"
+        )
     return path
 
 
@@ -53,21 +56,36 @@ def ttl(text: str) -> int:
     match = TTL.fullmatch(text.strip())
     seconds = int(match[1]) * UNIT[match[2]] if match else 0
     if not match or seconds > MAX_TTL:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a lifetime: a number and s, m, h or d (e.g. 90s, 15m, 1h, 7d), at most 366d")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a lifetime: a number and s, m, h or d (e.g. 90s, 15m, 1h, 7d), at most 366d"
+        )
     return seconds
 
 
 def parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="python -m tools.token", description=__doc__.split("\n\n")[0],
-                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineParser(
+        prog="python -m tools.token",
+        description=__doc__.split("\n\n")[0],
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     source = p.add_argument_group("signing key (default: stack outputs JSON on stdin)")
     source.add_argument("--stack", metavar="NAME", help="read the relayTokenKey output of this stack (Pulumi CLI)")
     source.add_argument("--key", metavar="FILE", help="sign with this private key (PEM, or a private JWK) instead")
     grants = p.add_argument_group("what the token grants (prefixes of broadcast paths, relative to the relay's root)")
-    grants.add_argument("--publish", metavar="PREFIX", type=prefix, action="append", help="may publish under PREFIX (repeatable)")
-    grants.add_argument("--subscribe", metavar="PREFIX", type=prefix, action="append", help="may subscribe under PREFIX (repeatable)")
-    p.add_argument("--ttl", type=ttl, default=3600, metavar="DURATION", help="lifetime, e.g. 15m, 1h, 7d (default 1h); "
-                   "the relay ends a session when its token expires")
+    grants.add_argument(
+        "--publish", metavar="PREFIX", type=prefix, action="append", help="may publish under PREFIX (repeatable)"
+    )
+    grants.add_argument(
+        "--subscribe", metavar="PREFIX", type=prefix, action="append", help="may subscribe under PREFIX (repeatable)"
+    )
+    p.add_argument(
+        "--ttl",
+        type=ttl,
+        default=3600,
+        metavar="DURATION",
+        help="lifetime, e.g. 15m, 1h, 7d (default 1h); " "the relay ends a session when its token expires",
+    )
     return p
 
 
@@ -80,20 +98,27 @@ def key_text(args: argparse.Namespace, stdin) -> str:
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"--key {args.key}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
     if args.stack:
-        outputs, source = stack_outputs(args.stack, show_secrets=True), f"stack {args.stack}"
+        outputs, source = stack_outputs(args.stack, show_secrets=True, instead=INSTEAD), f"stack {args.stack}"
     elif stdin is None or stdin.isatty():
-        raise UsageError("no signing key: pass --stack NAME or --key FILE, or pipe `pulumi stack output --json --show-secrets` in")
+        raise UsageError(
+            "no signing key: pass --stack NAME or --key FILE, or pipe `pulumi stack output --json --show-secrets` in"
+        )
     else:
         text = stdin.read()
         if not text.strip():
-            raise UsageError("no signing key: stdin is empty; pipe `pulumi stack output --json --show-secrets` in, or pass --stack NAME or --key FILE")
+            raise UsageError(
+                "no signing key: stdin is empty; pipe `pulumi stack output --json --show-secrets` in, "
+                "or pass --stack NAME or --key FILE"
+            )
         outputs, source = parse_outputs(text, "stdin"), "the piped outputs"
     value = outputs.get(OUTPUT)
     if value == "[secret]":
         raise UsageError(f"{OUTPUT} in {source} is redacted: read the outputs with --show-secrets")
     if not isinstance(value, str) or not value.strip():
-        raise UsageError(f"no {OUTPUT} output in {source}: its relay takes no tokens from this stack's key "
-                         "(anonymous publishing, or relay.jwtKey existing: use --key FILE)")
+        raise UsageError(
+            f"no {OUTPUT} output in {source}: its relay takes no tokens from this stack's key "
+            "(anonymous publishing, or relay.jwtKey existing: use --key FILE)"
+        )
     return value
 
 

@@ -34,8 +34,14 @@ def secret_plan(tmp_path_factory) -> Callable[[str], Plan]:
 
 def mint(plan: Plan, *args: str) -> str:
     """``pulumi stack output --json --show-secrets | python -m tools.token ARGS``, with the plan's outputs."""
-    proc = subprocess.run([sys.executable, "-m", "tools.token", *args], input=json.dumps(plan.outputs),
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.token", *args],
+        input=json.dumps(plan.outputs),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert proc.returncode == 0 and not proc.stderr, proc.stderr
     (token,) = proc.stdout.split()
     return token

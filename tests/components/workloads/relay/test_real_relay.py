@@ -71,7 +71,8 @@ def test_anonymous_subscribers_read_the_public_prefix(secret_plan, tmp_path, sta
     jwt = mint(p, "--publish", PUBLIC) if uses_tokens(p) else None
     with relay.running(pod) as running:
         publisher, subscriber, received = round_trip(
-            session_url(pod.url, PUBLIC, jwt), session_url(pod.url, PUBLIC), pod.ca_file, frames, tmp_path / "peers")
+            session_url(pod.url, PUBLIC, jwt), session_url(pod.url, PUBLIC), pod.ca_file, frames, tmp_path / "peers"
+        )
     assert subscriber.returncode == 0, f"{subscriber}\npublisher: {publisher}\nrelay: {running.output()[-2000:]}"
     assert received == frames, publisher
 
@@ -81,7 +82,13 @@ def test_round_trip_frames_arrive_intact_and_in_order(local_relay, tmp_path):
     # Several groups of several frames, 16 KiB each: more than one QUIC packet per frame.
     frames = sample_frames(60, size=16 * 1024)
     publisher, subscriber, received = round_trip(
-        session_url(pod.url, PUBLIC), session_url(pod.url, PUBLIC), pod.ca_file, frames, tmp_path / "peers", group_size=6)
+        session_url(pod.url, PUBLIC),
+        session_url(pod.url, PUBLIC),
+        pod.ca_file,
+        frames,
+        tmp_path / "peers",
+        group_size=6,
+    )
     assert subscriber.returncode == 0, subscriber
     assert publisher.has("sent"), publisher
     assert len(received) == len(frames)
@@ -94,7 +101,8 @@ def test_websocket_fallback_carries_the_session(local_relay, tmp_path):
     pod = local_relay.relay
     frames = sample_frames(10)
     publisher, subscriber, received = round_trip(
-        session_url(pod.url, PUBLIC), session_url(pod.websocket_url, PUBLIC), pod.ca_file, frames, tmp_path / "peers")
+        session_url(pod.url, PUBLIC), session_url(pod.websocket_url, PUBLIC), pod.ca_file, frames, tmp_path / "peers"
+    )
     assert subscriber.returncode == 0, f"{subscriber}\nrelay: {local_relay.output()[-2000:]}"
     assert received == frames
     # The relay logs WebSocket sessions under a `ws{id=N}` span (QUIC ones under `conn{id=N}`).
@@ -127,17 +135,19 @@ def test_renewed_certificate_reaches_new_connections_without_a_restart(local_rel
 
     frames = sample_frames(5)
     _, subscriber, received = round_trip(
-        session_url(pod.url, PUBLIC), session_url(pod.url, PUBLIC), pod.ca_file, frames, tmp_path / "peers")
+        session_url(pod.url, PUBLIC), session_url(pod.url, PUBLIC), pod.ca_file, frames, tmp_path / "peers"
+    )
     assert subscriber.returncode == 0 and received == frames, subscriber
     refused = moq_client.announced(session_url(pod.url, PUBLIC), old_ca, wait=1)
     assert refused.error and not refused.has("connected"), refused
 
 
 @pytest.mark.skipif(not netns.available(), reason="needs network namespaces (unshare) to bind a wildcard safely")
-@pytest.mark.parametrize("listen,reachable", [("dual-stack", {"127.0.0.1": True, "::1": True}),
-                                              ("ipv4", {"127.0.0.1": True, "::1": False})])
+@pytest.mark.parametrize(
+    "listen,reachable", [("dual-stack", {"127.0.0.1": True, "::1": True}), ("ipv4", {"127.0.0.1": True, "::1": False})]
+)
 def test_the_planned_wildcard_answers_ipv4_and_ipv6_clients(plan_config, tmp_path, listen, reachable):
-    """`[::]` takes both families on one socket (so `localhost` clients trying ::1 first connect); `0.0.0.0` only IPv4."""
+    """`[::]` takes both families on one socket (`localhost` clients trying ::1 first connect); `0.0.0.0` IPv4 only."""
     run, p = plan_config({"quicstack:domain": "example.com", "quicstack:relay": {"listen": listen}})
     assert run.returncode == 0, run.stderr
     pod = relay.materialize(p, tmp_path / "pod", address=None)  # listen where the plan says, in a private namespace

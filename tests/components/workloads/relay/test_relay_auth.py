@@ -15,7 +15,7 @@ import time
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from components.workloads import relay_keys
+from components.workloads.relay import keys as relay_keys
 from tests.components.workloads.relay.conftest import mint
 from tests.support import relay
 from tests.support.moq_client import announced, publishing, round_trip, sample_frames, session_url
@@ -57,11 +57,18 @@ def test_k3s_renders_a_relay_where_only_subscribing_is_anonymous(k3s):
 def test_anonymous_publishing_is_refused_and_a_token_publishes(k3s, k3s_relay, tmp_path):
     pod = k3s_relay.relay
     frames = sample_frames(10)
-    with publishing(session_url(pod.url, PUBLIC), pod.ca_file, "intruder", frames, tmp_path / "peers", wait=30) as intruder:
+    with publishing(
+        session_url(pod.url, PUBLIC), pod.ca_file, "intruder", frames, tmp_path / "peers", wait=30
+    ) as intruder:
         intruder.wait_for("announced", 15)
         publisher, subscriber, received = round_trip(
-            session_url(pod.url, PUBLIC, mint(k3s, "--publish", PUBLIC)), session_url(pod.url, PUBLIC), pod.ca_file, frames,
-            tmp_path / "peers", broadcast="legit")
+            session_url(pod.url, PUBLIC, mint(k3s, "--publish", PUBLIC)),
+            session_url(pod.url, PUBLIC),
+            pod.ca_file,
+            frames,
+            tmp_path / "peers",
+            broadcast="legit",
+        )
         seen = visible(pod)
         assert not intruder.result().has("subscribed"), intruder.result()
     assert subscriber.returncode == 0 and received == frames, f"{subscriber}\n{publisher}"
@@ -72,7 +79,9 @@ def test_anonymous_publishing_is_refused_and_a_token_publishes(k3s, k3s_relay, t
 def test_tokens_that_do_not_cover_the_path_are_refused(k3s, k3s_relay, tmp_path, case):
     pod = k3s_relay.relay
     now = time.time()
-    stranger = relay_keys.sign(ec.generate_private_key(ec.SECP256R1()), relay_keys.claims([PUBLIC], None, int(now) + 3600, int(now)))
+    stranger = relay_keys.sign(
+        ec.generate_private_key(ec.SECP256R1()), relay_keys.claims([PUBLIC], None, int(now) + 3600, int(now))
+    )
     jwt, path = {
         "expired": (minted_at(k3s, now - 7200, "--publish", PUBLIC, "--ttl", "1h"), PUBLIC),
         "another prefix": (mint(k3s, "--publish", "private"), PUBLIC),
@@ -81,13 +90,17 @@ def test_tokens_that_do_not_cover_the_path_are_refused(k3s, k3s_relay, tmp_path,
         "another key": (stranger, PUBLIC),
     }[case]
     broadcast = "intruder" if path else f"{PUBLIC}/intruder"
-    with publishing(session_url(pod.url, path, jwt), pod.ca_file, broadcast, sample_frames(3), tmp_path / "peers", wait=8) as intruder:
+    with publishing(
+        session_url(pod.url, path, jwt), pod.ca_file, broadcast, sample_frames(3), tmp_path / "peers", wait=8
+    ) as intruder:
         result = intruder.wait_for("subscribed", 10)
         seen = visible(pod)
     assert not result.has("subscribed"), result
     assert seen == [], seen
     if case != "another prefix, at the root":
-        assert result.error and result.error["kind"] == "closed", result  # the relay ends the session after the handshake
+        assert (
+            result.error and result.error["kind"] == "closed"
+        ), result  # the relay ends the session after the handshake
 
 
 def test_rotation_adds_a_key_beside_the_old_one_then_retires_it(k3s, k3s_relay, tmp_path):
@@ -102,8 +115,15 @@ def test_rotation_adds_a_key_beside_the_old_one_then_retires_it(k3s, k3s_relay, 
     name, jwk = relay_keys.key_dir_file(relay_keys.public_pem(new_key))
 
     def publishes(jwt: str, broadcast: str) -> bool:
-        _, subscriber, received = round_trip(session_url(pod.url, PUBLIC, jwt), session_url(pod.url, PUBLIC), pod.ca_file,
-                                             sample_frames(3), tmp_path / "peers", broadcast=broadcast, wait=6)
+        _, subscriber, received = round_trip(
+            session_url(pod.url, PUBLIC, jwt),
+            session_url(pod.url, PUBLIC),
+            pod.ca_file,
+            sample_frames(3),
+            tmp_path / "peers",
+            broadcast=broadcast,
+            wait=6,
+        )
         return subscriber.returncode == 0 and len(received) == 3
 
     assert not publishes(new_token, "new-before")
