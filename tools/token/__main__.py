@@ -17,13 +17,12 @@ import sys
 import time
 from pathlib import Path
 
+from components.workloads.relay.config import BROADCAST_PATH
 from components.workloads.relay.keys import BadKey, claims, load_private_key, sign
 from tools.verify.inputs import UsageError, parse_outputs, stack_outputs
 
 OUTPUT = "relayTokenKey"
 INSTEAD = "pipe `pulumi stack output --json --show-secrets` in, or pass --key FILE"
-# A broadcast path prefix: `/`-separated segments (the relay matches on segment boundaries); "" is everything.
-PREFIX = re.compile(r"([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?")
 TTL = re.compile(r"([1-9][0-9]{0,6})([smhd])")
 UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_TTL = 366 * 86400
@@ -44,7 +43,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 def prefix(text: str) -> str:
     path = text.strip("/")
-    if not PREFIX.fullmatch(path):
+    if not BROADCAST_PATH.fullmatch(path):  # the grammar of relay.publicPrefix; "" grants everything
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a broadcast path prefix (segments of A-Z, a-z, 0-9 and . _ ~ -, "
             "joined by '/'; '' grants everything)"

@@ -14,7 +14,7 @@ from components.shared.model import Model
 from components.shared.resources import Resources
 
 # Broadcast paths are `/`-separated segments; the relay matches prefixes on segment boundaries.
-_PATH = re.compile(r"^([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?$")
+BROADCAST_PATH = re.compile(r"^([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?$")
 # Secret names are DNS-1123 subdomains.
 _SECRET = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
 # Token key names end up in Pulumi resource names: short, lower-case.
@@ -26,7 +26,7 @@ Auth = Literal["anonymous", "jwt"]
 BroadcastPath = Annotated[
     str,
     matching(
-        _PATH,
+        BROADCAST_PATH,
         "is not a broadcast path (segments of A-Z, a-z, 0-9 and . _ ~ -, joined by '/', no leading or trailing '/')",
     ),
 ]
