@@ -34,6 +34,9 @@ class StackOutputs:
     relay_quic_lb: Optional[Any] = None
     """Whether the relays write QUIC-LB connection IDs the load balancer routes by (EKS): `tools.verify` then counts the
     relays that answer (its `quic-lb` row for the relay)."""
+    relay_token_key: Optional[Any] = None
+    """Where publishing takes tokens and the stack generates the key: PEM of the private key `python -m tools.token`
+    signs with (secret)."""
     web_url: Optional[Any] = None
     """`https://<web host>`: the watch page."""
     envoy_url: Optional[Any] = None

@@ -4,8 +4,9 @@ Deploys, into its own namespace ``moq`` (restricted pod security; the watch page
 - ConfigMap ``relay-config``: the relay's TOML (``toml.py``);
 - Certificate for the relay host through the platform's issuer; its Secret is mounted as a
   directory, so renewals reach the running relay, which reloads the files;
-- Secret ``relay-auth`` with a per-stack HS256 JWK, when publishing needs a token and no existing
-  key Secret is named;
+- Secret ``relay-auth`` with the public JWK (``<kid>.jwk``) of each ES256 token key the stack
+  generates, when publishing needs a token and no existing key Secret is named; the private keys
+  stay in the stack (the newest is ``token_key``, a Pulumi secret);
 - Deployment ``relay`` (one relay) or, for a tier (``relay.replicas`` > 1), StatefulSet ``relay`` with a headless
   Service, the peer CA and the peer list (``tier.py``, ``cluster.py``); restricted pod security, probes on the
   internal listener, a ``preStop`` drain, a PodDisruptionBudget, an optional PodMonitor;
@@ -28,7 +29,7 @@ from typing import Literal, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
+import pulumi_tls as tls
 import tomli_w
 
 from components.cluster.contract import Cluster, ExposeRequest, Exposure, PublicEndpoint
@@ -46,15 +47,15 @@ from components.workloads.relay.cluster import (
     with_cluster,
 )
 from components.workloads.relay.config import RelayConfig, WebSocketRoute
+from components.workloads.relay.keys import key_dir_file
 from components.workloads.relay.toml import (
     AUTH_DIR,
-    AUTH_FILE,
     CONFIG_DIR,
     CONFIG_FILE,
     TLS_DIR,
     RelayToml,
     document,
-    symmetric_jwk,
+    environment,
 )
 
 NAMESPACE = "moq"
@@ -111,7 +112,11 @@ class RelayArgs:
     load_balancer_dependencies: Sequence[pulumi.Resource] = ()
     """What a LoadBalancer Service must be created after and deleted before."""
     jwt_key_secret: Optional[str] = None
-    """With ``auth`` jwt: an existing Secret holding ``root.jwk``; None generates one per stack."""
+    """With ``auth`` jwt: an existing Secret holding ``<kid>.jwk`` public keys; None generates ``jwt_keys``."""
+    jwt_keys: Sequence[str] = ("1",)
+    """Names of the generated token keys (``auth`` jwt without ``jwt_key_secret``); the last one signs."""
+    listen: Literal["dual-stack", "ipv4"] = "dual-stack"
+    """Listeners on ``[::]`` (IPv6 and IPv4) or on ``0.0.0.0``."""
     namespace: str = NAMESPACE
     """Namespace the relay creates for its objects (restricted pod security)."""
     replicas: int = 1
@@ -135,7 +140,8 @@ class RelayArgs:
         return cls(
             host=host, image=config.image, resources=config.resources.as_k8s(), quic_port=config.quic_port,
             web_port=config.web_port, internal_port=config.internal_port, log_level=config.log_level,
-            public_prefix=config.public_prefix, auth=config.auth, issuer=platform.issuer,
+            public_prefix=config.public_prefix, auth=config.auth_mode(platform.public_certificates),
+            issuer=platform.issuer,
             websocket=config.websocket_route(cluster.profile, via_ingress), ingress_class=platform.ingress_class,
             # Where the ingress controller's load balancer carries UDP 443, the relay's Service stays internal. Where
             # the load balancer routes QUIC by server ID, 443 is one TCP_QUIC listener: QUIC by server ID, and TCP
@@ -144,6 +150,7 @@ class RelayArgs:
                 ExposeRequest(ENDPOINT, tcp_udp=True, quic_port=PUBLIC_PORT if quic_lb else None)),
             ingress_address=platform.ingress_address, load_balancer_dependencies=cluster.load_balancer_dependencies,
             jwt_key_secret=config.jwt_key_secret if config.jwt_key == "existing" else None,
+            jwt_keys=tuple(config.jwt_keys), listen=config.listen,
             replicas=config.replicas_on(cluster.profile), session_affinity=config.session_affinity == "ClientIP",
             quic_lb=quic_lb, linger=config.linger, drain_seconds=config.drain_seconds,
             metrics_namespace=config.metrics_namespace if config.metrics == "podmonitor" else None,
@@ -161,6 +168,8 @@ class Relay(pulumi.ComponentResource):
     """The Secret with the relay's certificate and key."""
     namespace: pulumi.Output[str]
     """The relay's namespace, which the watch page shares."""
+    token_key: Optional[pulumi.Output[str]] = None
+    """PEM of the private key that signs new tokens (a Pulumi secret); None unless the stack generates keys."""
 
     def __init__(self, name: str, args: RelayArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("quicstack:workloads:Relay", name, None, opts)
@@ -170,7 +179,7 @@ class Relay(pulumi.ComponentResource):
         cluster = RelayCluster(args.replicas, args.namespace, args.quic_port) if args.replicas > 1 else None
         config = RelayToml(quic_port=args.quic_port, web_port=args.web_port, internal_port=args.internal_port,
                            log_level=args.log_level, public_prefix=args.public_prefix, auth=args.auth,
-                           web_tls=args.websocket == "load-balancer", linger=args.linger,
+                           web_tls=args.websocket == "load-balancer", listen=args.listen, linger=args.linger,
                            stats=args.metrics_namespace is not None)
         toml = tomli_w.dumps(with_cluster(document(config), cluster) if cluster else document(config))
         config_map = k8s.core.v1.ConfigMap(
@@ -208,7 +217,8 @@ class Relay(pulumi.ComponentResource):
         self.endpoint = PublicEndpoint(args.host, ENDPOINT, self.address)
         self.outputs = {"relay_url": self.url, "relay_address": self.address,
                         "relay_certificate_secret": self.secret_name, "relay_public_prefix": args.public_prefix,
-                        "relay_replicas": args.replicas, "relay_quic_lb": args.quic_lb}
+                        "relay_token_key": self.token_key, "relay_replicas": args.replicas,
+                        "relay_quic_lb": args.quic_lb}
         self.register_outputs({"url": self.url, "address": self.address, "secretName": self.secret_name,
                                "workload": pods.metadata.name})
 
@@ -261,22 +271,26 @@ class Relay(pulumi.ComponentResource):
         ]
         mounts = [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
                   {"name": "tls", "mountPath": TLS_DIR, "readOnly": True}]
-        if config.jwk_path:
-            volumes.append(
-                {"name": "auth", "secret": {"secretName": args.jwt_key_secret or self._jwt_key(name, ns, child)}}
-            )
+        if config.key_dir:
+            key_secret = args.jwt_key_secret
+            if not key_secret:
+                key_secret, self.token_key = self._token_keys(name, ns, args.jwt_keys, child)
+            # A directory mount: keys added for a rotation reach the relay, which reads `<kid>.jwk` per connection.
+            volumes.append({"name": "auth", "secret": {"secretName": key_secret}})
             mounts.append({"name": "auth", "mountPath": AUTH_DIR, "readOnly": True})
         return volumes, mounts
 
     @staticmethod
-    def _jwt_key(name: str, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
-        """A symmetric JWK, generated once per stack; sign tokens with the same file (``moq-token``)."""
-        secret = random.RandomBytes(f"{name}-jwt-secret", length=32, opts=opts)
-        auth = k8s.core.v1.Secret(
-            f"{name}-auth", metadata={"name": "relay-auth", "namespace": namespace},
-            string_data={AUTH_FILE: pulumi.Output.secret(secret.base64.apply(symmetric_jwk))}, opts=opts,
-        )
-        return auth.metadata.name
+    def _token_keys(name: str, namespace: pulumi.Input[str], names: Sequence[str],
+                    opts: pulumi.ResourceOptions) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """An ES256 key pair per name; the Secret gets the public JWKs only. (Secret name, newest private PEM)."""
+        keys = [tls.PrivateKey(f"{name}-token-key-{key}", algorithm="ECDSA", ecdsa_curve="P256", opts=opts)
+                for key in names]
+        files = pulumi.Output.all(*[k.public_key_pem for k in keys]).apply(
+            lambda pems: dict(key_dir_file(pem) for pem in pems))
+        auth = k8s.core.v1.Secret(f"{name}-auth", metadata={"name": "relay-auth", "namespace": namespace},
+                                  string_data=files, opts=opts)
+        return auth.metadata.name, pulumi.Output.secret(keys[-1].private_key_pem)
 
     @staticmethod
     def _services(workload: RestrictedWorkload, args: RelayArgs) -> k8s.core.v1.Service:
@@ -313,12 +327,12 @@ def _container(args: RelayArgs, config: RelayToml, mounts: list, lifecycle: dict
         # The image's entrypoint runs `moq-relay "$@"`: the config path is the only argument. Where the controller
         # injects a server ID, a shell line turns it into the relay's hex first.
         **({"command": quic_lb_launch(config.path)} if args.quic_lb else {"args": [config.path]}),
+        "env": [*environment(config), *env],
         "ports": [
             {"name": "quic", "containerPort": args.quic_port, "protocol": "UDP"},
             {"name": "web", "containerPort": args.web_port, "protocol": "TCP"},
             {"name": "internal", "containerPort": args.internal_port, "protocol": "TCP"},
         ],
-        **({"env": env} if env else {}),
         "readinessProbe": {**health, "periodSeconds": 5, "failureThreshold": 3},
         "livenessProbe": {**health, "initialDelaySeconds": 10, "periodSeconds": 10, "failureThreshold": 3},
         "lifecycle": lifecycle,
