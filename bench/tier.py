@@ -21,7 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from bench.relay import PUBLIC, ROOT, Options, Row, Setup, SingleRelay, Topology, machine, run_case
+from bench.relay import PUBLIC, Options, Row, Setup, SingleRelay, Topology, machine, run_case
+from bench.relay import parser as relay_parser
 
 LOCAL = {"quicstack:cloud": "existing", "quicstack:domain": "quicstack.localhost",
          "quicstack:acme": {"environment": "selfsigned"}}
@@ -64,32 +65,28 @@ class Tier(Topology):
 
 
 def hop_table(rows: list[tuple[int, Row]]) -> str:
-    """Markdown: each tier beside the single relay (the first row), the extra hop as the p50/p99 differences."""
-    base = rows[0][1]
-    lines = ["| relays | subscribers on | p50 ms | p99 ms | extra hop p50 / p99 ms | frames lost "
+    """Markdown: each tier beside the single relay at the same subscriber count, the extra hop as the p50/p99
+    differences."""
+    single = {r.subscribers: r for n, r in rows if n == 1}
+    lines = ["| subscribers | relays | subscribers on | p50 ms | p99 ms | extra hop p50 / p99 ms | frames lost "
              "| tier CPU (% of a core) | CPU per relay | tier RSS MB | subscribers' CPU |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for relays, r in rows:
-        hop = "—" if relays == 1 else f"{r.p50_ms - base.p50_ms:+.1f} / {r.p99_ms - base.p99_ms:+.1f}"
+        base = single.get(r.subscribers)
+        hop = "—" if relays == 1 or not base else f"{r.p50_ms - base.p50_ms:+.1f} / {r.p99_ms - base.p99_ms:+.1f}"
         where = "the publisher's relay" if relays == 1 else f"relays 1-{relays - 1}" if relays > 2 else "relay 1"
-        lines.append(f"| {relays} | {where} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {hop} | {r.lost} of {r.expected} "
-                     f"| {r.cpu_percent:.1f} | {r.cpu_percent / relays:.1f} | {r.rss_mb:.0f} "
-                     f"| {r.clients_cpu_percent:.0f} |")
+        lines.append(f"| {r.subscribers} | {relays} | {where} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {hop} "
+                     f"| {r.lost} of {r.expected} | {r.cpu_percent:.1f} | {r.cpu_percent / relays:.1f} "
+                     f"| {r.rss_mb:.0f} | {r.clients_cpu_percent:.0f} |")
     return "\n".join(lines)
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bench.tier", description=__doc__.split("\n\n")[0])
+    """``bench.relay``'s options (load, window, processes, binary, work, json) plus the tier sizes."""
+    p = relay_parser()
+    p.prog, p.description = "python -m bench.tier", __doc__.split("\n\n")[0]
     p.add_argument("--relays", default="2,3", help="tier sizes to run beside one relay (default 2,3)")
-    p.add_argument("--subscribers", type=int, default=300, help="subscribers in every case (default 300)")
-    p.add_argument("--bitrate", type=int, default=2_000_000, help="bits per second (default 2000000)")
-    p.add_argument("--fps", type=int, default=30)
-    p.add_argument("--window", type=float, default=10.0, help="measuring window per case, seconds (default 10)")
-    p.add_argument("--warmup", type=float, default=2.0, help="seconds after every subscriber is in (default 2)")
-    p.add_argument("--processes", type=int, default=4, help="subscriber processes at most (default 4)")
-    p.add_argument("--relay-binary", help="the moq-relay to run (default: the one make deps builds)")
-    p.add_argument("--work", type=Path, default=ROOT / "build" / "bench", help="where logs and results go")
-    p.add_argument("--json", type=Path, help="also write the results here")
+    p.set_defaults(subscribers="300")
     return p
 
 
@@ -97,22 +94,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.relay_binary:
         os.environ["QUICSTACK_MOQ_RELAY"] = str(Path(args.relay_binary).resolve())
-    opts = Options(bitrate=args.bitrate, fps=args.fps, window=args.window, warmup=args.warmup, processes=args.processes)
+    opts = Options(args.bitrate, args.fps, args.group_seconds, args.window, args.warmup, processes=args.processes)
     work = args.work / time.strftime("tier-%Y%m%d-%H%M%S")
     sizes = [int(n) for n in args.relays.split(",")]
     topologies = [SingleRelay(plan_tier(1, work)), *(Tier(n, plan_tier(n, work)) for n in sizes)]
     info = machine()
-    print(f"# {info['cpu']}, {info['cores']} cores, load {info['loadAverage']}; {args.subscribers} subscribers, "
-          f"{args.bitrate / 1e6:g} Mbit/s, {args.fps} fps, {args.window:g} s window", flush=True)
+    print(f"# {info['cpu']}, {info['cores']} cores, load {info['loadAverage']}; {args.bitrate / 1e6:g} Mbit/s, "
+          f"{args.fps} fps, {args.window:g} s window", flush=True)
     rows = []
-    for topology in topologies:
-        row = run_case(topology, args.subscribers, opts, work / topology.name)
-        rows.append((getattr(topology, "relays", 1), row))
-        print(f"{topology.name:>6}: p50 {row.p50_ms:.1f} ms, p99 {row.p99_ms:.1f} ms, lost {row.lost}/{row.expected}"
-              + (f", errors: {row.errors[:2]}" if row.errors else ""), flush=True)
+    for count in (int(n) for n in args.subscribers.split(",")):
+        for topology in topologies:
+            row = run_case(topology, count, opts, work / f"{topology.name}-{count}")
+            rows.append((getattr(topology, "relays", 1), row))
+            print(f"{topology.name:>6} {count:>4} subscribers: p50 {row.p50_ms:.1f} ms, p99 {row.p99_ms:.1f} ms, "
+                  f"lost {row.lost}/{row.expected}" + (f", errors: {row.errors[:2]}" if row.errors else ""), flush=True)
     print(hop_table(rows))
     if args.json:
-        args.json.write_text(json.dumps({"machine": info, "options": asdict(opts), "subscribers": args.subscribers,
+        args.json.write_text(json.dumps({"machine": info, "options": asdict(opts),
                                          "rows": [{"relays": n, **asdict(r)} for n, r in rows]}, indent=2))
     return 0
 

@@ -69,4 +69,4 @@ def test_tiny_run_through_a_two_relay_tier(tmp_path):
     for row in rows.values():
         assert row["expected"] >= 2 * 25 and row["received"] > 0.9 * row["expected"] and not row["errors"]
         assert 0 < row["p50_ms"] <= row["p99_ms"] and row["cpu_percent"] > 0
-    assert "| 2 | relay 1 |" in run.stdout
+    assert "| 2 | 2 | relay 1 |" in run.stdout
