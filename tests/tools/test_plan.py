@@ -78,3 +78,30 @@ def test_program_failure_exits_1_in_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: planning local failed:") and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_failed_plan_leaves_no_stale_output(plan_config, tmp_path):
+    """A plan that fails removes the stack's directory: outputs.json from an earlier run must not look current."""
+    good = {"quicstack:domain": "example.com"}
+    run, first = plan_config(good)
+    assert run.returncode == 0, run.stderr
+    stale = tmp_path / "out" / first.dir.name
+    assert (stale / "outputs.json").is_file()
+    # The same stack file name again, now invalid: plan_config numbers its files, so write this one by hand.
+    path = tmp_path / f"Pulumi.{first.dir.name}.yaml"
+    path.write_text(yaml.safe_dump({"config": {**good, "quicstack:relay": {"quicPort": 0}}}))
+    failed = run_plan(path, tmp_path / "out")
+    assert failed.returncode == 2 and failed.stderr == "quicstack:relay.quicPort: 0 is not a port (1-65535)\n"
+    assert not stale.exists()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
+
+
+def test_file_names_stay_within_the_file_system_limit():
+    from tools.plan.writer import manifest_filename
+
+    long_a, long_b = "a" * 240 + "-one", "a" * 240 + "-two"
+    names = {manifest_filename({"kind": "Certificate", "metadata": {"name": n, "namespace": "quic-example"}}) for n in (long_a, long_b)}
+    assert len(names) == 2
+    assert all(len(n.encode()) <= 255 and n.startswith("certificate-quic-example-aaaa") and n.endswith(".yaml") for n in names)
+    short = manifest_filename({"kind": "Service", "metadata": {"name": "relay", "namespace": "moq"}})
+    assert short == "service-moq-relay.yaml"

@@ -2,16 +2,21 @@
 
 Input: the stack's outputs (``pulumi stack output --json | python -m tools.verify``, or ``--stack NAME``),
 or explicit URLs (``--envoy``, ``--relay``, ``--web``, ``--url``). Exit 0 when every check passes
-(warnings included), 1 when any fails, 2 for bad arguments or input.
+(warnings included), 1 when any fails, 2 for bad arguments or input, 130 when interrupted (Ctrl-C).
+Every error is one line on stderr; with ``--json`` it is also a JSON object ``{"ok": false, "error": ...}``
+on stdout, so CI that parses stdout sees why.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 import time
+
+from components.workloads.envoy_bootstrap import MAX_CONNECTION_ID_PAYLOAD
 
 from .checks import CHECKS, Endpoint, Options, Result, run_all
 from .inputs import UsageError, from_outputs, from_urls, parse_outputs, stack_outputs, trust
@@ -36,8 +41,20 @@ def _bounded(kind, low, high):
     return parse
 
 
+# The config allows what Envoy accepts: a server ID leaves room for the 4-byte minimum nonce.
+MAX_SERVER_ID_LENGTH = MAX_CONNECTION_ID_PAYLOAD - 4
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors become a UsageError, reported like every other bad input (one line, exit 2)."""
+
+    def error(self, message: str):
+        raise UsageError(message)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tools.verify", description="Check a deployed stack end to end over HTTP/2, HTTP/3 and WebTransport.",
+    p = _Parser(prog="python -m tools.verify", description="Check a deployed stack end to end over HTTP/2, HTTP/3 and WebTransport.",
                                 epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = p.add_argument_group("what to verify (default: stack outputs JSON on stdin)")
     source.add_argument("--stack", metavar="NAME", help="run `pulumi stack output --json --stack NAME` and verify that stack")
@@ -52,7 +69,8 @@ def parser() -> argparse.ArgumentParser:
     tuning.add_argument("--timeout", type=_bounded(float, 0.1, 300), default=5.0, metavar="SECONDS", help="bound of each check (default 5)")
     tuning.add_argument("--probes", type=_bounded(int, 1, 500), default=20, metavar="N", help="QUIC-LB connections to open (default 20)")
     tuning.add_argument("--replicas", type=_bounded(int, 1, 1000), metavar="N", help="Envoy replicas to expect (default: the envoyReplicas output)")
-    tuning.add_argument("--server-id-length", type=_bounded(int, 1, 15), default=8, metavar="OCTETS", help="QUIC-LB server ID length (default 8, what the AWS controller assigns)")
+    tuning.add_argument("--server-id-length", type=_bounded(int, 1, MAX_SERVER_ID_LENGTH), default=8, metavar="OCTETS",
+                        help=f"QUIC-LB server ID length, 1-{MAX_SERVER_ID_LENGTH} (default 8, what the AWS controller assigns)")
     tuning.add_argument("--relay-path", default="/anon", metavar="PATH", help="relay session path when the relay URL has none (default /anon, the public prefix)")
     tuning.add_argument("--h2-body", default="h2 success!", metavar="TEXT", help="body the Envoy demo answers over HTTP/2")
     tuning.add_argument("--h3-body", default="h3 success!", metavar="TEXT", help="body the Envoy demo answers over HTTP/3")
@@ -102,12 +120,10 @@ def run(args: argparse.Namespace) -> int:
     # aioquic logs each connection error to stderr itself; the checks report them in their own words.
     logging.getLogger("quic").setLevel(logging.CRITICAL)
     progress = Progress(sum(len(CHECKS[ep.role]) for ep in endpoints), sys.stderr)
-    # A loop of our own (not asyncio.run), so importing and calling main() leaves no global loop state behind.
-    loop = asyncio.new_event_loop()
-    try:
-        results, seconds = loop.run_until_complete(verify(endpoints, options, progress))
-    finally:
-        loop.close()
+    # A Runner of our own: closing it leaves no global loop state behind, and it turns Ctrl-C into
+    # cancelling the checks (then KeyboardInterrupt), so every task ends before the loop closes.
+    with asyncio.Runner() as runner:
+        results, seconds = runner.run(verify(endpoints, options, progress))
     if args.json:
         print(as_json(endpoints, results, options.trust, seconds, options.timeout))
     else:
@@ -115,20 +131,34 @@ def run(args: argparse.Namespace) -> int:
     return 1 if any(r.status == "fail" for r in results) else 0
 
 
+def _fail(message: str, code: int, as_json: bool) -> int:
+    print(message, file=sys.stderr)
+    if as_json:
+        print(json.dumps({"ok": False, "error": message.removeprefix("error: "), "exitCode": code}))
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    as_json = "--json" in argv
     try:
-        return run(args)
+        return run(parser().parse_args(argv))
     except UsageError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return _fail(f"error: {err}", 2, as_json)
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_INTERRUPTED, as_json)
+    except Exception as err:  # noqa: BLE001 - one line, never a traceback
+        return _fail(f"error: {type(err).__name__}: {err}".splitlines()[0], 1, as_json)
+
+
+def _entry() -> int:
+    """Ctrl-C before main() runs (during imports) or while it prints still ends in one line."""
+    try:
+        return main()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
-    except Exception as err:  # noqa: BLE001 - one line, never a traceback
-        print(f"error: {type(err).__name__}: {err}".splitlines()[0], file=sys.stderr)
-        return 1
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_entry())
