@@ -17,7 +17,7 @@ from dataclasses import dataclass
 METADATA_SERVER = "169.254.169.254"
 # quic-go asks for 7 MiB send and receive buffers; Linux caps both at ~208 KiB by default.
 UDP_BUFFER_BYTES = 8388608
-_K3S_VERSION = re.compile(r"^v1\.[0-9]+\.[0-9]+\+k3s[0-9]+$")
+_K3S_VERSION = re.compile(r"v1\.[0-9]+\.[0-9]+\+k3s[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class K3sNode:
 
     def __post_init__(self) -> None:
         # Everything below lands in a root shell script: accept only values of the expected form.
-        if not _K3S_VERSION.match(self.k3s_version):
+        if not _K3S_VERSION.fullmatch(self.k3s_version):
             raise ValueError(f"not a k3s release: {self.k3s_version!r}")
         ipaddress.IPv4Address(self.address)
         ipaddress.IPv4Network(self.pod_cidr)

@@ -9,20 +9,19 @@ from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
 from pydantic import AfterValidator, Field
 
-from .base import Cidr, Model
+from .base import Cidr, Model, matching
 from .errors import ConfigError
 
 if TYPE_CHECKING:
     from .settings import Settings
 
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
 # The vendored controller IAM policy and the managed-policy ARNs are written for the `aws` partition.
 _OTHER_PARTITIONS = ("cn-", "us-gov-", "us-iso", "eusc-")
-_NAME = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
-_VERSION = re.compile(r"^1\.(\d+)$")
-_IAM_PRINCIPAL = re.compile(r"^arn:aws:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
-_HOSTED_ZONE = re.compile(r"^Z[0-9A-Z]{4,31}$")
-_INSTANCE = re.compile(r"^([a-z]+)(\d+)([a-z-]*)\.([a-z0-9]+)$")
+_NAME = re.compile(r"[a-z]([a-z0-9-]*[a-z0-9])?")
+_VERSION = re.compile(r"1\.(\d+)")
+_IAM_PRINCIPAL = re.compile(r"arn:aws:iam::\d{12}:(role|user)/[\w+=,.@/-]+")
+_INSTANCE = re.compile(r"([a-z]+)(\d+)([a-z-]*)\.([a-z0-9]+)")
 
 # NLB names are at most 32 characters; each load balancer is named `<eks.name>-<suffix>`.
 LB_NAME_MAX = 32
@@ -47,23 +46,15 @@ FIXED_SYSTEM_PODS = 2 + 2 + 1 + 1
 
 
 def _region(value: str) -> str:
-    if not _REGION.match(value):
+    if not _REGION.fullmatch(value):
         raise ValueError("is not an AWS region name such as eu-west-1")
     if value.startswith(_OTHER_PARTITIONS):
         raise ValueError("is outside the aws partition: the vendored controller IAM policy and the managed-policy ARNs are for commercial regions")
     return value
 
 
-def _matching(pattern: re.Pattern, problem: str):
-    def check(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(problem)
-        return value
-    return check
-
-
 def _kubernetes_version(value: str) -> str:
-    found = _VERSION.match(value)
+    found = _VERSION.fullmatch(value)
     if not found:
         raise ValueError("is not a Kubernetes minor version such as 1.35")
     if int(found.group(1)) < MIN_KUBERNETES_MINOR:
@@ -82,7 +73,7 @@ def _retention(value: int) -> int:
 
 
 def _instance_type(value: str) -> str:
-    found = _INSTANCE.match(value)
+    found = _INSTANCE.fullmatch(value)
     if not found:
         raise ValueError("is not an EC2 instance type such as t3.medium")
     if "g" in found.group(3):
@@ -91,13 +82,17 @@ def _instance_type(value: str) -> str:
 
 
 Region = Annotated[str, AfterValidator(_region)]
-Name = Annotated[str, AfterValidator(_matching(_NAME, "is not a name of lower-case letters, digits and '-' that starts with a letter"))]
+Name = Annotated[str, matching(_NAME, "is not a name of lower-case letters, digits and '-' that starts with a letter")]
 KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
-IamPrincipal = Annotated[str, AfterValidator(_matching(_IAM_PRINCIPAL, "is not an IAM role or user ARN such as arn:aws:iam::123456789012:role/Admin"))]
+IamPrincipal = Annotated[str, matching(_IAM_PRINCIPAL, "is not an IAM role or user ARN such as arn:aws:iam::123456789012:role/Admin")]
 InstanceType = Annotated[str, AfterValidator(_instance_type)]
 RetentionDays = Annotated[int, AfterValidator(_retention)]
 Addon = Literal["vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"]
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+
+
+# A bound that catches a typo (10^15 nodes) long before AWS quotas would; raise it if you really need more.
+MAX_NODES = 100
 
 
 class EksNodes(Model):
@@ -105,11 +100,11 @@ class EksNodes(Model):
 
     instance_type: InstanceType = "t3.medium"
     """EC2 instance type. A t3.medium holds 17 pods (VPC CNI, 3 ENIs x 5 addresses + 2); the default stack runs 36 on 3 nodes, so 3 leave room for 15 more."""
-    desired_size: int = Field(default=3, ge=1)
+    desired_size: int = Field(default=3, ge=1, le=MAX_NODES)
     """Nodes to run; checked against the pods the stack runs for the instance types whose pod limit is known."""
-    min_size: int = Field(default=2, ge=1)
+    min_size: int = Field(default=2, ge=1, le=MAX_NODES)
     """Fewest nodes the group may scale to."""
-    max_size: int = Field(default=4, ge=1)
+    max_size: int = Field(default=4, ge=1, le=MAX_NODES)
     """Most nodes the group may scale to."""
     disk_size: int = Field(default=20, ge=20, le=1000)
     """Root volume size in GiB (gp3, encrypted)."""
@@ -208,9 +203,9 @@ def check(s: Settings) -> None:
     if s.relay.enabled and s.relay.websocket and s.relay.web_port != s.relay.quic_port:
         raise ConfigError("relay.webPort", f"is not relay.quicPort ({s.relay.quic_port}): on EKS TCP and UDP 443 of the relay share one "
                           "NLB listener and target group, which forward both to one container port; set both to the same port", s.relay.web_port)
-    if s.dns.provider == "route53" and s.dns.zone and not _HOSTED_ZONE.match(s.dns.zone):
-        raise ConfigError("dns.zone", "is not a Route53 hosted-zone ID such as Z0123456789ABCDEFGHIJ "
-                          "(aws route53 list-hosted-zones-by-name --dns-name <domain>)", s.dns.zone)
+    for i, admin in enumerate(eks.admins):
+        if admin in eks.admins[:i]:
+            raise ConfigError(f"eks.admins.{i}", "is listed twice: EKS has one access entry per principal", admin)
 
 
 def _nodes(s: Settings) -> None:

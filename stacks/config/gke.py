@@ -14,7 +14,7 @@ from .k3s import GcpProject, GcpRegion, GcpZone, Ipv4Cidr, MachineType, disjoint
 if TYPE_CHECKING:
     from .settings import Settings
 
-_GKE_VERSION = re.compile(r"^1\.([0-9]+)(\.([0-9]+)(-gke\.([0-9]+))?)?$")
+_GKE_VERSION = re.compile(r"1\.([0-9]+)(\.([0-9]+)(-gke\.([0-9]+))?)?")
 # New clusters at this version or later accept one LoadBalancer Service with TCP and UDP ports.
 MIXED_PROTOCOL_MIN_VERSION = "1.34.1-gke.2190000"
 # The backend-service-based external passthrough load balancer, the only kind that takes mixed protocols.
@@ -23,7 +23,7 @@ MIXED_PROTOCOL_CLASS = "networking.gke.io/l4-regional-external"
 
 def version_key(version: str) -> tuple[int, int, int]:
     """(minor, patch, gke build); a missing part counts as 0, so `1.34` sorts below every 1.34.x."""
-    m = _GKE_VERSION.match(version)
+    m = _GKE_VERSION.fullmatch(version)
     return int(m.group(1)), int(m.group(3) or 0), int(m.group(5) or 0)
 
 
@@ -70,12 +70,15 @@ class Gke(Model):
     service_cidr: Ipv4Cidr = "10.28.0.0/20"
     """Secondary range for Service cluster IPs."""
     admin_cidrs: Optional[list[Ipv4Cidr]] = None
-    """IPv4 blocks allowed to reach the control plane (master authorized networks), e.g. `203.0.113.7/32`; unset leaves the endpoint reachable from anywhere (it still requires Google credentials)."""
+    """IPv4 blocks allowed to reach the control plane (master authorized networks), e.g. `203.0.113.7/32`; unset leaves the endpoint reachable from anywhere (it still requires Google credentials). An empty list would close the API to everyone, Pulumi included, so it is refused."""
 
 
 def check(s: "Settings") -> None:
     """GKE rules that span keys."""
     gke: Gke = s.cluster
+    if gke.admin_cidrs == []:
+        raise ConfigError("gke.adminCidrs", "is empty, which closes the control plane to everyone, Pulumi included: "
+                          "list your addresses, or leave it unset for no restriction", has_value=False)
     if gke.regional and gke.zone:
         raise ConfigError("gke.zone", "is set, but gke.regional is true: a regional cluster uses every zone of gke.region; "
                           "remove gke.zone", gke.zone)

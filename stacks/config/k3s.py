@@ -11,34 +11,35 @@ from typing import TYPE_CHECKING, Annotated, Mapping, Optional
 
 from pydantic import AfterValidator, Field
 
+from . import exposure
 from .base import Cidr, Model, matching
 from .errors import ConfigError
 
 if TYPE_CHECKING:
     from .settings import Settings
 
-_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-_REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
-_ZONE = re.compile(r"^([a-z]+-[a-z]+[0-9]+)-[a-z]$")
+_PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
+_REGION = re.compile(r"[a-z]+-[a-z]+[0-9]+")
+_ZONE = re.compile(r"([a-z]+-[a-z]+[0-9]+)-[a-z]")
 # Predefined (e2-medium, n2-standard-4, c3-highcpu-4-lssd) and custom (e2-custom-2-4096) types.
-_MACHINE_TYPE = re.compile(r"^[a-z][a-z0-9]*-[a-z0-9]+(-[a-z0-9]+)*$")
-_K3S_VERSION = re.compile(r"^v1\.[0-9]+\.[0-9]+\+k3s[0-9]+$")
-_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+_MACHINE_TYPE = re.compile(r"[a-z][a-z0-9]*-[a-z0-9]+(-[a-z0-9]+)*")
+_K3S_VERSION = re.compile(r"v1\.[0-9]+\.[0-9]+\+k3s[0-9]+")
+_NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 
 def _region(value: str) -> str:
-    if _ZONE.match(value):
-        raise ValueError(f"is a zone, not a region (the region is {_ZONE.match(value).group(1)})")
-    if not _REGION.match(value):
+    if _ZONE.fullmatch(value):
+        raise ValueError(f"is a zone, not a region (the region is {_ZONE.fullmatch(value).group(1)})")
+    if not _REGION.fullmatch(value):
         raise ValueError("is not a GCP region such as europe-west1")
     return value
 
 
 def _zone(value: str) -> str:
-    if _REGION.match(value):
+    if _REGION.fullmatch(value):
         raise ValueError(f"is a region, not a zone (a zone is the region plus a letter, e.g. {value}-b)")
-    if not _ZONE.match(value):
+    if not _ZONE.fullmatch(value):
         raise ValueError("is not a GCP zone such as europe-west1-b")
     return value
 
@@ -81,7 +82,7 @@ class K3s(Model):
     admin_cidrs: Annotated[list[Ipv4Cidr], AfterValidator(_not_empty)]
     """IPv4 blocks allowed to reach SSH (22) and the Kubernetes API (6443): the machine running `pulumi up` and your own, e.g. `203.0.113.7/32`."""
     allow_open_admin: bool = False
-    """Permit `0.0.0.0/0` in `adminCidrs` (SSH and the Kubernetes API open to the internet, guarded only by keys). Off: an open block is a config error."""
+    """Permit `0.0.0.0/0` in `adminCidrs` (SSH and the Kubernetes API open to the internet, guarded only by keys). Off: an open list is a config error, judged as a whole: blocks that together cover more than 65,536 public addresses (a /16) count as open."""
     machine_type: MachineType = "e2-medium"
     """VM machine type; k3s with the platform and workloads needs 2 vCPUs and 4 GB (`e2-medium`)."""
     image: str = "debian-cloud/debian-12"
@@ -106,10 +107,8 @@ def check(s: "Settings") -> None:
     """k3s rules that span keys."""
     k3s: K3s = s.cluster
     zone_in(k3s.zone, k3s.region, "k3s")
-    for cidr in k3s.admin_cidrs:
-        if ipaddress.ip_network(cidr).prefixlen == 0 and not k3s.allow_open_admin:
-            raise ConfigError("k3s.adminCidrs", "opens SSH and the Kubernetes API to the whole internet: list your own addresses, "
-                              "or set k3s.allowOpenAdmin true to accept that", cidr)
+    if not k3s.allow_open_admin:
+        exposure.check_admin_cidrs("k3s.adminCidrs", k3s.admin_cidrs, "k3s.allowOpenAdmin")
     if k3s.subnetwork and not k3s.network:
         raise ConfigError("k3s.subnetwork", "is set without k3s.network: name the VPC network it belongs to", k3s.subnetwork)
     ranges = {"the k3s service range": K3S_SERVICE_CIDR, "k3s.podCidr": k3s.pod_cidr}

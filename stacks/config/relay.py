@@ -15,9 +15,9 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 # Broadcast paths are `/`-separated segments; the relay matches prefixes on segment boundaries.
-_PATH = re.compile(r"^([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?$")
+_PATH = re.compile(r"([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?")
 # Secret names are DNS-1123 subdomains.
-_SECRET = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
+_SECRET = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
 
 WebSocketRoute = Literal["ingress", "load-balancer", "none"]
 
@@ -54,7 +54,7 @@ class Relay(Model):
     """With `jwtKey: existing`: a Secret in namespace `moq` whose key `root.jwk` holds the JWK the relay verifies tokens with (e.g. the public half of an ES256 key)."""
     websocket: bool = True
     """Serve the WebSocket fallback (browsers without WebTransport) on TCP 443 of the relay host."""
-    resources: Resources = Resources.of("100m", "128Mi", "1", "512Mi")
+    resources: Resources.section("100m", "128Mi", "1", "512Mi")  # type: ignore[valid-type]
     """Relay container requests and limits."""
 
     @model_validator(mode="after")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from . import envoy, relay, web
+from . import certificate_plan, envoy, exposure, grammar, relay, web
 from .errors import ConfigError
 from .settings import CLOUD_SECTIONS, Settings
 
@@ -24,6 +24,8 @@ def check(s: Settings) -> None:
     cloud_check = getattr(import_module(f".{s.cloud}", __package__), "check", None)
     if cloud_check:
         cloud_check(s)
+    exposure.check(s)
+    certificate_plan.check(s)
 
 
 def _cloud_sections(s: Settings) -> None:
@@ -50,16 +52,24 @@ def _acme(s: Settings) -> None:
 def _dns(s: Settings) -> None:
     dns = s.dns
     if dns.provider == "none":
+        if dns.credentials_secret:
+            raise ConfigError("dns.credentialsSecret", "is set, but is only read with dns.provider clouddns", dns.credentials_secret)
         return
     if dns.provider not in _DNS_FOR_CLOUD[s.cloud]:
         allowed = ", ".join(_DNS_FOR_CLOUD[s.cloud])
         raise ConfigError("dns.provider", f"is not available on a {s.cloud} stack (allowed: none, {allowed})", dns.provider)
     if not dns.zone:
         raise ConfigError("dns.zone", f"is required when dns.provider is {dns.provider}", has_value=False)
+    if dns.credentials_secret and dns.provider != "clouddns":
+        raise ConfigError("dns.credentialsSecret", "is set, but is only read with dns.provider clouddns", dns.credentials_secret)
     if dns.provider == "clouddns" and not s.dns_project:
         raise ConfigError("dns.project", "is required for clouddns on this cloud (the GCP project that owns the zone)", has_value=False)
     if dns.provider == "route53" and not s.dns_region:
         raise ConfigError("dns.region", "is required for route53 on this cloud (the AWS region for Route53 API calls)", has_value=False)
+    try:
+        (grammar.cloud_dns_zone if dns.provider == "clouddns" else grammar.route53_zone)(dns.zone)
+    except ValueError as problem:
+        raise ConfigError("dns.zone", str(problem), dns.zone) from None
 
 
 def _ingress(s: Settings) -> None:
@@ -72,11 +82,14 @@ def _ingress(s: Settings) -> None:
 
 
 def _host_ports(s: Settings) -> None:
-    """On a single-address cluster every LoadBalancer port is a port on that one address."""
-    if not s.topology.shared_address or s.ingress.service_type != "LoadBalancer":
+    """On a single-address cluster every LoadBalancer port is a port on that one address (a NodePort
+    ingress takes none of them, but the relay and the Envoy demo still do)."""
+    if not s.topology.shared_address:
         return
     owners: dict[tuple[int, str], str] = {}
     for p in s.public_ports:
+        if p.key == "ingress" and s.ingress.service_type != "LoadBalancer":
+            continue
         if (p.port, p.protocol) in owners:
             raise ConfigError(p.key, f"collides with {owners[(p.port, p.protocol)]} on {p.protocol} {p.port}: all Services share one address here; choose another port", p.port)
         owners[(p.port, p.protocol)] = p.owner

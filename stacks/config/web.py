@@ -15,7 +15,7 @@ from .resources import Resources
 if TYPE_CHECKING:
     from .settings import Settings
 
-_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+_VERSION = re.compile(r"\d+\.\d+\.\d+")
 
 
 def _named(value: str) -> str:
@@ -37,7 +37,7 @@ class Web(Model):
     """Version of the `@moq/watch` web component the page loads (from esm.sh); it must speak the relay's protocol."""
     broadcast: Annotated[BroadcastPath, AfterValidator(_named)] = "bbb.hang"
     """Broadcast the page plays, relative to the relay's public prefix."""
-    resources: Resources = Resources.of("10m", "16Mi", "100m", "64Mi")
+    resources: Resources.section("10m", "16Mi", "100m", "64Mi")  # type: ignore[valid-type]
     """nginx container requests and limits."""
 
 
