@@ -72,3 +72,9 @@ def _distinct_hosts(s: "Settings") -> None:
     if s.web.enabled and s.envoy_demo.enabled and hosts.envoy == hosts.web:
         raise ConfigError("envoyDemo.host", "is also web.host: each host gets its own certificate (a Certificate "
                           "and Secret named after the host) and its own route; choose another host", hosts.envoy)
+    # The relay and the watch page share a namespace, and a Certificate is named after its host with dots
+    # made dashes (components/platform/certificates.py): a.b-c and a-b.c would give one name to two objects.
+    if s.web.enabled and s.relay.enabled and hosts.web != hosts.relay and \
+            hosts.web.replace(".", "-") == hosts.relay.replace(".", "-"):
+        raise ConfigError("relay.host", f"gives its Certificate the same name as web.host {hosts.web!r} "
+                          f"({hosts.relay.replace('.', '-')!r}, in the namespace both share); choose another host", hosts.relay)

@@ -105,3 +105,39 @@ def test_file_names_stay_within_the_file_system_limit():
     assert all(len(n.encode()) <= 255 and n.startswith("certificate-quic-example-aaaa") and n.endswith(".yaml") for n in names)
     short = manifest_filename({"kind": "Service", "metadata": {"name": "relay", "namespace": "moq"}})
     assert short == "service-moq-relay.yaml"
+
+
+def test_a_247_character_domain_is_refused_in_one_line_not_an_oserror(plan_config):
+    domain = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 55])
+    run, plan = plan_config({"quicstack:domain": domain})
+    assert run.returncode == 2
+    assert run.stderr == ("quicstack:domain: makes the relay host 253 characters long; its certificate Secret '<host>-tls' "
+                          "must fit Kubernetes' 253 characters, so a host has at most 249: use a shorter name or set relay.host\n")
+    assert not plan.dir.exists()
+
+
+def test_the_writer_never_lets_one_object_overwrite_another(tmp_path):
+    """Two objects of one kind, namespace and name: the API server would refuse the second; the plan fails."""
+    import pytest
+
+    from tools.plan.mocks import Registration
+    from tools.plan.writer import write
+
+    def cert(urn: str) -> Registration:
+        inputs = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "a-b-example-com", "namespace": "moq"}}
+        return Registration("kubernetes:cert-manager.io/v1:Certificate", urn, urn, "", "", [], True, inputs)
+
+    with pytest.raises(ValueError, match="two Certificate objects named 'a-b-example-com' in namespace 'moq'"):
+        write(tmp_path / "s", [cert("one"), cert("two")], {}, False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_the_demo_namespace_rule_knows_every_namespace_the_stack_creates(plan):
+    """envoyDemo.namespace may not be one the stack's other parts own; that list must follow the plans."""
+    from stacks.config.envoy import PROJECT_NAMESPACES
+
+    for stack in STACKS:
+        created = {m["metadata"]["name"] for m in plan(stack).objects("Namespace")}
+        charts = {r["inputs"].get("namespace") for r in plan(stack).of_type("kubernetes:helm.sh/v3:Release")}
+        owned = (created | charts) - {"quic-example", None}
+        assert owned - {"kube-system"} <= set(PROJECT_NAMESPACES), (stack, owned)

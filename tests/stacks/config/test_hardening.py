@@ -146,6 +146,9 @@ CASES = [
     (5, K3S, {"envoyDemo": {"host": "example.com"}},
      "quicstack:envoyDemo.host: 'example.com' is also web.host: each host gets its own certificate (a Certificate and Secret "
      "named after the host) and its own route; choose another host"),
+    (5, EXISTING, {"web": {"host": "a-b.example.com"}, "relay": {"host": "a.b-example.com"}},
+     "quicstack:relay.host: 'a.b-example.com' gives its Certificate the same name as web.host 'a-b.example.com' "
+     "('a-b-example-com', in the namespace both share); choose another host"),
     (5, K3S, {"ingress": {"serviceType": "NodePort", "relayUdp": True}},
      "quicstack:ingress.relayUdp: true needs ingress.serviceType LoadBalancer: a NodePort Service has no public UDP 443 to carry "
      "the relay on"),
