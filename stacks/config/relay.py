@@ -33,9 +33,9 @@ class Relay(Model):
     enabled: bool = True
     """Deploy the relay."""
     image: Image = "moqdev/moq-relay:0.14.12"
-    """Relay image, pinned by tag or digest; the generated TOML follows moq-relay 0.14."""
+    """Relay image, pinned by a version tag or a `sha256:` digest (64 hex digits); moving tags (`latest`, `main`, `master`, `edge`, `nightly`, `dev`, ... in any case) and whitespace are refused. The generated TOML follows moq-relay 0.14."""
     host: Optional[DnsName] = None
-    """Public host name; unset means `relay.<domain>`."""
+    """Public host name; unset means `relay.<domain>`. Must differ from the web and Envoy hosts, also once dots become dashes (the Certificate's name)."""
     quic_port: Port = 4443
     """Container port the relay binds for QUIC (UDP); the Service maps UDP 443 to it, so no privilege is needed."""
     web_port: Port = 4480

@@ -15,9 +15,9 @@ class Resources(Model):
     """Requests and limits for one container (Kubernetes quantities); a request never exceeds its limit."""
 
     cpu_request: Cpu = "50m"
-    """CPU the scheduler reserves for the container."""
+    """CPU the scheduler reserves for the container: a Kubernetes quantity from `1m` to `64`, at most `cpuLimit`. A key left out keeps this workload's default."""
     memory_request: Memory = "64Mi"
-    """Memory the scheduler reserves for the container."""
+    """Memory the scheduler reserves for the container: a Kubernetes quantity from `1Mi` to `256Gi`, at most `memoryLimit`."""
     cpu_limit: Cpu = "500m"
     """CPU ceiling; the container is throttled above it."""
     memory_limit: Memory = "256Mi"

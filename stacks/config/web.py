@@ -30,9 +30,9 @@ class Web(Model):
     enabled: bool = True
     """Deploy the watch page."""
     image: Image = "nginxinc/nginx-unprivileged:1.29.3-alpine"
-    """nginx image that serves the page, pinned by tag or digest."""
+    """nginx image that serves the page, pinned like `relay.image`."""
     host: Optional[DnsName] = None
-    """Public host name; unset means `<domain>` itself."""
+    """Public host name; unset means `<domain>` itself. Same rules as `domain`."""
     watch_version: Annotated[str, matching(_VERSION, "is not an exact npm version such as 0.4.6 (no ranges or tags)")] = "0.4.6"
     """Version of the `@moq/watch` web component the page loads (from esm.sh); it must speak the relay's protocol."""
     broadcast: Annotated[BroadcastPath, AfterValidator(_named)] = "bbb.hang"
