@@ -21,6 +21,7 @@ _OTHER_PARTITIONS = ("cn-", "us-gov-", "us-iso", "eusc-")
 _NAME = re.compile(r"[a-z]([a-z0-9-]*[a-z0-9])?")
 _VERSION = re.compile(r"1\.(\d+)")
 _IAM_PRINCIPAL = re.compile(r"arn:aws:iam::\d{12}:(role|user)/[\w+=,.@/-]+")
+_ADDON_VERSION = re.compile(r"v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+")
 _INSTANCE = re.compile(r"([a-z]+)(\d+)([a-z-]*)\.([a-z0-9]+)")
 
 # NLB names are at most 32 characters; each load balancer is named `<eks.name>-<suffix>`.
@@ -135,7 +136,7 @@ class Eks(Model):
     """IAM role or user ARNs given cluster-admin through access entries, besides the identity that creates the cluster; each at most once."""
     nodes: EksNodes = EksNodes()
     """The managed node group."""
-    addon_versions: dict[Addon, str] = {}
+    addon_versions: dict[Addon, Annotated[str, matching(_ADDON_VERSION, "is not an EKS add-on version such as v1.12.4-eksbuild.1")]] = {}
     """Add-on versions to pin, e.g. `{coredns: v1.12.4-eksbuild.1}`; unset ones get EKS's default for `kubernetesVersion`."""
     control_plane_logs: list[LogType] = ["api", "audit", "authenticator"]
     """Control-plane log types sent to CloudWatch (a log group the stack owns, so destroy removes it)."""

@@ -131,6 +131,10 @@ class EnvoyDemo(Model):
         for key, body in (("h2Body", self.h2_body), ("h3Body", self.h3_body)):
             if len(body.encode()) > DIRECT_RESPONSE_LIMIT:
                 raise ConfigError(f"envoyDemo.{key}", f"is {len(body.encode())} bytes, over the {DIRECT_RESPONSE_LIMIT} Envoy serves as a direct response", has_value=False)
+        for key, port in (("containerPort", self.container_port), ("adminPort", self.admin_port)):
+            if port < 1024:  # the pod drops every capability (components/k8s.py)
+                raise ConfigError(f"envoyDemo.{key}", "is a privileged port: Envoy runs without capabilities; use "
+                                  "1024-65535 (the Service maps the public port to it)", port)
         if self.admin_port == self.container_port:
             raise ConfigError("envoyDemo.adminPort", "collides with envoyDemo.containerPort: the admin interface and the listeners need different ports", self.admin_port)
         if self.concurrency > MAX_WORKERS:

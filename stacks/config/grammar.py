@@ -67,7 +67,7 @@ def quantity(value: str) -> Decimal:
     return number * Decimal(10) ** int(suffix[1:])
 
 
-CPU_MIN, CPU_MAX = Decimal("0.001"), Decimal(64)
+CPU_MIN, CPU_MAX = Decimal("0.001"), Decimal(256)
 MEMORY_MIN, MEMORY_MAX = Decimal(2**20), Decimal(256 * 2**30)
 
 
@@ -75,9 +75,11 @@ def cpu(value: str) -> str:
     try:
         cores = quantity(value)
     except ValueError:
-        raise ValueError("is not a CPU quantity such as 500m, 1 or 2.5") from None
-    if not CPU_MIN <= cores <= CPU_MAX:
-        raise ValueError("is not a CPU quantity from 1m to 64")
+        cores = Decimal(0)
+    if cores < CPU_MIN:
+        raise ValueError("is not a CPU quantity such as 1, 2.5 or 500m")
+    if cores > CPU_MAX:
+        raise ValueError("is not a CPU quantity from 1m to 256")
     return value
 
 

@@ -25,6 +25,8 @@ _ZONE = re.compile(r"([a-z]+-[a-z]+[0-9]+)-[a-z]")
 _MACHINE_TYPE = re.compile(r"[a-z][a-z0-9]*-[a-z0-9]+(-[a-z0-9]+)*")
 _K3S_VERSION = re.compile(r"v1\.[0-9]+\.[0-9]+\+k3s[0-9]+")
 _NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+# `project/family` or `project/image` (https://cloud.google.com/compute/docs/images/os-details).
+_IMAGE = re.compile(r"[a-z][-a-z0-9.:]{0,61}[a-z0-9]/[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 
@@ -85,7 +87,7 @@ class K3s(Model):
     """Permit `0.0.0.0/0` in `adminCidrs` (SSH and the Kubernetes API open to the internet, guarded only by keys). Off: an open list is a config error, judged as a whole: blocks that together cover more than 65,536 public addresses (a /16) count as open."""
     machine_type: MachineType = "e2-medium"
     """VM machine type; k3s with the platform and workloads needs 2 vCPUs and 4 GB (`e2-medium`)."""
-    image: str = "debian-cloud/debian-12"
+    image: Annotated[str, matching(_IMAGE, "is not a GCE image such as debian-cloud/debian-12 (project/family or project/image)")] = "debian-cloud/debian-12"
     """Boot image (`project/family` or `project/image`): Debian 12 or an Ubuntu LTS, e.g. `ubuntu-os-cloud/ubuntu-2404-lts-amd64`."""
     disk_size_gb: int = Field(default=30, ge=20, le=2000)
     """Boot disk size in GB (images, container layers, logs)."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
-from pydantic import model_validator
+from pydantic import AfterValidator, model_validator
 
+from . import grammar
 from .base import DnsName, Image, Model, Port, matching
 from .errors import ConfigError
 from .resources import Resources
@@ -16,15 +17,25 @@ if TYPE_CHECKING:
 
 # Broadcast paths are `/`-separated segments; the relay matches prefixes on segment boundaries.
 _PATH = re.compile(r"([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?")
-# Secret names are DNS-1123 subdomains.
-_SECRET = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
-
 WebSocketRoute = Literal["ingress", "load-balancer", "none"]
 
 
+def _no_dot_segments(value: str) -> str:
+    # A browser normalizes `anon/../x` in the relay URL to `/x`: a path outside the public prefix.
+    if any(segment in (".", "..") for segment in value.split("/")):
+        raise ValueError("has a '.' or '..' segment, which URL normalization removes (moving the path elsewhere)")
+    return value
 
-BroadcastPath = Annotated[str, matching(_PATH, "is not a broadcast path (segments of A-Z, a-z, 0-9 and . _ ~ -, joined by '/', no leading or trailing '/')")]
-SecretName = Annotated[str, matching(_SECRET, "is not a Secret name (lower-case a-z, 0-9, '-' and '.')")]
+
+def _secret_name(value: str) -> str:
+    if len(value) > grammar.K8S_NAME_MAX or not grammar.K8S_SUBDOMAIN.fullmatch(value):
+        raise ValueError("is not a Secret name (lower-case a-z, 0-9, '-' and '.')")
+    return value
+
+
+BroadcastPath = Annotated[str, matching(_PATH, "is not a broadcast path (segments of A-Z, a-z, 0-9 and . _ ~ -, joined by '/', no leading or trailing '/')"),
+                          AfterValidator(_no_dot_segments)]
+SecretName = Annotated[str, AfterValidator(_secret_name)]
 
 
 class Relay(Model):

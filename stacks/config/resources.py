@@ -15,7 +15,7 @@ class Resources(Model):
     """Requests and limits for one container (Kubernetes quantities); a request never exceeds its limit."""
 
     cpu_request: Cpu = "50m"
-    """CPU the scheduler reserves for the container: a Kubernetes quantity from `1m` to `64`, at most `cpuLimit`. A key left out keeps this workload's default."""
+    """CPU the scheduler reserves for the container: a Kubernetes quantity from `1m` to `256`, at most `cpuLimit`. A key left out keeps this workload's default."""
     memory_request: Memory = "64Mi"
     """Memory the scheduler reserves for the container: a Kubernetes quantity from `1Mi` to `256Gi`, at most `memoryLimit`."""
     cpu_limit: Cpu = "500m"

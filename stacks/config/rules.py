@@ -51,17 +51,19 @@ def _acme(s: Settings) -> None:
 
 def _dns(s: Settings) -> None:
     dns = s.dns
+    # A key that is never read is a setting the operator believes in and does not have.
+    unread = {"zone": (dns.zone, ("clouddns", "route53")), "project": (dns.project, ("clouddns",)),
+              "region": (dns.region, ("route53",)), "credentialsSecret": (dns.credentials_secret, ("clouddns",))}
+    for key, (value, providers) in unread.items():
+        if value and dns.provider not in providers:
+            raise ConfigError(f"dns.{key}", f"is set, but is only read with dns.provider {' or '.join(providers)}", value)
     if dns.provider == "none":
-        if dns.credentials_secret:
-            raise ConfigError("dns.credentialsSecret", "is set, but is only read with dns.provider clouddns", dns.credentials_secret)
         return
     if dns.provider not in _DNS_FOR_CLOUD[s.cloud]:
         allowed = ", ".join(_DNS_FOR_CLOUD[s.cloud])
         raise ConfigError("dns.provider", f"is not available on a {s.cloud} stack (allowed: none, {allowed})", dns.provider)
     if not dns.zone:
         raise ConfigError("dns.zone", f"is required when dns.provider is {dns.provider}", has_value=False)
-    if dns.credentials_secret and dns.provider != "clouddns":
-        raise ConfigError("dns.credentialsSecret", "is set, but is only read with dns.provider clouddns", dns.credentials_secret)
     if dns.provider == "clouddns" and not s.dns_project:
         raise ConfigError("dns.project", "is required for clouddns on this cloud (the GCP project that owns the zone)", has_value=False)
     if dns.provider == "route53" and not s.dns_region:
