@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
-from . import grammar
-from .errors import ConfigError
+from components.shared import grammar
+from components.shared.errors import ConfigError
 
-if TYPE_CHECKING:
-    from .settings import Settings
+# The rules read the whole stack config (``Settings``), which is passed in, not imported: the section
+# modules that call them are imported by settings.py.
+Settings = Any
 
 # Special-use and private top-level names no public CA issues for (RFC 6761, RFC 8375, ICANN's .internal).
 NO_PUBLIC_CA = ("localhost", "local", "test", "invalid", "example", "internal", "home.arpa", "lan")
@@ -17,17 +18,19 @@ SECRET_SUFFIX = "-tls"
 HOST_MAX = grammar.K8S_NAME_MAX - len(SECRET_SUFFIX)
 
 
-def host_keys(s: "Settings") -> list[tuple[str, str, str]]:
+def host_keys(s: Settings) -> list[tuple[str, str, str]]:
     """(config key that decides it, role, host) for every enabled workload's host."""
     hosts = s.hosts
     sections = (("web", s.web, hosts.web), ("relay", s.relay, hosts.relay), ("envoyDemo", s.envoy_demo, hosts.envoy))
-    return [(f"{key}.host" if section.host else "domain", key, host) for key, section, host in sections if section.enabled]
+    return [(f"{key}.host" if section.host else "domain", key, host)
+            for key, section, host in sections if section.enabled]
 
 
-def check(s: "Settings") -> None:
+def check(s: Settings) -> None:
     for key, role, host in host_keys(s):
         if len(host) > HOST_MAX:
-            what = f"makes the {role} host {len(host)} characters long" if key == "domain" else f"is {len(host)} characters long"
+            what = (f"makes the {role} host {len(host)} characters long" if key == "domain"
+                    else f"is {len(host)} characters long")
             raise ConfigError(key, f"{what}; its certificate Secret '<host>{SECRET_SUFFIX}' must fit Kubernetes' "
                               f"{grammar.K8S_NAME_MAX} characters, so a host has at most {HOST_MAX}: use a shorter name"
                               + (f" or set {role}.host" if key == "domain" else ""), has_value=False)
@@ -38,7 +41,7 @@ def check(s: "Settings") -> None:
     _dns01_credentials(s)
 
 
-def _dns01_credentials(s: "Settings") -> None:
+def _dns01_credentials(s: Settings) -> None:
     """On an existing cluster cert-manager has no cloud identity the stack could give it."""
     acme, dns = s.acme, s.dns
     if s.cloud != "existing" or not acme.is_acme or "dns01" not in (acme.challenge, acme.relay):
@@ -49,5 +52,6 @@ def _dns01_credentials(s: "Settings") -> None:
                           "cert-manager has no Google identity there; name a Secret in namespace cert-manager with "
                           "a service-account key in key.json", has_value=False)
     if dns.provider == "route53":
-        raise ConfigError(key, "through route53 is not possible on an existing cluster: the stack can give cert-manager "
+        raise ConfigError(key, "through route53 is not possible on an existing cluster: the stack can give "
+                          "cert-manager "
                           "no AWS identity there; use http01, or clouddns with dns.credentialsSecret", "dns01")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Iterable
+from typing import Any, Iterable
 
-from .errors import ConfigError
+from components.shared.errors import ConfigError
 
-if TYPE_CHECKING:
-    from .settings import Settings
+# The rules read the whole stack config (``Settings``), which is passed in, not imported: the section
+# modules that call them are imported by settings.py.
+Settings = Any
 
 OPEN_THRESHOLD = 2**16
 """More publicly routable addresses than one /16 in an admin list counts as open to the internet."""
@@ -17,7 +18,8 @@ OPEN_THRESHOLD = 2**16
 # count towards "open". They are disjoint, so overlaps can be summed.
 _NOT_PUBLIC = [ipaddress.ip_network(n) for n in (
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
-    "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4")]
+    "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4",
+    "240.0.0.0/4")]
 
 # Ports of a k3s node itself (https://docs.k3s.io/installation/requirements#networking): on a
 # single-address cluster a public Service port is a port of that node, and the stack's firewall opens it.
@@ -48,7 +50,7 @@ def check_admin_cidrs(key: str, cidrs: list[str], allow_key: str) -> None:
                           "accept that", has_value=False)
 
 
-def check(s: "Settings") -> None:
+def check(s: Settings) -> None:
     _node_ports(s)
     _distinct_hosts(s)
     if s.ingress.relay_udp and s.ingress.service_type != "LoadBalancer":
@@ -56,8 +58,8 @@ def check(s: "Settings") -> None:
                           "public UDP 443 to carry the relay on", True)
 
 
-def _node_ports(s: "Settings") -> None:
-    if not (s.topology.shared_address and s.envoy_demo.enabled):
+def _node_ports(s: Settings) -> None:
+    if not (s.profile.shared_address and s.envoy_demo.enabled):
         return
     port = s.envoy_public_port
     owner = NODE_PORTS.get(port) or ("the NodePort range (30000-32767)" if port in NODE_PORT_RANGE else None)
@@ -66,7 +68,7 @@ def _node_ports(s: "Settings") -> None:
                           "a port of the node, opened to the world; choose another port", port)
 
 
-def _distinct_hosts(s: "Settings") -> None:
+def _distinct_hosts(s: Settings) -> None:
     """Each host gets a Certificate and a Secret named after it; two workloads on one host would share them."""
     hosts = s.hosts
     if s.web.enabled and s.envoy_demo.enabled and hosts.envoy == hosts.web:
@@ -76,5 +78,6 @@ def _distinct_hosts(s: "Settings") -> None:
     # made dashes (components/platform/certificates.py): a.b-c and a-b.c would give one name to two objects.
     if s.web.enabled and s.relay.enabled and hosts.web != hosts.relay and \
             hosts.web.replace(".", "-") == hosts.relay.replace(".", "-"):
+        name = hosts.relay.replace(".", "-")
         raise ConfigError("relay.host", f"gives its Certificate the same name as web.host {hosts.web!r} "
-                          f"({hosts.relay.replace('.', '-')!r}, in the namespace both share); choose another host", hosts.relay)
+                          f"({name!r}, in the namespace both share); choose another host", hosts.relay)

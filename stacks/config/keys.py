@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import pulumi
 
-from .errors import PROJECT, ConfigError
+from components.shared.errors import PROJECT, ConfigError
 
 # Keys of Pulumi itself (e.g. `pulumi:disable-default-providers` from Pulumi.yaml) are the engine's business.
 ENGINE_NAMESPACE = "pulumi"

@@ -134,7 +134,7 @@ def test_the_writer_never_lets_one_object_overwrite_another(tmp_path):
 
 def test_the_demo_namespace_rule_knows_every_namespace_the_stack_creates(plan):
     """envoyDemo.namespace may not be one the stack's other parts own; that list must follow the plans."""
-    from stacks.config.envoy import PROJECT_NAMESPACES
+    from components.workloads.envoy.config import PROJECT_NAMESPACES
 
     for stack in STACKS:
         created = {m["metadata"]["name"] for m in plan(stack).objects("Namespace")}

@@ -14,8 +14,17 @@ import yaml
 from .mocks import Registration, plain, redacted
 
 CLUSTER_SCOPED = {
-    "Namespace", "ClusterIssuer", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "IngressClass",
-    "PriorityClass", "StorageClass", "PersistentVolume", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
+    "Namespace",
+    "ClusterIssuer",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "IngressClass",
+    "PriorityClass",
+    "StorageClass",
+    "PersistentVolume",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
 }
 _REDACTED_B64 = "cmVkYWN0ZWQ="  # base64("redacted"): keeps Secret.data schema-valid
 
@@ -100,7 +109,8 @@ def _write(out_dir: Path, registrations: list[Registration], outputs: dict[str, 
         filename = manifest_filename(obj)
         if filename in written:  # the API server would refuse the second object; never overwrite the first
             meta = obj["metadata"]
-            raise ValueError(f"two {obj['kind']} objects named {meta['name']!r} in namespace {meta.get('namespace', '-')!r}")
+            namespace = meta.get("namespace", "-")
+            raise ValueError(f"two {obj['kind']} objects named {meta['name']!r} in namespace {namespace!r}")
         written[filename] = obj
         (manifest_dir / filename).write_text(yaml.safe_dump(obj, sort_keys=False))
     shown = plain if show_secrets else redacted
@@ -113,4 +123,8 @@ def _write(out_dir: Path, registrations: list[Registration], outputs: dict[str, 
     ]
     (out_dir / "resources.json").write_text(json.dumps(resources, indent=1, sort_keys=False))
     (out_dir / "outputs.json").write_text(json.dumps(shown(outputs), indent=1))
-    return {"manifests": len(objs), "counts": Counter(r.type for r in registrations), "chain": longest_chain(registrations)}
+    return {
+        "manifests": len(objs),
+        "counts": Counter(r.type for r in registrations),
+        "chain": longest_chain(registrations),
+    }

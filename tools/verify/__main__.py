@@ -16,10 +16,11 @@ import logging
 import sys
 import time
 
-from components.workloads.envoy_bootstrap import MAX_CONNECTION_ID_PAYLOAD
+from components.workloads.envoy.bootstrap import MAX_CONNECTION_ID_PAYLOAD
 
+from . import defaults
 from .checks import CHECKS, Endpoint, Options, Result, run_all
-from .inputs import UsageError, from_outputs, from_urls, parse_outputs, stack_outputs, trust
+from .inputs import UsageError, from_outputs, from_urls, parse_outputs, stack_outputs, trust, typed_output
 from .report import Progress, as_json, table
 
 EXAMPLES = """examples:
@@ -54,28 +55,69 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m tools.verify", description="Check a deployed stack end to end over HTTP/2, HTTP/3 and WebTransport.",
-                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _Parser(
+        prog="python -m tools.verify",
+        description="Check a deployed stack end to end over HTTP/2, HTTP/3 and WebTransport.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     source = p.add_argument_group("what to verify (default: stack outputs JSON on stdin)")
-    source.add_argument("--stack", metavar="NAME", help="run `pulumi stack output --json --stack NAME` and verify that stack")
+    source.add_argument(
+        "--stack", metavar="NAME", help="run `pulumi stack output --json --stack NAME` and verify that stack"
+    )
     source.add_argument("--envoy", metavar="URL", help="the Envoy demo: DNS, TLS, HTTP/2, HTTP/3, QUIC-LB")
-    source.add_argument("--relay", metavar="URL", help="the relay: DNS, TLS, WebTransport, its HTTP endpoints, WebSocket fallback")
-    source.add_argument("--web", metavar="URL", help="the watch page: DNS, TLS, page and cross-origin isolation headers")
-    source.add_argument("--url", metavar="URL", action="append", default=[], help="any HTTPS URL: DNS, TLS, HTTP/2, HTTP/3 (repeatable)")
-    trust_group = p.add_argument_group("trust (default: the stack's caCertificate output if any, else the system CA store)")
+    source.add_argument(
+        "--relay", metavar="URL", help="the relay: DNS, TLS, WebTransport, its HTTP endpoints, WebSocket fallback"
+    )
+    source.add_argument(
+        "--web", metavar="URL", help="the watch page: DNS, TLS, page and cross-origin isolation headers"
+    )
+    source.add_argument(
+        "--url", metavar="URL", action="append", default=[], help="any HTTPS URL: DNS, TLS, HTTP/2, HTTP/3 (repeatable)"
+    )
+    trust_group = p.add_argument_group(
+        "trust (default: the stack's caCertificate output if any, else the system CA store)"
+    )
     trust_group.add_argument("--ca", metavar="FILE", help="trust only the CA certificates in this PEM file")
     trust_group.add_argument("--insecure", action="store_true", help="do not check certificates at all")
-    tuning = p.add_argument_group("checks")
-    tuning.add_argument("--timeout", type=_bounded(float, 0.1, 300), default=5.0, metavar="SECONDS", help="bound of each check (default 5)")
-    tuning.add_argument("--probes", type=_bounded(int, 1, 500), default=20, metavar="N", help="QUIC-LB connections to open (default 20)")
-    tuning.add_argument("--replicas", type=_bounded(int, 1, 1000), metavar="N", help="Envoy replicas to expect (default: the envoyReplicas output)")
-    tuning.add_argument("--server-id-length", type=_bounded(int, 1, MAX_SERVER_ID_LENGTH), default=8, metavar="OCTETS",
-                        help=f"QUIC-LB server ID length, 1-{MAX_SERVER_ID_LENGTH} (default 8, what the AWS controller assigns)")
-    tuning.add_argument("--relay-path", default="/anon", metavar="PATH", help="relay session path when the relay URL has none (default /anon, the public prefix)")
-    tuning.add_argument("--h2-body", default="h2 success!", metavar="TEXT", help="body the Envoy demo answers over HTTP/2")
-    tuning.add_argument("--h3-body", default="h3 success!", metavar="TEXT", help="body the Envoy demo answers over HTTP/3")
+    _tuning(p.add_argument_group("checks"))
     p.add_argument("--json", action="store_true", help="print the results as JSON (for CI) instead of a table")
     return p
+
+
+def _tuning(tuning) -> None:
+    """What to expect; unset means the stack's outputs say, else the config's defaults."""
+    tuning.add_argument("--timeout", type=_bounded(float, 0.1, 300), default=5.0, metavar="SECONDS",
+                        help="bound of each check (default 5)")
+    tuning.add_argument("--probes", type=_bounded(int, 1, 500), default=20, metavar="N",
+                        help="QUIC-LB connections to open (default 20)")
+    tuning.add_argument("--replicas", type=_bounded(int, 1, 1000), metavar="N",
+                        help="Envoy replicas to expect (default: the envoyReplicas output)")
+    tuning.add_argument("--server-id-length", type=_bounded(int, 1, MAX_SERVER_ID_LENGTH), metavar="OCTETS",
+                        help=f"QUIC-LB server ID length, 1-{MAX_SERVER_ID_LENGTH} "
+                        "(default: the envoyServerIdLength output, else "
+                        f"{defaults.SERVER_ID_LENGTH})")
+    tuning.add_argument("--relay-path", metavar="PATH", help="relay session path when the relay URL has none "
+                        f"(default: the relayPublicPrefix output, else {defaults.RELAY_PATH})")
+    tuning.add_argument("--h2-body", metavar="TEXT", help="body the Envoy demo answers over HTTP/2 "
+                        "(default: the envoyH2Body output)")
+    tuning.add_argument("--h3-body", metavar="TEXT", help="body the Envoy demo answers over HTTP/3 "
+                        "(default: the envoyH3Body output)")
+
+
+def _expected(args: argparse.Namespace, outputs: dict) -> dict:
+    """Flags first, then the stack's outputs, then the config's defaults."""
+    length = typed_output(outputs, "envoyServerIdLength", int, f"a server ID length (1-{MAX_SERVER_ID_LENGTH})",
+                          lambda n: 1 <= n <= MAX_SERVER_ID_LENGTH)
+    prefix = typed_output(outputs, "relayPublicPrefix", str, "a broadcast path")
+    bodies = {key: typed_output(outputs, key, str, "a response body") for key in ("envoyH2Body", "envoyH3Body")}
+    return {
+        "server_id_length": args.server_id_length or length or defaults.SERVER_ID_LENGTH,
+        "relay_path": "/" + (args.relay_path if args.relay_path is not None
+                             else prefix if prefix is not None else defaults.RELAY_PATH).lstrip("/"),
+        "h2_body": args.h2_body if args.h2_body is not None else bodies["envoyH2Body"] or defaults.H2_BODY,
+        "h3_body": args.h3_body if args.h3_body is not None else bodies["envoyH3Body"] or defaults.H3_BODY,
+    }
 
 
 def configure(args: argparse.Namespace, stdin) -> tuple[list[Endpoint], Options]:
@@ -91,15 +133,19 @@ def configure(args: argparse.Namespace, stdin) -> tuple[list[Endpoint], Options]
         if args.stack:
             outputs = stack_outputs(args.stack)
         elif stdin is None or stdin.isatty():
-            raise UsageError("nothing to verify: pipe `pulumi stack output --json` in, or pass --stack NAME or URLs (see --help)")
+            raise UsageError(
+                "nothing to verify: pipe `pulumi stack output --json` in, or pass --stack NAME or URLs (see --help)"
+            )
         else:
             text = stdin.read()
             if not text.strip():
-                raise UsageError("nothing to verify: stdin is empty; pipe `pulumi stack output --json` in, or pass --stack NAME or URLs")
+                raise UsageError(
+                    "nothing to verify: stdin is empty; pipe `pulumi "
+                    "stack output --json` in, or pass --stack NAME or URLs"
+                )
             outputs = parse_outputs(text, "stdin")
         endpoints = from_outputs(outputs, args.replicas)
-    options = Options(trust(args.ca, args.insecure, outputs), args.timeout, args.probes, args.server_id_length,
-                      "/" + args.relay_path.lstrip("/"), args.h2_body, args.h3_body)
+    options = Options(trust(args.ca, args.insecure, outputs), args.timeout, args.probes, **_expected(args, outputs))
     return endpoints, options
 
 

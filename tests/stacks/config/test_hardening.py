@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from stacks.config import ConfigError, load
-from stacks.config.errors import HIDDEN
+from components.shared.errors import HIDDEN
 
 ACME = {"environment": "production", "email": "ops@example.com"}
 K3S = {"cloud": "k3s", "domain": "example.com",

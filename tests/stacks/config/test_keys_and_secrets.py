@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from stacks.config import ConfigError, load
-from stacks.config.errors import HIDDEN, looks_like_key_material
+from components.shared.errors import HIDDEN, looks_like_key_material
 from stacks.config.keys import check
 from stacks.config.settings import Settings
 from tests.support.plan import ROOT

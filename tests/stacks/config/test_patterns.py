@@ -2,7 +2,7 @@
 
 ``re.match`` with ``$`` accepts a trailing newline ("example.com\\n"), which then reaches Ingress hosts,
 Secret names and startup scripts. The project validates with ``fullmatch`` (``matching`` in
-stacks/config/base.py, and stacks/config/grammar.py); this test fails on any other way back in.
+components/shared/fields.py, and components/shared/grammar.py); this test fails on any other way back in.
 """
 
 from __future__ import annotations
