@@ -140,6 +140,14 @@ def test_server_id_length_14_is_accepted(capsys):
      "the envoyReplicas output is the number 2.5, not a whole number of replicas (1-1000)"),
     ([], json.dumps({"webUrl": "https://example.com", "caCertificate": {"pem": "x"}}),
      "the caCertificate output is an object, not a string: is this `pulumi stack output --json`?"),
+    ([], json.dumps({"envoyUrl": "https://quic.example.com", "envoyServerIdLength": 15}),
+     "the envoyServerIdLength output is the number 15, not a server ID length (1-14)"),
+    ([], json.dumps({"envoyUrl": "https://quic.example.com", "envoyServerIdLength": "8"}),
+     "the envoyServerIdLength output is '8', not a server ID length (1-14)"),
+    ([], json.dumps({"relayUrl": "https://relay.example.com", "relayPublicPrefix": ["anon"]}),
+     "the relayPublicPrefix output is a list, not a broadcast path"),
+    ([], json.dumps({"envoyUrl": "https://quic.example.com", "envoyH2Body": 42}),
+     "the envoyH2Body output is the number 42, not a response body"),
 ])
 def test_malformed_input_is_one_line_exit_2_and_echoes_no_password(argv, stdin, message, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
