@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 import shutil
@@ -10,6 +9,7 @@ import ssl
 import subprocess
 from urllib.parse import urlsplit
 
+from components.shared import grammar
 from stacks.outputs import name
 
 from .checks import Endpoint
@@ -40,12 +40,10 @@ def shown(url: str) -> str:
 
 
 def _host_ok(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
+    if grammar.is_ip_literal(host):
         return True
-    except ValueError:
-        labels = host.removesuffix(".").split(".")
-        return len(host) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
+    labels = host.removesuffix(".").split(".")
+    return len(host) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
 
 
 def endpoint(role: str, name: str, url: str, **extra) -> Endpoint:
