@@ -19,8 +19,8 @@ HIDDEN = "<a value that looks like key material, not shown>"
 
 # Key material an error must never echo: PEM blocks, JWTs, JWK or service-account JSON, and long
 # base64 or hex runs (a pasted key, token or password).
-_PEM_OR_JSON_KEY = re.compile(r"-----BEGIN |\"(kty|private_key|k|d)\"\s*:")
-_JWT = re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.")
+_PEM_OR_JSON_KEY = re.compile(r"-----BEGIN |\"(kty|private_key|k|d)\"\s*:", re.ASCII)
+_JWT = re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.", re.ASCII)
 _BLOB = re.compile(r"[A-Za-z0-9+/_=-]{20,}")
 _HEX = re.compile(r"(?<!sha256:)\b[0-9a-fA-F]{32,}\b")
 

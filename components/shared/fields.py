@@ -12,7 +12,8 @@ from components.shared import grammar
 
 # Patterns are matched whole (``fullmatch``): ``$`` would let a trailing newline through.
 _LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# An address Let's Encrypt can use: an ASCII local part (RFC 5322 atext and dots) at a DNS name.
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
 
 def _dns_name(value: str) -> str:

@@ -98,7 +98,7 @@ def memory(value: str) -> str:
 # Image references (github.com/distribution/reference grammar): [host[:port]/]path[:tag][@digest].
 _HOST = r"(?:[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)"
 _PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
-_IMAGE = re.compile(rf"(?P<name>{_HOST}?{_PATH})(?::(?P<tag>[\w][\w.-]{{0,127}}))?(?:@(?P<digest>[^\s]*))?")
+_IMAGE = re.compile(rf"(?P<name>{_HOST}?{_PATH})(?::(?P<tag>[\w][\w.-]{{0,127}}))?(?:@(?P<digest>[^\s]*))?", re.ASCII)
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 # Tags that name a branch or a channel: what they point at changes under the same name.
 UNPINNED = "is not pinned: give a version tag (not a moving tag such as latest, main or nightly) or a digest"

@@ -18,14 +18,14 @@ from components.shared.model import Model
 # passed in, not imported, so the two modules do not import each other.
 Settings = Any
 
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+", re.ASCII)
 # The vendored controller IAM policy and the managed-policy ARNs are written for the `aws` partition.
 _OTHER_PARTITIONS = ("cn-", "us-gov-", "us-iso", "eusc-")
 _NAME = re.compile(r"[a-z]([a-z0-9-]*[a-z0-9])?")
-_VERSION = re.compile(r"1\.(\d+)")
-_IAM_PRINCIPAL = re.compile(r"arn:aws:iam::\d{12}:(role|user)/[\w+=,.@/-]+")
+_VERSION = re.compile(r"1\.(\d+)", re.ASCII)
+_IAM_PRINCIPAL = re.compile(r"arn:aws:iam::\d{12}:(role|user)/[\w+=,.@/-]+", re.ASCII)
 _ADDON_VERSION = re.compile(r"v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+")
-_INSTANCE = re.compile(r"([a-z]+)(\d+)([a-z-]*)\.([a-z0-9]+)")
+_INSTANCE = re.compile(r"([a-z]+)(\d+)([a-z-]*)\.([a-z0-9]+)", re.ASCII)
 
 # NLB names are at most 32 characters; each load balancer is named `<eks.name>-<suffix>`.
 LB_NAME_MAX = 32

@@ -12,7 +12,7 @@ from components.shared.model import Model
 from components.shared.resources import Resources
 from components.workloads.relay.config import BroadcastPath
 
-_VERSION = re.compile(r"\d+\.\d+\.\d+")
+_VERSION = re.compile(r"\d+\.\d+\.\d+", re.ASCII)
 
 
 def _named(value: str) -> str:

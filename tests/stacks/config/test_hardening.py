@@ -65,6 +65,15 @@ CASES = [
      "quicstack:relay.jwtKeySecret: 'relay-auth\\n' is not a Secret name (lower-case a-z, 0-9, '-' and '.')"),
     (1, EKS, {"eks": {"name": "quic\n"}},
      "quicstack:eks.name: 'quic\\n' is not a name of lower-case letters, digits and '-' that starts with a letter"),
+    # \d and \w match any Unicode digit or letter unless the pattern is ASCII-only.
+    (1, EXISTING, {"web": {"watchVersion": "0.\u0664.6"}},
+     "quicstack:web.watchVersion: '0.\u0664.6' is not an exact npm version such as 0.4.6 (no ranges or tags)"),
+    (1, EKS, {"eks": {"admins": ["arn:aws:iam::123456789012:role/\u00c4dmin"]}},
+     "quicstack:eks.admins.0: 'arn:aws:iam::123456789012:role/\u00c4dmin' is not an IAM role or user ARN such as "
+     "arn:aws:iam::123456789012:role/Admin"),
+    (1, EKS, {"eks": {"region": "eu-west-\u0661"}}, "quicstack:eks.region: 'eu-west-\u0661' is not an AWS region name such as eu-west-1"),
+    (1, EXISTING, {"acme": {"environment": "staging", "email": "ops\"<x>\"@example.com"}},
+     "quicstack:acme.email: 'ops\"<x>\"@example.com' is not an e-mail address"),
     # 2. Free strings get their Kubernetes or cloud grammar; quantities are quantities.
     (2, EXISTING, {"ingress": {"className": "Nginx Class"}}, f"quicstack:ingress.className: 'Nginx Class' {K8S_NAME}"),
     (2, EXISTING, {"ingress": {"className": ""}}, f"quicstack:ingress.className: '' {K8S_NAME}"),

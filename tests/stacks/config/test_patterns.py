@@ -17,6 +17,8 @@ FORBIDDEN = [
     (re.compile(r"\.match\("), "a prefix match: use fullmatch"),
     (re.compile(r"""\$["']\)?"""), "a pattern ending in $, which also matches before a trailing newline: drop it and use fullmatch"),
     (re.compile(r"""re\.compile\(r?["']\^"""), "an anchored pattern: drop ^ and use fullmatch"),
+    (re.compile(r"""re\.compile\(rf?["'].*\\[dws](?!.*re\.ASCII)"""),
+     "\\d, \\w or \\s without re.ASCII, which also match Unicode digits, letters and spaces"),
 ]
 
 
@@ -36,4 +38,5 @@ def test_no_prefix_matches_or_dollar_anchors():
 def test_the_check_can_fail(tmp_path):
     bad = 'VERSION = re.compile(r"^\\d+$")\nif VERSION.match(value): pass\n'
     hits = [why for line in bad.splitlines() for pattern, why in FORBIDDEN if pattern.search(line)]
-    assert len(hits) == 3
+    assert len(hits) == 4
+    assert not [p for p, _ in FORBIDDEN if p.search('ID = re.compile(r"\\d{12}", re.ASCII)')]
