@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 export PULUMI_CONFIG_PASSPHRASE ?=
 
-.PHONY: up preview plan verify destroy test deps
+.PHONY: up preview plan verify destroy test deps player
 
 $(VENV)/.runtime: requirements.txt
 	python3 -m venv $(VENV)
@@ -29,7 +29,21 @@ tests/validators/node_modules/.installed: tests/validators/package-lock.json
 	npm ci --prefix tests/validators --no-audit --no-fund --loglevel=error
 	touch $@
 
-deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed
+# The watch page's player: @moq/watch bundled into one file that the page serves from its own origin.
+# `npm ci` installs exactly the committed package-lock.json and checks every package's integrity hash;
+# the output is git-ignored and read by the Pulumi program at plan/up time.
+PLAYER := components/workloads/watch/player
+$(PLAYER)/node_modules/.installed: $(PLAYER)/package-lock.json
+	npm ci --prefix $(PLAYER) --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(PLAYER)/dist/moq-watch.js: $(PLAYER)/node_modules/.installed $(PLAYER)/entry.js
+	$(PLAYER)/node_modules/.bin/esbuild $(PLAYER)/entry.js --bundle --minify --format=esm --target=es2022 \
+		--legal-comments=none --log-level=warning --outfile=$@
+
+player: $(PLAYER)/dist/moq-watch.js
+
+deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed player
 	@# Headless Chromium and nginx for the watch-page test: Debian's packages where missing (needs root).
 	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq chromium nginx-light >/dev/null)
@@ -37,10 +51,10 @@ deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.insta
 test: deps
 	$(PY) -m pytest
 
-plan: $(VENV)/.runtime
+plan: $(VENV)/.runtime player
 	$(PY) -m tools.plan $(STACK)
 
-up: $(VENV)/.runtime
+up: $(VENV)/.runtime player
 	mkdir -p .pulumi-state
 	pulumi stack select --create $(STACK)
 	pulumi up --stack $(STACK)
@@ -48,7 +62,7 @@ up: $(VENV)/.runtime
 verify: $(VENV)/.runtime
 	$(PY) -m tools.verify --stack $(STACK)
 
-preview: $(VENV)/.runtime
+preview: $(VENV)/.runtime player
 	pulumi preview --stack $(STACK)
 
 destroy: $(VENV)/.runtime

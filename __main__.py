@@ -95,7 +95,6 @@ if settings.relay.enabled:
                 host=settings.hosts.web,
                 relay_url=relay.public_url,
                 broadcast=settings.web.broadcast,
-                watch_version=settings.web.watch_version,
                 image=settings.web.image,
                 resources=settings.web.resources.as_k8s(),
                 issuer=platform.issuer,

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Annotated, Optional
 
 from pydantic import AfterValidator
 
 from .base import DnsName, Image, Model
 from .errors import ConfigError
-from .relay import BroadcastPath, matching
+from .relay import BroadcastPath
 from .resources import Resources
 
 if TYPE_CHECKING:
     from .settings import Settings
-
-_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
 
 def _named(value: str) -> str:
@@ -33,8 +30,6 @@ class Web(Model):
     """nginx image that serves the page, pinned by tag or digest."""
     host: Optional[DnsName] = None
     """Public host name; unset means `<domain>` itself."""
-    watch_version: Annotated[str, matching(_VERSION, "is not an exact npm version such as 0.4.6 (no ranges or tags)")] = "0.4.6"
-    """Version of the `@moq/watch` web component the page loads (from esm.sh); it must speak the relay's protocol."""
     broadcast: Annotated[BroadcastPath, AfterValidator(_named)] = "bbb.hang"
     """Broadcast the page plays, relative to the relay's public prefix."""
     resources: Resources = Resources.of("10m", "16Mi", "100m", "64Mi")
