@@ -131,9 +131,13 @@ class Browser:
         """Poll ``expression`` until it is truthy; its value, or BrowserError with the last value after ``timeout``."""
         deadline = time.monotonic() + timeout
         while True:
-            value = self.evaluate(expression)
-            if value:
-                return value
+            try:
+                value = self.evaluate(expression)
+            except BrowserError as err:  # e.g. the page is not there yet
+                value = str(err)
+            else:
+                if value:
+                    return value
             if time.monotonic() > deadline:
                 raise BrowserError(f"{expression[:120]!r} still {value!r} after {timeout} s; console:\n{self.console()}")
             time.sleep(interval)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 from urllib.parse import quote
 
-from . import tone
+from . import fast_bytes, tone
 from .pattern import Pattern
 
 
@@ -79,6 +79,7 @@ async def publish(target: Target, pattern: Pattern, stop: asyncio.Event, *, with
     """Publish until ``stop`` is set or the session ends; returns what was sent."""
     import moq  # the client library is a runtime dependency of this tool only (not of the Pulumi program)
 
+    fast_bytes.install()
     stats = Stats(started=time.monotonic())
     async with _client(moq, target) as client:
         broadcast = client.create_broadcast(target.broadcast)
