@@ -102,6 +102,28 @@ if settings.relay.enabled:
             ),
             opts=k8s_opts,
         )
+    if settings.publisher.enabled:
+        from components.workloads.publisher import DemoPublisher, PublisherArgs
+
+        publisher = settings.publisher
+        DemoPublisher(
+            "demo-publisher",
+            PublisherArgs(
+                namespace=moq_namespace.metadata.name,
+                relay_url=relay.public_url,
+                relay_host=settings.hosts.relay,
+                relay_ip=relay.cluster_ip,
+                broadcast=settings.web.broadcast,
+                cli_image=publisher.cli_image,
+                ffmpeg_image=publisher.ffmpeg_image,
+                cli_resources=publisher.cli_resources.as_k8s(),
+                ffmpeg_resources=publisher.ffmpeg_resources.as_k8s(),
+                token_secret=publisher.token_secret,
+                # A selfsigned stack's relay certificate comes from the stack's own CA (ca.crt in its Secret).
+                ca_secret=relay.secret_name if settings.acme.environment == "selfsigned" else None,
+            ),
+            opts=k8s_opts,
+        )
 # ENVOY DEMO (issue 5): Envoy over HTTP/2 and HTTP/3 behind a load balancer that routes QUIC by server ID.
 envoy_demo = None
 if settings.envoy_demo.enabled:

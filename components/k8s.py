@@ -49,11 +49,15 @@ def open_ports_only(resource_name: str, name: str, namespace: pulumi.Input[str],
 
 
 def restricted_deployment(resource_name: str, name: str, namespace: pulumi.Input[str], selector: Mapping[str, str], container: Mapping,
-                          volumes: Sequence[Mapping], files_sha256: str, opts: pulumi.ResourceOptions) -> k8s.apps.v1.Deployment:
+                          volumes: Sequence[Mapping], files_sha256: str, opts: pulumi.ResourceOptions,
+                          init_containers: Sequence[Mapping] = (), pod: Optional[Mapping] = None) -> k8s.apps.v1.Deployment:
     """One pod of one container under the restricted profile, without API credentials.
 
     ``files_sha256`` names what the process reads only at start: a change rolls the pod.
+    ``init_containers`` (e.g. sidecars with ``restartPolicy: Always``) get the same security context;
+    ``pod`` adds other pod-spec fields (e.g. ``hostAliases``).
     """
+    hardened = {"imagePullPolicy": "IfNotPresent", "securityContext": container_security()}
     return k8s.apps.v1.Deployment(
         resource_name,
         metadata={"name": name, "namespace": namespace, "labels": dict(selector)},
@@ -66,8 +70,10 @@ def restricted_deployment(resource_name: str, name: str, namespace: pulumi.Input
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
                     "securityContext": pod_security(),
-                    "containers": [{**container, "imagePullPolicy": "IfNotPresent", "securityContext": container_security()}],
+                    **({"initContainers": [{**c, **hardened} for c in init_containers]} if init_containers else {}),
+                    "containers": [{**container, **hardened}],
                     "volumes": list(volumes),
+                    **(pod or {}),
                 },
             },
         },

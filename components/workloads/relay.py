@@ -140,6 +140,8 @@ class Relay(pulumi.ComponentResource):
         self.url = f"https://{args.host}"
         self.public_url = f"{self.url}/{args.public_prefix}"
         self.secret_name = certificate.secret_name
+        self.cluster_ip = service.spec.cluster_ip
+        """The relay Service's cluster IP: in-cluster clients reach UDP 443 there under the public host name."""
         self.address = service.status.apply(lb_address) if args.exposure else pulumi.Output.from_input(args.ingress_address)
         self.register_outputs({"url": self.url, "address": self.address, "secretName": self.secret_name, "deployment": deployment.metadata.name})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from . import envoy, relay, web
+from . import envoy, publisher, relay, web
 from .errors import ConfigError
 from .settings import CLOUD_SECTIONS, Settings
 
@@ -20,6 +20,7 @@ def check(s: Settings) -> None:
     envoy.check(s)
     relay.check(s)
     web.check(s)
+    publisher.check(s)
     # Rules of the selected cloud live with its section: `def check(settings)` in stacks/config/<cloud>.py.
     cloud_check = getattr(import_module(f".{s.cloud}", __package__), "check", None)
     if cloud_check:

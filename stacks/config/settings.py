@@ -15,6 +15,7 @@ from .existing import Existing
 from .gke import Gke
 from .ingress import Ingress
 from .k3s import K3s
+from .publisher import Publisher
 from .envoy import EnvoyDemo
 from .relay import Relay
 from .web import Web
@@ -81,6 +82,8 @@ class Settings(Model):
     """Media-over-QUIC relay."""
     web: Web = Web()
     """Watch page."""
+    publisher: Publisher = Publisher()
+    """Demo publisher in the cluster (opt-in)."""
     envoy_demo: EnvoyDemo = EnvoyDemo()
     """Envoy HTTP/3 + QUIC-LB demo."""
     existing: Optional[Existing] = None
