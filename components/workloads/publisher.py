@@ -3,8 +3,8 @@
 One pod of two pinned upstream images, restricted pod security, no shell anywhere:
 - ``moq`` (``moqdev/moq-cli``, the release of the relay's tag) runs as a native sidecar (an init
   container with ``restartPolicy: Always``): ``moq --broadcast <b> import rtmp --listen 0.0.0.0:1935``
-  accepts the RTMP push of the pod's other container (over loopback) and publishes it to ``MOQ_CLIENT_CONNECT`` (the relay's
-  public URL plus prefix, ``?jwt=`` from the token Secret). Its startup probe holds the main container
+  accepts the RTMP push of the pod's other container (over loopback) and publishes it to
+  ``MOQ_CLIENT_CONNECT`` (the relay's public URL plus prefix, ``?jwt=`` from the token Secret). Its startup probe holds the main container
   back until the listener is up.
 - ``ffmpeg`` (``mwader/static-ffmpeg``): ``testsrc2`` with the time drawn on it and a 1 kHz tone,
   H.264 + AAC in FLV, pushed to that listener (FLV is moq-cli's RTMP input: H.264 and AAC).
@@ -54,7 +54,7 @@ class PublisherArgs:
     token_secret: Optional[str] = None
     """Secret with key ``token`` (a JWT that may publish ``broadcast``), or None where publishing is anonymous."""
     ca_secret: Optional[str] = None
-    """Secret whose ``ca.crt`` signed the relay's certificate (a ``selfsigned`` stack's CA), or None for public roots."""
+    """Secret whose ``ca.crt`` signed the relay's certificate (a ``selfsigned`` stack's CA); None: public roots."""
 
 
 def ffmpeg_args() -> list[str]:
@@ -92,8 +92,8 @@ class DemoPublisher(pulumi.ComponentResource):
         super().__init__("quicstack:workloads:DemoPublisher", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         selector = labels("moq-publisher", "publisher")
-        volumes = [{"name": "ca", "secret": {"secretName": args.ca_secret, "items": [{"key": "ca.crt", "path": "ca.crt"}]}}] \
-            if args.ca_secret else []
+        ca = {"secretName": args.ca_secret, "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+        volumes = [{"name": "ca", "secret": ca}] if args.ca_secret else []
         sidecar = moq_container(args)
         restricted_deployment(f"{name}-deployment", "demo-publisher", args.namespace, selector, {
             "name": "ffmpeg",

@@ -38,7 +38,8 @@ def check(s: "Settings") -> None:
             raise ConfigError("publisher.tokenSecret", "is set, but publisher.enabled is false", p.token_secret)
         return
     if not s.relay.enabled:
-        raise ConfigError("publisher.enabled", "needs the relay it publishes to: set relay.enabled true, or publisher.enabled false", True)
+        raise ConfigError("publisher.enabled", "needs the relay it publishes to: set relay.enabled true, "
+                          "or publisher.enabled false", True)
     if s.relay.auth != "anonymous" and not p.token_secret:
-        raise ConfigError("publisher.tokenSecret", f"is required: relay.auth is {s.relay.auth}, so publishing needs a token "
-                          "(a Secret in namespace moq with key `token`)", has_value=False)
+        raise ConfigError("publisher.tokenSecret", f"is required: relay.auth is {s.relay.auth}, so publishing "
+                          "needs a token (a Secret in namespace moq with key `token`)", has_value=False)

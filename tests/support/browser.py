@@ -52,7 +52,8 @@ class Browser:
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
                 [CHROMIUM, *FLAGS, *flags, f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, close_fds=False, preexec_fn=on_fds_3_and_4)
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, close_fds=False,
+                preexec_fn=on_fds_3_and_4)
         os.close(commands)
         os.close(replies)
         self.session: Optional[str] = None
@@ -105,7 +106,7 @@ class Browser:
         try:
             os.write(self._to_browser, json.dumps(message).encode() + b"\0")
         except BrokenPipeError:
-            raise BrowserError(f"Chromium is gone (exit code {self.process.poll()}); its log:\n{self.output()[-2000:]}") from None
+            raise BrowserError(f"Chromium is gone (exit {self.process.poll()}); its log:\n{self.output()[-2000:]}") from None
         deadline = time.monotonic() + (timeout or self.timeout)
         while True:
             reply = self._read(deadline)
@@ -124,7 +125,8 @@ class Browser:
         result = self.send("Runtime.evaluate", {"expression": expression, "awaitPromise": True, "returnByValue": True},
                            timeout=timeout)
         if "exceptionDetails" in result:
-            raise BrowserError(f"{expression[:80]!r} threw: {result['exceptionDetails'].get('exception', {}).get('description')}")
+            thrown = result["exceptionDetails"].get("exception", {}).get("description")
+            raise BrowserError(f"{expression[:80]!r} threw: {thrown}")
         return result["result"].get("value")
 
     def wait_for(self, expression: str, timeout: float, interval: float = 0.2) -> Any:
@@ -139,7 +141,7 @@ class Browser:
                 if value:
                     return value
             if time.monotonic() > deadline:
-                raise BrowserError(f"{expression[:120]!r} still {value!r} after {timeout} s; console:\n{self.console()}")
+                raise BrowserError(f"{expression[:100]!r} still {value!r} after {timeout} s; console:\n{self.console()}")
             time.sleep(interval)
 
     def screenshot(self, path: Path) -> Path:
@@ -152,7 +154,8 @@ class Browser:
         for event in self.events:
             params = event.get("params", {})
             if event.get("method") == "Runtime.consoleAPICalled":
-                lines.append(f"console.{params['type']}: " + " ".join(str(a.get("value", a.get("description", ""))) for a in params["args"]))
+                args = " ".join(str(a.get("value", a.get("description", ""))) for a in params["args"])
+                lines.append(f"console.{params['type']}: {args}")
             elif event.get("method") == "Log.entryAdded":
                 lines.append(f"log.{params['entry']['level']}: {params['entry']['text']}")
         return "\n".join(lines)

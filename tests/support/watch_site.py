@@ -43,7 +43,8 @@ def tls_proxy(port: int, cert: Path, key: Path, upstream: str) -> str:
     """A TLS server block on TCP ``port`` proxying HTTP and WebSocket to ``upstream`` (``host:port``)."""
     return (f"server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {cert}; ssl_certificate_key {key};\n"
             f"  location / {{ proxy_pass http://{upstream}; proxy_http_version 1.1; proxy_read_timeout 300s;\n"
-            "    proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection \"upgrade\"; proxy_set_header Host $host; }\n}\n")
+            "    proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection \"upgrade\";\n"
+            "    proxy_set_header Host $host; }\n}\n")
 
 
 @contextmanager
@@ -78,12 +79,14 @@ def wait_until_served(url: str, proc: subprocess.Popen, work: Path, timeout: flo
         except OSError:
             log = work / "error.log"
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"nginx does not serve {url}:\n{log.read_text() if log.exists() else ''}") from None
+                errors = log.read_text() if log.exists() else ""
+                raise AssertionError(f"nginx does not serve {url}:\n{errors}") from None
             time.sleep(0.1)
 
 
 @contextmanager
-def serving(tmp_path: Path, relay_url: str, broadcast: str, *, isolation: bool = True, extra: str = "") -> Iterator[str]:
+def serving(tmp_path: Path, relay_url: str, broadcast: str, *, isolation: bool = True,
+            extra: str = "") -> Iterator[str]:
     """The page for ``relay_url``/``broadcast`` at ``http://127.0.0.1:<port>/`` until the block ends."""
     root, work = tmp_path / "html", tmp_path / "nginx"
     root.mkdir()

@@ -65,7 +65,8 @@ def target(args: argparse.Namespace) -> Target:
     if not re.fullmatch(r"https://[^\s/?#]+(/[A-Za-z0-9._~/-]*)?", url):
         raise UsageError(f"--url {url!r} is not an https:// URL without a query (the token goes in --token)")
     if not _BROADCAST.fullmatch(broadcast):
-        raise UsageError(f"--broadcast {broadcast!r} is not a broadcast path (segments of A-Z, a-z, 0-9 and . _ ~ -, joined by '/')")
+        raise UsageError(f"--broadcast {broadcast!r} is not a broadcast path "
+                         "(segments of A-Z, a-z, 0-9 and . _ ~ -, joined by '/')")
     return Target(url=url.rstrip("/"), broadcast=broadcast, token=token, ca_file=ca)
 
 
@@ -83,7 +84,7 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tools.publish", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", help="stack name (stacks/Pulumi.<name>.yaml) or a stack file path")
     parser.add_argument("--url", help="session root to publish under (default: the stack's relay + public prefix)")
-    parser.add_argument("--broadcast", help="broadcast path under the URL (default: the stack's quicstack:web.broadcast)")
+    parser.add_argument("--broadcast", help="broadcast path under the URL (default: the stack's web.broadcast)")
     parser.add_argument("--token", help="JWT that may publish the broadcast (or the QUICSTACK_TOKEN variable)")
     parser.add_argument("--ca", help="PEM file of the CA to trust (a selfsigned stack's caCertificate output)")
     parser.add_argument("--size", default="640x360", help="picture size, WIDTHxHEIGHT (default 640x360)")

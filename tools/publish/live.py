@@ -16,7 +16,7 @@ from .pattern import Pattern
 @dataclass(frozen=True)
 class Target:
     url: str
-    """The session root the player dials too: the relay's URL plus its public prefix (``https://relay.example.com/anon``)."""
+    """The session root the player dials too: the relay's URL plus its public prefix (``https://relay.example/anon``)."""
     broadcast: str
     """The broadcast path relative to ``url`` (the watch page's ``name``)."""
     token: Optional[str] = None
@@ -45,7 +45,8 @@ def _video(moq, broadcast, pattern: Pattern):
     return broadcast.publish_video(
         moq.VideoEncoderInput(format=moq.VideoPixelFormat.I420, width=pattern.width, height=pattern.height,
                               framerate=pattern.fps),
-        moq.VideoEncoderOutput(codec=moq.VideoCodec.H264, bitrate=None, gop=pattern.fps, kind=moq.VideoEncoderKind.AUTO()),
+        moq.VideoEncoderOutput(codec=moq.VideoCodec.H264, bitrate=None, gop=pattern.fps,
+                               kind=moq.VideoEncoderKind.AUTO()),
     )
 
 

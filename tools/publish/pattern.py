@@ -33,7 +33,8 @@ class Pattern:
 
     def __post_init__(self) -> None:
         if self.width % 2 or self.height % 2 or not (128 <= self.width <= 1920 and 72 <= self.height <= 1080):
-            raise ValueError(f"{self.width}x{self.height}: even numbers from 128x72 to 1920x1080 (I420 halves both for chroma)")
+            raise ValueError(f"{self.width}x{self.height}: even numbers from 128x72 to 1920x1080 "
+                             "(I420 halves both for chroma)")
         if not 1 <= self.fps <= 60:
             raise ValueError(f"{self.fps} fps: 1 to 60")
         self._planes = self._bars()

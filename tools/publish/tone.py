@@ -15,4 +15,5 @@ AMPLITUDE = 0.1 * 32767
 
 def frame() -> bytes:
     """One 20 ms frame of the tone."""
-    return struct.pack(f"<{SAMPLES}h", *(round(AMPLITUDE * math.sin(2 * math.pi * FREQUENCY * n / RATE)) for n in range(SAMPLES)))
+    wave = (round(AMPLITUDE * math.sin(2 * math.pi * FREQUENCY * n / RATE)) for n in range(SAMPLES))
+    return struct.pack(f"<{SAMPLES}h", *wave)

@@ -10,7 +10,6 @@ if the bundle loaded, passed its integrity check and executed. No relay here (se
 from __future__ import annotations
 
 import gzip
-import hashlib
 import urllib.request
 
 import pytest
@@ -29,7 +28,8 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None or NGINX is None,
 def loaded(tmp_path, url: str) -> dict:
     with Browser(tmp_path / "profile", (NO_NETWORK,)) as browser:
         browser.open(url)
-        browser.wait_for("document.readyState === 'complete' && document.getElementById('isolated').textContent !== 'unknown'", 30)
+        browser.wait_for("document.readyState === 'complete' && "
+                         "document.getElementById('isolated').textContent !== 'unknown'", 30)
         state = browser.evaluate("""({
             isolated: document.getElementById('isolated').textContent,
             player: customElements.get('moq-watch') !== undefined,
@@ -62,7 +62,8 @@ def test_bundle_is_served_gzipped_and_unpacked_for_clients_without_gzip(tmp_path
             assert response.headers["Content-Encoding"] == "gzip"
             assert response.headers["Content-Type"].startswith(("application/javascript", "text/javascript"))
             assert gzip.decompress(response.read()) == built
-        with urllib.request.urlopen(urllib.request.Request(url + "moq-watch.js", headers={"Accept-Encoding": "identity"})) as plain:
+        identity = urllib.request.Request(url + "moq-watch.js", headers={"Accept-Encoding": "identity"})
+        with urllib.request.urlopen(identity) as plain:
             assert plain.headers.get("Content-Encoding") is None and plain.read() == built
 
 
@@ -71,7 +72,7 @@ def test_a_tampered_bundle_is_refused(tmp_path):
     with serving(tmp_path, RELAY_URL, "bbb.hang") as url:
         bundle = tmp_path / "html" / "moq-watch.js.gz"
         bundle.write_bytes(gzip.compress(watch_bundle.load().content + b"\n;"))
-        assert hashlib.sha384(gzip.decompress(bundle.read_bytes())).digest() != hashlib.sha384(watch_bundle.load().content).digest()
+        assert gzip.decompress(bundle.read_bytes()) != watch_bundle.load().content
         state = loaded(tmp_path, url)
     assert not state["player"]
     assert "integrity" in state["console"], state["console"]

@@ -59,8 +59,8 @@ STATE = "document.getElementById('status').dataset.state"
 def spki_pin(cert_pem: bytes) -> str:
     """Chromium's ``--ignore-certificate-errors-spki-list`` value: base64 SHA-256 of the SubjectPublicKeyInfo."""
     key = x509.load_pem_x509_certificate(cert_pem).public_key()
-    return base64.b64encode(hashlib.sha256(key.public_bytes(serialization.Encoding.DER,
-                                                            serialization.PublicFormat.SubjectPublicKeyInfo)).digest()).decode()
+    spki = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
 
 
 def chromium_flags(relay: LocalRelay, quic_port: int | None) -> tuple[str, ...]:
@@ -71,16 +71,17 @@ def chromium_flags(relay: LocalRelay, quic_port: int | None) -> tuple[str, ...]:
 
 @contextmanager
 def publishing(relay: LocalRelay, work: Path, timeout: float = 30) -> Iterator[subprocess.Popen]:
-    """``python -m tools.publish`` on the relay until the block ends; then Ctrl-C (SIGINT), which must end it cleanly."""
+    """``python -m tools.publish`` on the relay until the block ends; then SIGINT (Ctrl-C), which must end it cleanly."""
     log = work / "publish.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "tools.publish", "--url", f"https://127.0.0.1:{relay.quic_port}/anon",
-                                 "--broadcast", BROADCAST, "--ca", str(relay.ca_file), "--duration", "300"],
-                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        command = [sys.executable, "-m", "tools.publish", "--url", f"https://127.0.0.1:{relay.quic_port}/anon",
+                   "--broadcast", BROADCAST, "--ca", str(relay.ca_file), "--duration", "300"]
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         deadline = time.monotonic() + timeout
         while not log.read_bytes().startswith(b"publishing "):
-            assert proc.poll() is None and time.monotonic() < deadline, f"the publisher did not start:\n{log.read_text()}"
+            assert proc.poll() is None and time.monotonic() < deadline, f"no publisher:\n{log.read_text()}"
             time.sleep(0.1)
         yield proc
     finally:
