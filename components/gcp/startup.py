@@ -17,7 +17,8 @@ from dataclasses import dataclass
 METADATA_SERVER = "169.254.169.254"
 # quic-go asks for 7 MiB send and receive buffers; Linux caps both at ~208 KiB by default.
 UDP_BUFFER_BYTES = 8388608
-_K3S_VERSION = re.compile(r"^v1\.[0-9]+\.[0-9]+\+k3s[0-9]+$")
+K3S_VERSION = re.compile(r"^v1\.[0-9]+\.[0-9]+\+k3s[0-9]+$")
+"""A pinned k3s release (``v1.34.9+k3s1``); the config's ``k3s.k3sVersion`` uses the same grammar."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class K3sNode:
 
     def __post_init__(self) -> None:
         # Everything below lands in a root shell script: accept only values of the expected form.
-        if not _K3S_VERSION.match(self.k3s_version):
+        if not K3S_VERSION.fullmatch(self.k3s_version):
             raise ValueError(f"not a k3s release: {self.k3s_version!r}")
         ipaddress.IPv4Address(self.address)
         ipaddress.IPv4Network(self.pod_cidr)
@@ -55,8 +56,6 @@ class K3sNode:
 
 
 def startup_script(node: K3sNode) -> str:
-    exec_flags = shlex.quote(" ".join(["server", *node.server_flags]))
-    version = shlex.quote(node.k3s_version)
     return f"""#!/bin/bash
 # quicstack k3s node bootstrap: runs on every boot and again over SSH when it changes; converges.
 set -euo pipefail
@@ -74,7 +73,27 @@ net.core.wmem_max = {node.udp_buffer_bytes}
 EOF
 sysctl --quiet --load=/etc/sysctl.d/90-quicstack-quic.conf
 
-# 2. The metadata server hands out the VM's credentials: no pod may reach it. A table of its own,
+{_metadata_block(node)}{_k3s_install(node)}"""
+
+
+def _k3s_install(node: K3sNode) -> str:
+    """Step 3 of the startup script."""
+    exec_flags = shlex.quote(" ".join(["server", *node.server_flags]))
+    version = shlex.quote(node.k3s_version)
+    return f"""# 3. k3s, pinned. The installer writes its flags into the systemd unit; it runs again only when the
+#    version or the flags differ from the last successful install.
+desired={shlex.quote(f"{node.k3s_version} server " + " ".join(node.server_flags))}
+if [ ! -x /usr/local/bin/k3s ] || [ "$(cat /etc/quicstack/k3s-installed 2>/dev/null)" != "$desired" ]; then
+  curl -sfL --retry 10 --retry-connrefused --retry-delay 3 -o /run/k3s-install.sh https://get.k3s.io
+  INSTALL_K3S_VERSION={version} INSTALL_K3S_EXEC={exec_flags} sh /run/k3s-install.sh
+  printf '%s' "$desired" >/etc/quicstack/k3s-installed
+fi
+"""
+
+
+def _metadata_block(node: K3sNode) -> str:
+    """Step 2 of the startup script: pods are cut off from the metadata server before k3s starts."""
+    return f"""# 2. The metadata server hands out the VM's credentials: no pod may reach it. A table of its own,
 #    so kube-proxy, flannel and the network policy controller, which rewrite the iptables chains, never
 #    reorder or flush it; `delete table` first makes reloading idempotent.
 command -v nft >/dev/null || {{ apt-get update -qq && apt-get install -y -qq nftables; }}
@@ -113,12 +132,4 @@ systemctl enable --now quicstack-metadata-block.service
 # Apply the current file without restarting the unit (a restart would restart k3s too).
 nft -f /etc/quicstack/metadata-block.nft
 
-# 3. k3s, pinned. The installer writes its flags into the systemd unit; it runs again only when the
-#    version or the flags differ from the last successful install.
-desired={shlex.quote(f"{node.k3s_version} server " + " ".join(node.server_flags))}
-if [ ! -x /usr/local/bin/k3s ] || [ "$(cat /etc/quicstack/k3s-installed 2>/dev/null)" != "$desired" ]; then
-  curl -sfL --retry 10 --retry-connrefused --retry-delay 3 -o /run/k3s-install.sh https://get.k3s.io
-  INSTALL_K3S_VERSION={version} INSTALL_K3S_EXEC={exec_flags} sh /run/k3s-install.sh
-  printf '%s' "$desired" >/etc/quicstack/k3s-installed
-fi
 """

@@ -42,7 +42,11 @@ class CertManager(pulumi.ComponentResource):
             "podDisruptionBudget": ha,
             "resources": _resources("20m", "64Mi"),
             "serviceAccount": {"name": SERVICE_ACCOUNT, "annotations": dict(args.service_account_annotations)},
-            "webhook": {"replicaCount": args.replicas, "podDisruptionBudget": ha, "resources": _resources("10m", "32Mi")},
+            "webhook": {
+                "replicaCount": args.replicas,
+                "podDisruptionBudget": ha,
+                "resources": _resources("10m", "32Mi"),
+            },
             "cainjector": {"resources": _resources("10m", "64Mi")},
             # The post-install startupapicheck Job retries until the webhook admits a test object;
             # Helm (and so this Release, which waits) completes only then. Issuers created after the

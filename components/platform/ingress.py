@@ -14,9 +14,9 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.cluster import LoadBalancer
+from components.cluster.contract import Exposure
 from components.k8s import lb_address
-from stacks.config.resources import Resources
+from components.shared.resources import Resources
 
 CHART = "ingress-nginx"
 CHART_VERSION = "4.15.1"
@@ -32,7 +32,7 @@ class IngressArgs:
     """IngressClass that this controller serves."""
     service_type: str
     """`LoadBalancer`, or `NodePort` for clusters without a load balancer."""
-    exposure: LoadBalancer
+    exposure: Exposure
     """Address, class and annotations of the controller's LoadBalancer Service (from the cluster layer)."""
     replicas: int
     """Controller pods; above 1 the chart adds a PodDisruptionBudget (minAvailable 1)."""
@@ -83,10 +83,11 @@ class IngressController(pulumi.ComponentResource):
         )
         if args.service_type == "LoadBalancer":
             svc = k8s.core.v1.Service.get(
-                f"{name}-service", f"{NAMESPACE}/{SERVICE}", opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release])
+                f"{name}-service",
+                f"{NAMESPACE}/{SERVICE}",
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
             )
             self.address = svc.status.apply(lb_address)
         else:
             self.address = pulumi.Output.from_input("")
         self.register_outputs({"address": self.address})
-

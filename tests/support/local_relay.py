@@ -17,7 +17,7 @@ from typing import Iterator
 
 import tomli_w
 
-from components.workloads.relay_config import RelayConfig, document
+from components.workloads.relay.toml import RelayToml, document
 from tests.support.envoy import free_port
 from tests.support.plan import ROOT
 
@@ -87,7 +87,7 @@ def local_relay(work: Path, timeout: float = 20) -> Iterator[LocalRelay]:
     relay.cert_file.write_bytes(cert)
     relay.key_file.write_bytes(key)
     (work / "ca.crt").write_bytes(ca)
-    config = document(RelayConfig(quic_port=relay.quic_port, web_port=relay.web_port, internal_port=relay.internal_port,
+    config = document(RelayToml(quic_port=relay.quic_port, web_port=relay.web_port, internal_port=relay.internal_port,
                                   log_level="info", public_prefix="anon", web_tls=False))
     config["server"]["bind"] = f"127.0.0.1:{relay.quic_port}"
     config["server"]["tls"] = {"cert": [str(relay.cert_file)], "key": [str(relay.key_file)]}

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from components.workloads import watch_bundle
-from components.workloads.watch_page import HTML_DIR, HTTP_PORT, server_config, site
+from components.workloads.watch import bundle
+from components.workloads.watch.component import HTML_DIR, HTTP_PORT, server_config, site
 from tests.support.envoy import free_port
 
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
@@ -91,7 +91,7 @@ def serving(tmp_path: Path, relay_url: str, broadcast: str, *, isolation: bool =
     root, work = tmp_path / "html", tmp_path / "nginx"
     root.mkdir()
     work.mkdir()
-    for name, content in site(relay_url, broadcast, watch_bundle.load()).items():
+    for name, content in site(relay_url, broadcast, bundle.load()).items():
         (root / name).write_bytes(content)
     port = free_port()
     with nginx(site_config(root, port, relay_url, isolation) + "\n" + extra, work) as proc:

@@ -16,7 +16,7 @@ from .pattern import Pattern
 @dataclass(frozen=True)
 class Target:
     url: str
-    """The session root the player dials too: the relay's URL plus its public prefix (``https://relay.example/anon``)."""
+    """The session root the player dials too: the relay's URL plus its public prefix (``https://relay/anon``)."""
     broadcast: str
     """The broadcast path relative to ``url`` (the watch page's ``name``)."""
     token: Optional[str] = None
