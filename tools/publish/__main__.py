@@ -2,8 +2,10 @@
 
 The broadcast is the one the stack's watch page plays (``quicstack:web.broadcast`` under
 ``quicstack:relay.publicPrefix`` at ``https://<relay host>``), so opening the page shows it. Where the
-relay wants a token to publish, pass ``--token`` (or set ``QUICSTACK_TOKEN``); without ``--stack``,
-give ``--url`` (the session root the player dials) and ``--broadcast``. Ctrl-C (or SIGTERM) ends the
+relay wants a token to publish, the tool mints one from the stack's signing key (``tools.token``,
+valid for ``--token-ttl``; the relay ends the session when it expires), or takes ``--token`` /
+``QUICSTACK_TOKEN``. Without ``--stack``, give ``--url`` (the session root the player dials) and
+``--broadcast``. Ctrl-C (or SIGTERM) ends the
 tracks cleanly and exits 0. Exit 2: bad arguments or stack config (one line); 1: the relay refused or
 could not be reached (one line).
 """
@@ -24,16 +26,13 @@ import yaml
 
 from stacks.config import ConfigError, Settings, load
 from tools.plan.__main__ import stack_file
+from tools.verify.inputs import UsageError
 
 from .live import Target, publish
 from .pattern import Pattern
 
 _SIZE = re.compile(r"(\d{2,4})x(\d{2,4})")
 _BROADCAST = re.compile(r"[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*")
-
-
-class UsageError(Exception):
-    """One line for the user, exit code 2."""
 
 
 def stack_settings(stack: str) -> tuple[str, Settings]:
@@ -57,7 +56,7 @@ def target(args: argparse.Namespace) -> Target:
         url = args.url or f"https://{settings.hosts.relay}/{settings.relay.public_prefix}"
         broadcast = args.broadcast or settings.web.broadcast
         if settings.relay.auth != "anonymous" and not token:
-            raise UsageError(f"the relay of stack {name} needs a token to publish: pass --token or set QUICSTACK_TOKEN")
+            token = minted(name, f"{settings.relay.public_prefix}/{broadcast}", args.token_ttl)
     elif args.url and args.broadcast:
         url, broadcast = args.url, args.broadcast
     else:
@@ -68,6 +67,16 @@ def target(args: argparse.Namespace) -> Target:
         raise UsageError(f"--broadcast {broadcast!r} is not a broadcast path "
                          "(segments of A-Z, a-z, 0-9 and . _ ~ -, joined by '/')")
     return Target(url=url.rstrip("/"), broadcast=broadcast, token=token, ca_file=ca)
+
+
+def minted(stack: str, path: str, ttl: int) -> str:
+    """A token that may publish ``path``, signed with the stack's key (the ``relayTokenKey`` output)."""
+    try:
+        from tools.token.__main__ import token as mint  # the relay's token tool (issue 13)
+    except ImportError:
+        raise UsageError(f"the relay of stack {stack} needs a token to publish: pass --token or set QUICSTACK_TOKEN") \
+            from None
+    return mint(argparse.Namespace(stack=stack, key=None, publish=[path], subscribe=None, ttl=ttl), None)
 
 
 def pattern(args: argparse.Namespace) -> Pattern:
@@ -85,7 +94,10 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--stack", help="stack name (stacks/Pulumi.<name>.yaml) or a stack file path")
     parser.add_argument("--url", help="session root to publish under (default: the stack's relay + public prefix)")
     parser.add_argument("--broadcast", help="broadcast path under the URL (default: the stack's web.broadcast)")
-    parser.add_argument("--token", help="JWT that may publish the broadcast (or the QUICSTACK_TOKEN variable)")
+    parser.add_argument("--token", help="JWT that may publish the broadcast (or the QUICSTACK_TOKEN variable; "
+                        "default with --stack: minted from the stack's signing key)")
+    parser.add_argument("--token-ttl", type=int, default=12 * 3600, metavar="SECONDS",
+                        help="lifetime of a minted token (default 43200: 12 h)")
     parser.add_argument("--ca", help="PEM file of the CA to trust (a selfsigned stack's caCertificate output)")
     parser.add_argument("--size", default="640x360", help="picture size, WIDTHxHEIGHT (default 640x360)")
     parser.add_argument("--fps", type=int, default=30, help="frames per second (default 30)")
