@@ -20,6 +20,7 @@ import tomli_w
 from components.workloads.relay.toml import RelayToml, document
 from tests.support.envoy import free_port
 from tests.support.plan import ROOT
+from tests.support.processes import stop
 
 HOST = "relay.quicstack.test"
 BINARY = Path(os.environ.get("QUICSTACK_MOQ_RELAY") or ROOT / ".tools" / "moq-relay-0.14.12" / "bin" / "moq-relay")
@@ -103,9 +104,4 @@ def local_relay(work: Path, timeout: float = 20) -> Iterator[LocalRelay]:
             time.sleep(0.05)
         yield relay
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)

@@ -21,6 +21,7 @@ from typing import Iterator
 from components.workloads.watch import bundle
 from components.workloads.watch.component import HTML_DIR, HTTP_PORT, server_config, site
 from tests.support.envoy import free_port
+from tests.support.processes import stop
 
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
 ISOLATION_HEADERS = ("Cross-Origin-Opener-Policy", "Cross-Origin-Embedder-Policy")
@@ -62,12 +63,7 @@ def nginx(conf: str, work: Path, timeout: float = 10) -> Iterator[subprocess.Pop
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def wait_until_served(url: str, proc: subprocess.Popen, work: Path, timeout: float = 10) -> None:
