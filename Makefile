@@ -54,10 +54,19 @@ $(PLAYER)/dist/moq-watch.js: $(PLAYER)/node_modules/.installed $(PLAYER)/entry.j
 
 player: $(PLAYER)/dist/moq-watch.js
 
-deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player
-	@# Headless Chromium and nginx for the watch-page test: Debian's packages where missing (needs root).
-	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null || \
-		(apt-get update -qq && apt-get install -y -qq chromium nginx-light >/dev/null)
+# moq-cli of the relay's release (the crate the moqdev/moq-cli:0.9.12 image is built from), for the test
+# that runs the in-cluster publisher's planned commands: a debug build with QUIC and WebSocket only.
+MOQ_CLI_VERSION := 0.9.12
+MOQ_CLI := .tools/moq-cli-$(MOQ_CLI_VERSION)/bin/moq
+$(MOQ_CLI):
+	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-cli $(MOQ_CLI_VERSION)" >&2; exit 2)
+	CARGO_TARGET_DIR=$(CURDIR)/.tools/cargo-target cargo install moq-cli --version $(MOQ_CLI_VERSION) --locked --quiet \
+		--debug --no-default-features --features quinn,websocket --root .tools/moq-cli-$(MOQ_CLI_VERSION)
+
+deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI)
+	@# Headless Chromium, nginx and ffmpeg for the watch-page and publisher tests: Debian's packages where missing (needs root).
+	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null && command -v ffmpeg >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq chromium nginx-light ffmpeg >/dev/null)
 
 test: deps
 	$(PY) -m pytest

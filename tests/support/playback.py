@@ -11,13 +11,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
+
+import yaml
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from tests.support.browser import Browser
+from tests.support.plan import Plan, run_plan
+from tests.support.relay import LocalRelay, materialize, running
+
+DEMO_STACK = {"quicstack:domain": "quicstack.test", "quicstack:acme": {"environment": "selfsigned"},
+              "quicstack:publisher": {"enabled": True}}
+"""A selfsigned stack (anonymous publishing under ``anon``) with the in-cluster publisher on."""
 
 PLAY_TIMEOUT = 45
 SAMPLE = """(() => {
@@ -34,6 +43,23 @@ SAMPLE = """(() => {
           timestamp: watch.renderer.out.timestamp.peek() ?? null};
 })()"""
 STATE = "document.getElementById('status').dataset.state"
+
+
+@contextmanager
+def demo_relay(work: Path) -> Iterator[tuple[Plan, LocalRelay]]:
+    """The real relay of :data:`DEMO_STACK`'s plan (the shared harness), running until the block ends."""
+    stack = work / "Pulumi.demo.yaml"
+    stack.write_text(yaml.safe_dump({"config": DEMO_STACK}))
+    run = run_plan(stack, work / "plan")
+    assert run.returncode == 0, run.stderr
+    plan = Plan(work / "plan" / "demo")
+    relay = materialize(plan, work / "relay")
+    with running(relay):
+        yield plan, relay
+
+
+def certificate(relay: LocalRelay) -> bytes:
+    return (relay.tls_volume / "tls.crt").read_bytes()
 
 
 def spki_pin(cert_pem: bytes) -> str:

@@ -7,7 +7,7 @@ import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 
 def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
@@ -31,15 +31,21 @@ def running(command: list[str], log: Path, env: Optional[dict] = None,
         stop(proc)
 
 
-def wait_for_tcp(port: int, proc: subprocess.Popen, log: Path, timeout: float = 30) -> None:
-    """Until 127.0.0.1:``port`` accepts a connection (like a kubelet TCP probe), or fail with the log."""
+def wait_until(ready: Callable[[], object], proc: subprocess.Popen, log: Path, what: str, timeout: float = 30) -> None:
+    """Until ``ready()`` returns without OSError, or fail (``proc`` ended, or ``timeout``) with the end of ``log``."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            ready()
             return
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                output = log.read_text()[-3000:]
-                raise AssertionError(f"nothing listens on {port} (exit {proc.poll()}):\n{output}") from None
+                output = log.read_text()[-3000:] if log.exists() else ""
+                raise AssertionError(f"{what} (exit code {proc.poll()}):\n{output}") from None
             time.sleep(0.1)
+
+
+def wait_for_tcp(port: int, proc: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+    """Until 127.0.0.1:``port`` accepts a connection (like a kubelet TCP probe)."""
+    wait_until(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close(), proc, log,
+               f"nothing listens on {port}", timeout)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Iterator
 from components.workloads.watch import bundle
 from components.workloads.watch.component import HTML_DIR, HTTP_PORT, server_config, site
 from tests.support.envoy import free_port
-from tests.support.processes import stop
+from tests.support.processes import stop, wait_until
 
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
 ISOLATION_HEADERS = ("Cross-Origin-Opener-Policy", "Cross-Origin-Embedder-Policy")
@@ -66,20 +65,6 @@ def nginx(conf: str, work: Path, timeout: float = 10) -> Iterator[subprocess.Pop
         stop(proc)
 
 
-def wait_until_served(url: str, proc: subprocess.Popen, work: Path, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        except OSError:
-            log = work / "error.log"
-            if proc.poll() is not None or time.monotonic() > deadline:
-                errors = log.read_text() if log.exists() else ""
-                raise AssertionError(f"nginx does not serve {url}:\n{errors}") from None
-            time.sleep(0.1)
-
-
 @contextmanager
 def serving(tmp_path: Path, relay_url: str, broadcast: str, *, isolation: bool = True,
             extra: str = "") -> Iterator[str]:
@@ -92,5 +77,6 @@ def serving(tmp_path: Path, relay_url: str, broadcast: str, *, isolation: bool =
     port = free_port()
     with nginx(site_config(root, port, relay_url, isolation) + "\n" + extra, work) as proc:
         url = f"http://127.0.0.1:{port}/"
-        wait_until_served(url + "healthz", proc, work)
+        wait_until(lambda: urllib.request.urlopen(url + "healthz", timeout=1).close(), proc, work / "error.log",
+                   f"nginx does not serve {url}", timeout=10)
         yield url

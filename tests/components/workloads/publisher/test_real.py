@@ -18,9 +18,8 @@ import pytest
 from components.workloads.publisher.component import FONT
 from tests.support.browser import CHROMIUM
 from tests.support.envoy import free_port
-from tests.support.local_relay import HOST, local_relay
 from tests.support.plan import ROOT
-from tests.support.playback import assert_plays, chromium_flags, watch
+from tests.support.playback import assert_plays, certificate, chromium_flags, demo_relay, watch
 from tests.support.processes import running, wait_for_tcp
 from tests.support.watch_site import NGINX, serving
 
@@ -32,11 +31,8 @@ pytestmark = pytest.mark.skipif(not (MOQ_CLI.is_file() and FFMPEG and CHROMIUM a
                                 reason="needs moq-cli (make deps), ffmpeg, Chromium and nginx")
 
 
-def planned_containers(plan_config) -> tuple[dict, dict]:
-    run, p = plan_config({"quicstack:domain": HOST.split(".", 1)[1], "quicstack:acme": {"environment": "selfsigned"},
-                          "quicstack:publisher": {"enabled": True}})
-    assert run.returncode == 0, run.stderr
-    pod = p.object("Deployment", "demo-publisher")["spec"]["template"]["spec"]
+def planned_containers(plan) -> tuple[dict, dict]:
+    pod = plan.object("Deployment", "demo-publisher")["spec"]["template"]["spec"]
     (moq,), (ffmpeg,) = pod["initContainers"], pod["containers"]
     return moq, ffmpeg
 
@@ -51,11 +47,11 @@ def rewritten(args: list[str], changes: dict[str, str]) -> list[str]:
     return out
 
 
-def test_the_planned_commands_publish_what_the_page_plays(plan_config, tmp_path):
-    moq, ffmpeg = planned_containers(plan_config)
-    env = {e["name"]: e["value"] for e in moq["env"]}
-    assert env == {"MOQ_CLIENT_CONNECT": f"https://{HOST}/anon"}
-    with local_relay(tmp_path / "relay") as relay:
+def test_the_planned_commands_publish_what_the_page_plays(tmp_path):
+    with demo_relay(tmp_path) as (plan, relay):
+        moq, ffmpeg = planned_containers(plan)
+        env = {e["name"]: e["value"] for e in moq["env"]}
+        assert env == {"MOQ_CLIENT_CONNECT": f"https://{relay.host}/anon"}
         rtmp = free_port()
         moq_args = rewritten(moq["args"], {"/etc/moq/ca/ca.crt": str(relay.ca_file),
                                            "0.0.0.0:1935": f"127.0.0.1:{rtmp}"})
@@ -64,7 +60,7 @@ def test_the_planned_commands_publish_what_the_page_plays(plan_config, tmp_path)
         with running([str(MOQ_CLI), *moq_args], tmp_path / "moq.log", env=moq_env) as sidecar:
             wait_for_tcp(rtmp, sidecar, tmp_path / "moq.log")  # the startup probe
             with running([FFMPEG, *ffmpeg_args], tmp_path / "ffmpeg.log"), \
-                    serving(tmp_path, f"https://{HOST}:{relay.quic_port}/anon", "bbb.hang") as url:
-                result = watch(tmp_path, url, chromium_flags(HOST, relay.cert_pem, relay.quic_port))
+                    serving(tmp_path, f"https://{relay.host}:{relay.quic_port}/anon", "bbb.hang") as url:
+                result = watch(tmp_path, url, chromium_flags(relay.host, certificate(relay), relay.quic_port))
     assert result["transport"] == "WebTransport (connected)", result
     assert_plays(result)

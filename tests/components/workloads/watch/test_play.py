@@ -21,9 +21,9 @@ from typing import Iterator
 import pytest
 from tests.support.browser import CHROMIUM, Browser
 from tests.support.envoy import free_port
-from tests.support.local_relay import HOST, LocalRelay, local_relay
+from tests.support.relay import LocalRelay
 from tests.support.plan import ROOT
-from tests.support.playback import PLAY_TIMEOUT, STATE, assert_plays, chromium_flags, watch
+from tests.support.playback import PLAY_TIMEOUT, STATE, assert_plays, certificate, chromium_flags, demo_relay, watch
 from tests.support.watch_site import NGINX, serving, tls_proxy
 
 BROADCAST = "bbb.hang"
@@ -65,33 +65,34 @@ def assert_plays_the_pattern(result: dict) -> None:
 
 
 def flags(relay: LocalRelay, quic_port: int) -> tuple[str, ...]:
-    return chromium_flags(HOST, relay.cert_pem, quic_port)
+    return chromium_flags(relay.host, certificate(relay), quic_port)
 
 
 @pytest.fixture(scope="module")
 def relay(tmp_path_factory) -> Iterator[LocalRelay]:
-    with local_relay(tmp_path_factory.mktemp("relay")) as running:
+    with demo_relay(tmp_path_factory.mktemp("demo")) as (_, running):
         yield running
 
 
 def test_plays_over_webtransport(tmp_path, relay):
-    with publishing(relay, tmp_path), serving(tmp_path, f"https://{HOST}:{relay.quic_port}/anon", BROADCAST) as url:
+    with publishing(relay, tmp_path), serving(tmp_path, f"https://{relay.host}:{relay.quic_port}/anon", BROADCAST) as url:
         result = watch(tmp_path, url, flags(relay, relay.quic_port))
     assert result["transport"] == "WebTransport (connected)", result
     assert_plays_the_pattern(result)
 
 
 def test_plays_over_websocket_when_quic_is_blocked(tmp_path, relay):
+    assert not relay.web_tls  # this stack's WebSocket goes through the ingress, which terminates TLS
     port = free_port()  # TCP: nginx standing in for the ingress; UDP: nothing listens, so QUIC cannot connect
-    proxy = tls_proxy(port, relay.cert_file, relay.key_file, f"127.0.0.1:{relay.web_port}")
-    with publishing(relay, tmp_path), serving(tmp_path, f"https://{HOST}:{port}/anon", BROADCAST, extra=proxy) as url:
+    proxy = tls_proxy(port, relay.tls_volume / "tls.crt", relay.tls_volume / "tls.key", f"127.0.0.1:{relay.web_port}")
+    with publishing(relay, tmp_path), serving(tmp_path, f"https://{relay.host}:{port}/anon", BROADCAST, extra=proxy) as url:
         result = watch(tmp_path, url, flags(relay, port))
     assert result["transport"] == "WebSocket (connected)", result
     assert_plays_the_pattern(result)
 
 
 def test_page_says_when_nothing_is_live(tmp_path, relay):
-    with serving(tmp_path, f"https://{HOST}:{relay.quic_port}/anon", BROADCAST) as url:
+    with serving(tmp_path, f"https://{relay.host}:{relay.quic_port}/anon", BROADCAST) as url:
         with Browser(tmp_path / "profile", flags(relay, relay.quic_port)) as browser:
             browser.open(url)
             browser.wait_for(f"{STATE} === 'offline'", PLAY_TIMEOUT)
