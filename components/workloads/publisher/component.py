@@ -111,7 +111,10 @@ class DemoPublisher(pulumi.ComponentResource):
             "name": "ffmpeg",
             "image": args.ffmpeg_image,
             "args": ffmpeg_args(),
-            # No probe: ffmpeg has no port, and it exits (and is restarted) as soon as its push fails.
+            # ffmpeg has no port of its own: its probes check the ingest it pushes to (the sidecar's listener),
+            # without which it cannot work; it also exits (and is restarted) as soon as its push fails.
+            "readinessProbe": {"tcpSocket": {"port": RTMP_PORT}, "periodSeconds": 10},
+            "livenessProbe": {"tcpSocket": {"port": RTMP_PORT}, "periodSeconds": 10, "failureThreshold": 6},
             "resources": {k: dict(v) for k, v in args.ffmpeg_resources.items()},
         }
         workload.deployment([ffmpeg], [{"name": "ca", "secret": ca}] if args.ca_secret else [],

@@ -60,6 +60,8 @@ def test_planned_publisher_on_a_selfsigned_stack(plan_config):
     assert policy["spec"]["ingress"] == [] and policy["spec"]["podSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
     for obj in (deployment, policy):
         kubernetes_validate.validate(obj, validators.KUBERNETES_VERSION, strict=True)
+    report = validators.checkov(p.dir / "manifests")
+    assert [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]] == []
 
 
 def test_token_comes_from_a_secret(plan_config):
