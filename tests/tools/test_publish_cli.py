@@ -108,3 +108,24 @@ def test_fast_bytes_writes_what_the_bindings_write():
             r.free()
         # and the bindings' own reader gets the value back
         assert converter.lift(converter.lower(data)) == data
+
+
+def test_with_a_stack_that_wants_tokens_it_mints_one_for_the_broadcast(monkeypatch, tmp_path):
+    """Wiring to ``tools.token``: the stack's name, publish rights for exactly the page's broadcast, the TTL."""
+    import sys
+    import types
+
+    from tools.publish.__main__ import parse, target
+
+    asked = []
+    tool = types.ModuleType("tools.token.__main__")
+    tool.token = lambda args, stdin: asked.append((vars(args), stdin)) or "minted.jwt.token"
+    monkeypatch.setitem(sys.modules, "tools.token", types.ModuleType("tools.token"))
+    monkeypatch.setitem(sys.modules, "tools.token.__main__", tool)
+    monkeypatch.delenv("QUICSTACK_TOKEN", raising=False)
+    stack = tmp_path / "Pulumi.jwt.yaml"
+    stack.write_text("config:\n  quicstack:domain: example.com\n  quicstack:relay:\n    auth: jwt\n    jwtKey: generate\n")
+    t = target(parse(["--stack", str(stack), "--token-ttl", "600"]))
+    assert asked == [({"stack": "jwt", "key": None, "publish": ["anon/bbb.hang"], "subscribe": None, "ttl": 600}, None)]
+    assert (t.url, t.broadcast, t.token) == ("https://relay.example.com/anon", "bbb.hang", "minted.jwt.token")
+    assert t.session_url == "https://relay.example.com/anon?jwt=minted.jwt.token"
