@@ -131,6 +131,10 @@ async def run(t: Target, p: Pattern, with_tone: bool, duration: Optional[float])
         hint = " (the relay refused the token, or anonymous publishing)" if moq.is_auth(err) else ""
         print(f"error: publishing {t.broadcast!r} at {t.url} failed: {reason}{hint}", file=sys.stderr)
         return 1
+    if stats.ended_by_relay:
+        print(f"error: the relay closed the session after {stats.frames} frames (a token expiring ends it)",
+              file=sys.stderr)
+        return 1
     print(f"stopped: {stats.frames} frames in {time.monotonic() - started:.1f} s", flush=True)
     return 0
 

@@ -34,6 +34,8 @@ class Stats:
     frames: int = 0
     audio_frames: int = 0
     started: float = 0.0
+    ended_by_relay: bool = False
+    """The relay closed the session (e.g. the token expired) before we were asked to stop."""
 
 
 def _client(moq, target: Target):
@@ -106,6 +108,7 @@ async def publish(target: Target, pattern: Pattern, stop: asyncio.Event, *, with
             done, _ = await asyncio.wait([*tasks, ended], return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()  # an encoder or session error surfaces here
+            stats.ended_by_relay = ended in done
         finally:
             stop.set()
             ended.cancel()
