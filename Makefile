@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 export PULUMI_CONFIG_PASSPHRASE ?=
 
-.PHONY: up preview plan verify destroy test deps player
+.PHONY: up preview plan verify destroy test deps player bench
 
 $(VENV)/.runtime: requirements.txt
 	python3 -m venv $(VENV)
@@ -64,12 +64,18 @@ $(MOQ_CLI):
 		--debug --no-default-features --features quinn,websocket --root .tools/moq-cli-$(MOQ_CLI_VERSION)
 
 deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI)
-	@# Headless Chromium, nginx and ffmpeg for the watch-page and publisher tests: Debian's packages where missing (needs root).
-	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null && command -v ffmpeg >/dev/null || \
-		(apt-get update -qq && apt-get install -y -qq chromium nginx-light ffmpeg >/dev/null)
+	@# Headless Chromium and nginx for the watch-page tests, nginx's stream module for the ingress UDP test,
+	@# ffmpeg for the publisher test: Debian's packages where missing (needs root).
+	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null && \
+		test -f /usr/lib/nginx/modules/ngx_stream_module.so && command -v ffmpeg >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq chromium nginx-light libnginx-mod-stream ffmpeg >/dev/null)
 
 test: deps
 	$(PY) -m pytest
+
+# The relay benchmark (not part of the tests; README "Relay benchmark"): the relay make deps builds.
+bench: $(VENV)/.dev $(RELAY) player
+	$(PY) -m bench.relay
 
 plan: $(VENV)/.runtime player
 	$(PY) -m tools.plan $(STACK)

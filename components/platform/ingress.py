@@ -24,6 +24,15 @@ REPOSITORY = "https://kubernetes.github.io/ingress-nginx"
 NAMESPACE = "ingress-nginx"
 # fullnameOverride pins the Service name, so the address can be read back without guessing.
 SERVICE = "ingress-nginx-controller"
+# The controller renders `proxy_responses <proxy-stream-responses>` (default 1) into each UDP server
+# block: nginx ends the UDP session after that many answers from the backend, so a QUIC handshake
+# through it never completes. 2147483647 is the most nginx accepts; a QUIC connection lives as long as
+# it stays active (`proxy-stream-timeout`, 600 s idle). A string on purpose: the chart passes it through
+# `toString`, which would print a float (Helm's values are JSON) as 2.147483647e+09, which the
+# controller's Atoi rejects, silently keeping 1.
+# Upstream (github.com/kubernetes/ingress-nginx, tag controller-v1.15.1): rootfs/etc/nginx/template/nginx.tmpl
+# (UDP services) and internal/ingress/controller/template/configmap.go (proxy-stream-responses).
+UDP_SESSION_RESPONSES = "2147483647"
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,8 @@ class IngressController(pulumi.ComponentResource):
             },
             "udp": {str(port): target for port, target in args.udp.items()},
         }
+        if args.udp:
+            values["controller"]["config"] = {"proxy-stream-responses": UDP_SESSION_RESPONSES}
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name="ingress-nginx",

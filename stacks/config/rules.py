@@ -113,6 +113,7 @@ def _relay(s: Settings) -> None:
     """Relay rules that depend on other sections."""
     if not s.relay.enabled:
         return
+    s.relay.check_key(s.acme.is_acme)
     hosts = s.hosts
     others = {"web.host": hosts.web if s.web.enabled else None,
               "envoyDemo.host": hosts.envoy if s.envoy_demo.enabled else None}
@@ -147,6 +148,7 @@ def _publisher(s: Settings) -> None:
     if not s.relay.enabled:
         raise ConfigError("publisher.enabled", "needs the relay it publishes to: set relay.enabled true, "
                           "or publisher.enabled false", True)
-    if s.relay.auth != "anonymous" and not p.token_secret:
-        raise ConfigError("publisher.tokenSecret", f"is required: relay.auth is {s.relay.auth}, so publishing "
+    auth = s.relay.auth_mode(s.acme.is_acme)
+    if auth != "anonymous" and not p.token_secret:
+        raise ConfigError("publisher.tokenSecret", f"is required: relay.auth is {auth} here, so publishing "
                           "needs a token (a Secret in namespace moq with key `token`)", has_value=False)

@@ -1,4 +1,5 @@
-"""A subprocess for the length of a ``with`` block: output to a log file, ended by PID (terminate, then kill)."""
+"""Processes the tests (and the benchmark) start: output to a log file, waits bounded in time, and always
+stopped again by PID (SIGTERM, then SIGKILL when the process does not exit in time)."""
 
 from __future__ import annotations
 
@@ -7,28 +8,38 @@ import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator
 
 
-def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
-    proc.terminate()
+def stop(process: subprocess.Popen, grace: float = 10) -> None:
+    if process.poll() is None:
+        process.terminate()
     try:
-        proc.wait(timeout)
+        process.wait(grace)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        process.kill()
+        process.wait()
 
 
 @contextmanager
-def running(command: list[str], log: Path, env: Optional[dict] = None,
-            cwd: Optional[Path] = None) -> Iterator[subprocess.Popen]:
+def started(command: list[str], log: Path, **popen) -> Iterator[subprocess.Popen]:
+    """``command`` running with stdout and stderr in ``log`` until the block ends."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                cwd=cwd)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, **popen)
     try:
-        yield proc
+        yield process
     finally:
-        stop(proc)
+        stop(process)
+
+
+def wait_for_output(log: Path, text: str, process: subprocess.Popen, timeout: float) -> None:
+    """Wait until ``text`` appears in ``log``; fails with the log's tail if the process exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            why = f"exited with {process.returncode}" if process.poll() is not None else f"not within {timeout} s"
+            raise RuntimeError(f"{log.name}: no {text!r} ({why}):\n{log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.05)
 
 
 def wait_until(ready: Callable[[], object], proc: subprocess.Popen, log: Path, what: str, timeout: float = 30) -> None:

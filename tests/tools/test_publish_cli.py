@@ -70,14 +70,6 @@ def test_bad_arguments_get_one_line_and_exit_2(capsys, monkeypatch, args, error)
     assert publish(capsys, *args) == (2, "", error + "\n")
 
 
-def test_a_relay_that_needs_a_token_gets_one(capsys, monkeypatch, tmp_path):
-    monkeypatch.delenv("QUICSTACK_TOKEN", raising=False)
-    stack = tmp_path / "Pulumi.jwt.yaml"
-    stack.write_text("config:\n  quicstack:domain: example.com\n  quicstack:relay:\n    auth: jwt\n    jwtKey: generate\n")
-    assert publish(capsys, "--stack", str(stack)) == (
-        2, "", "error: the relay of stack jwt needs a token to publish: pass --token or set QUICSTACK_TOKEN\n")
-
-
 def test_invalid_stack_config_is_the_programs_one_line(capsys, tmp_path):
     stack = tmp_path / "Pulumi.bad.yaml"
     stack.write_text("config:\n  quicstack:domain: example.com\n  quicstack:web:\n    broadcast: ''\n")
@@ -112,20 +104,25 @@ def test_fast_bytes_writes_what_the_bindings_write():
 
 def test_with_a_stack_that_wants_tokens_it_mints_one_for_the_broadcast(monkeypatch, tmp_path):
     """Wiring to ``tools.token``: the stack's name, publish rights for exactly the page's broadcast, the TTL."""
-    import sys
-    import types
-
     from tools.publish.__main__ import parse, target
+    from tools.token import __main__ as tool
 
     asked = []
-    tool = types.ModuleType("tools.token.__main__")
-    tool.token = lambda args, stdin: asked.append((vars(args), stdin)) or "minted.jwt.token"
-    monkeypatch.setitem(sys.modules, "tools.token", types.ModuleType("tools.token"))
-    monkeypatch.setitem(sys.modules, "tools.token.__main__", tool)
+    monkeypatch.setattr(tool, "token", lambda args, stdin: asked.append((vars(args), stdin)) or "minted.jwt.token")
     monkeypatch.delenv("QUICSTACK_TOKEN", raising=False)
-    stack = tmp_path / "Pulumi.jwt.yaml"
-    stack.write_text("config:\n  quicstack:domain: example.com\n  quicstack:relay:\n    auth: jwt\n    jwtKey: generate\n")
+    stack = tmp_path / "Pulumi.public.yaml"  # Let's Encrypt certificates: publishing takes tokens by default
+    stack.write_text("config:\n  quicstack:domain: example.com\n  quicstack:acme:\n    environment: staging\n"
+                     "    email: ops@example.com\n")
     t = target(parse(["--stack", str(stack), "--token-ttl", "600"]))
-    assert asked == [({"stack": "jwt", "key": None, "publish": ["anon/bbb.hang"], "subscribe": None, "ttl": 600}, None)]
+    assert asked == [({"stack": "public", "key": None, "publish": ["anon/bbb.hang"], "subscribe": None, "ttl": 600},
+                      None)]
     assert (t.url, t.broadcast, t.token) == ("https://relay.example.com/anon", "bbb.hang", "minted.jwt.token")
     assert t.session_url == "https://relay.example.com/anon?jwt=minted.jwt.token"
+
+
+def test_a_selfsigned_stack_publishes_without_a_token(monkeypatch):
+    from tools.publish.__main__ import parse, target
+
+    monkeypatch.delenv("QUICSTACK_TOKEN", raising=False)
+    t = target(parse(["--stack", "local"]))
+    assert (t.url, t.broadcast, t.token) == ("https://relay.quicstack.localhost/anon", "bbb.hang", None)

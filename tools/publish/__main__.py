@@ -55,7 +55,7 @@ def target(args: argparse.Namespace) -> Target:
             raise UsageError(f"stack {name} has no relay (quicstack:relay.enabled is false)")
         url = args.url or f"https://{settings.hosts.relay}/{settings.relay.public_prefix}"
         broadcast = args.broadcast or settings.web.broadcast
-        if settings.relay.auth != "anonymous" and not token:
+        if settings.relay.auth_mode(settings.acme.is_acme) != "anonymous" and not token:
             token = minted(name, f"{settings.relay.public_prefix}/{broadcast}", args.token_ttl)
     elif args.url and args.broadcast:
         url, broadcast = args.url, args.broadcast
@@ -70,13 +70,11 @@ def target(args: argparse.Namespace) -> Target:
 
 
 def minted(stack: str, path: str, ttl: int) -> str:
-    """A token that may publish ``path``, signed with the stack's key (the ``relayTokenKey`` output)."""
-    try:
-        from tools.token.__main__ import token as mint  # the relay's token tool (issue 13)
-    except ImportError:
-        raise UsageError(f"the relay of stack {stack} needs a token to publish: pass --token or set QUICSTACK_TOKEN") \
-            from None
-    return mint(argparse.Namespace(stack=stack, key=None, publish=[path], subscribe=None, ttl=ttl), None)
+    """A token that may publish ``path``, signed with the stack's key (``tools.token --stack``: the Pulumi CLI
+    reads the secret output ``relayTokenKey``)."""
+    from tools.token import __main__ as tool
+
+    return tool.token(tool.parser().parse_args(["--stack", stack, "--publish", path, "--ttl", f"{ttl}s"]), None)
 
 
 def pattern(args: argparse.Namespace) -> Pattern:
@@ -106,6 +104,8 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.duration is not None and not 0 < args.duration <= 86400:
         parser.error(f"--duration {args.duration}: 0 < seconds <= 86400")
+    if not 60 <= args.token_ttl <= 366 * 86400:
+        parser.error(f"--token-ttl {args.token_ttl}: 60 to 31622400 seconds (366 days)")
     return args
 
 

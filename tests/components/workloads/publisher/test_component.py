@@ -81,7 +81,12 @@ def test_token_comes_from_a_secret(plan_config):
 
 @pytest.mark.parametrize("config, error", [
     ({"relay": {"auth": "jwt", "jwtKey": "generate"}, "publisher": {"enabled": True}},
-     "quicstack:publisher.tokenSecret: is required: relay.auth is jwt, so publishing needs a token (a Secret in namespace moq with key `token`)"),
+     "quicstack:publisher.tokenSecret: is required: relay.auth is jwt here, so publishing needs a token "
+     "(a Secret in namespace moq with key `token`)"),
+    # Let's Encrypt certificates: publishing takes tokens by default.
+    ({"acme": {"environment": "staging", "email": "ops@example.com"}, "publisher": {"enabled": True}},
+     "quicstack:publisher.tokenSecret: is required: relay.auth is jwt here, so publishing needs a token "
+     "(a Secret in namespace moq with key `token`)"),
     ({"publisher": {"tokenSecret": "t"}}, "quicstack:publisher.tokenSecret: 't' is set, but publisher.enabled is false"),
     ({"relay": {"enabled": False}, "web": {"enabled": False}, "publisher": {"enabled": True}},
      "quicstack:publisher.enabled: true needs the relay it publishes to: set relay.enabled true, or publisher.enabled false"),

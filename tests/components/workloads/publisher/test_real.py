@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from tests.support.browser import CHROMIUM
 from tests.support.envoy import free_port
 from tests.support.plan import ROOT
 from tests.support.playback import assert_plays, certificate, chromium_flags, demo_relay, watch
-from tests.support.processes import running, wait_for_tcp
+from tests.support.processes import started, wait_for_tcp
 from tests.support.watch_site import NGINX, serving
 
 MOQ_CLI = Path(os.environ.get("QUICSTACK_MOQ_CLI") or ROOT / ".tools" / "moq-cli-0.9.12" / "bin" / "moq")
@@ -57,9 +58,9 @@ def test_the_planned_commands_publish_what_the_page_plays(tmp_path):
                                            "0.0.0.0:1935": f"127.0.0.1:{rtmp}"})
         moq_env = {"PATH": os.environ["PATH"], "MOQ_CLIENT_CONNECT": f"https://127.0.0.1:{relay.quic_port}/anon"}
         ffmpeg_args = rewritten(ffmpeg["args"], {FONT: DEBIAN_FONT, "127.0.0.1:1935": f"127.0.0.1:{rtmp}"})
-        with running([str(MOQ_CLI), *moq_args], tmp_path / "moq.log", env=moq_env) as sidecar:
+        with started([str(MOQ_CLI), *moq_args], tmp_path / "moq.log", env=moq_env) as sidecar:
             wait_for_tcp(rtmp, sidecar, tmp_path / "moq.log")  # the startup probe
-            with running([FFMPEG, *ffmpeg_args], tmp_path / "ffmpeg.log"), \
+            with started([FFMPEG, *ffmpeg_args], tmp_path / "ffmpeg.log", stdin=subprocess.DEVNULL), \
                     serving(tmp_path, f"https://{relay.host}:{relay.quic_port}/anon", "bbb.hang") as url:
                 result = watch(tmp_path, url, chromium_flags(relay.host, certificate(relay), relay.quic_port))
     assert result["transport"] == "WebTransport (connected)", result
