@@ -49,14 +49,13 @@ def target(args: argparse.Namespace) -> Target:
     ca = args.ca
     if ca and not Path(ca).is_file():
         raise UsageError(f"--ca {ca}: no such file")
+    settings = None
     if args.stack:
         name, settings = stack_settings(args.stack)
         if not settings.relay.enabled:
             raise UsageError(f"stack {name} has no relay (quicstack:relay.enabled is false)")
         url = args.url or f"https://{settings.hosts.relay}/{settings.relay.public_prefix}"
         broadcast = args.broadcast or settings.web.broadcast
-        if settings.relay.auth_mode(settings.acme.is_acme) != "anonymous" and not token:
-            token = minted(name, f"{settings.relay.public_prefix}/{broadcast}", args.token_ttl)
     elif args.url and args.broadcast:
         url, broadcast = args.url, args.broadcast
     else:
@@ -66,6 +65,8 @@ def target(args: argparse.Namespace) -> Target:
     if not _BROADCAST.fullmatch(broadcast):
         raise UsageError(f"--broadcast {broadcast!r} is not a broadcast path "
                          "(segments of A-Z, a-z, 0-9 and . _ ~ -, joined by '/')")
+    if settings and settings.relay.auth_mode(settings.acme.is_acme) != "anonymous" and not token:
+        token = minted(name, f"{settings.relay.public_prefix}/{broadcast}", args.token_ttl)
     return Target(url=url.rstrip("/"), broadcast=broadcast, token=token, ca_file=ca)
 
 
