@@ -18,7 +18,7 @@ from .k3s import GcpProject, GcpRegion, GcpZone, Ipv4Cidr, MachineType, disjoint
 # passed in, not imported, so the two modules do not import each other.
 Settings = Any
 
-_GKE_VERSION = re.compile(r"^1\.([0-9]+)(\.([0-9]+)(-gke\.([0-9]+))?)?$")
+_GKE_VERSION = re.compile(r"1\.([0-9]+)(\.([0-9]+)(-gke\.([0-9]+))?)?")
 # New clusters at this version or later accept one LoadBalancer Service with TCP and UDP ports.
 MIXED_PROTOCOL_MIN_VERSION = "1.34.1-gke.2190000"
 # The backend-service-based external passthrough load balancer, the only kind that takes mixed protocols.
@@ -27,7 +27,7 @@ MIXED_PROTOCOL_CLASS = "networking.gke.io/l4-regional-external"
 
 def version_key(version: str) -> tuple[int, int, int]:
     """(minor, patch, gke build); a missing part counts as 0, so `1.34` sorts below every 1.34.x."""
-    m = _GKE_VERSION.match(version)
+    m = _GKE_VERSION.fullmatch(version)
     return int(m.group(1)), int(m.group(3) or 0), int(m.group(5) or 0)
 
 
@@ -83,7 +83,8 @@ class Gke(Model):
     """Secondary range for Service cluster IPs."""
     admin_cidrs: Optional[list[Ipv4Cidr]] = None
     """IPv4 blocks allowed to reach the control plane (master authorized networks), e.g. `203.0.113.7/32`; unset leaves
-    the endpoint reachable from anywhere (it still requires Google credentials)."""
+    the endpoint reachable from anywhere (it still requires Google credentials). An empty list would close the API to
+    everyone, Pulumi included, so it is refused."""
 
     @property
     def profile(self) -> Profile:
@@ -96,6 +97,9 @@ class Gke(Model):
 def check(s: "Settings") -> None:
     """GKE rules that span keys."""
     gke: Gke = s.cluster
+    if gke.admin_cidrs == []:
+        raise ConfigError("gke.adminCidrs", "is empty, which closes the control plane to everyone, Pulumi included: "
+                          "list your addresses, or leave it unset for no restriction", has_value=False)
     if gke.regional and gke.zone:
         raise ConfigError(
             "gke.zone",

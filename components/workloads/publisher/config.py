@@ -23,7 +23,7 @@ class PublisherConfig(Model):
     token_secret: Optional[SecretName] = None
     """Secret in namespace `moq` whose key `token` is a JWT that may publish the broadcast (e.g. from
     `python -m tools.token`); required when the relay wants tokens to publish."""
-    cli_resources: Resources = Resources.of("20m", "32Mi", "500m", "128Mi")
+    cli_resources: Resources.section("20m", "32Mi", "500m", "128Mi")  # type: ignore[valid-type]
     """moq-cli container requests and limits."""
-    ffmpeg_resources: Resources = Resources.of("200m", "64Mi", "1", "256Mi")
+    ffmpeg_resources: Resources.section("200m", "64Mi", "1", "256Mi")  # type: ignore[valid-type]
     """ffmpeg container requests and limits (x264 at 640x360, 30 fps)."""

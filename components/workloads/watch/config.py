@@ -24,12 +24,12 @@ class WebConfig(Model):
     enabled: bool = True
     """Deploy the watch page."""
     image: Image = "nginxinc/nginx-unprivileged:1.29.3-alpine"
-    """nginx image that serves the page, pinned by tag or digest."""
+    """nginx image that serves the page, pinned like `relay.image`."""
     host: Optional[DnsName] = None
-    """Public host name; unset means `<domain>` itself."""
+    """Public host name; unset means `<domain>` itself. Same rules as `domain`."""
     broadcast: Annotated[BroadcastPath, AfterValidator(_named)] = "bbb.hang"
     """Broadcast the page plays, relative to the relay's public prefix."""
-    resources: Resources = Resources.of("10m", "16Mi", "100m", "64Mi")
+    resources: Resources.section("10m", "16Mi", "100m", "64Mi")  # type: ignore[valid-type]
     """nginx container requests and limits."""
 
 

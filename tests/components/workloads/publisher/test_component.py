@@ -91,7 +91,8 @@ def test_token_comes_from_a_secret(plan_config):
     ({"relay": {"enabled": False}, "web": {"enabled": False}, "publisher": {"enabled": True}},
      "quicstack:publisher.enabled: true needs the relay it publishes to: set relay.enabled true, or publisher.enabled false"),
     ({"publisher": {"enabled": True, "cliImage": "moqdev/moq-cli:latest"}},
-     "quicstack:publisher.cliImage: 'moqdev/moq-cli:latest' is not pinned: give a version tag (never latest or dev) or a digest"),
+     "quicstack:publisher.cliImage: 'moqdev/moq-cli:latest' is not pinned: give a version tag "
+     "(not a moving tag such as latest, main or nightly) or a digest"),
     ({"publisher": {"enabled": True, "tokenSecret": "Bad_Name"}},
      "quicstack:publisher.tokenSecret: 'Bad_Name' is not a Secret name (lower-case a-z, 0-9, '-' and '.')"),
 ])
