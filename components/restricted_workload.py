@@ -46,12 +46,13 @@ class RestrictedWorkload:
     def deployment(self, containers: Sequence[Mapping], volumes: Sequence[Mapping], config_sha256: str, *,
                    replicas: int = 1, init_containers: Sequence[Mapping] = (), spread: bool = False,
                    annotations: Optional[Mapping[str, str]] = None, strategy: Optional[Mapping] = None,
-                   grace_seconds: Optional[int] = None,
+                   grace_seconds: Optional[int] = None, host_aliases: Sequence[Mapping] = (),
                    depends_on: Sequence[pulumi.Resource] = ()) -> k8s.apps.v1.Deployment:
         """Pods without API credentials, every container non-root, read-only and without capabilities."""
         spec: dict = {"replicas": replicas, "selector": {"matchLabels": dict(self.selector)},
                       "template": self._template(containers, volumes, config_sha256, init_containers,
-                                                 "pod-template-hash" if spread else None, annotations, grace_seconds)}
+                                                 "pod-template-hash" if spread else None, annotations, grace_seconds,
+                                                 host_aliases)}
         if strategy:
             spec["strategy"] = dict(strategy)
         return k8s.apps.v1.Deployment(f"{self.resource}-deployment", metadata=self._metadata(self.name), spec=spec,
@@ -77,7 +78,8 @@ class RestrictedWorkload:
 
     def _template(self, containers: Sequence[Mapping], volumes: Sequence[Mapping], config_sha256: str,
                   init_containers: Sequence[Mapping], spread_revision_label: Optional[str],
-                  annotations: Optional[Mapping[str, str]], grace_seconds: Optional[int]) -> dict:
+                  annotations: Optional[Mapping[str, str]], grace_seconds: Optional[int],
+                  host_aliases: Sequence[Mapping] = ()) -> dict:
         """``spread_revision_label``: spread the pods over zones and nodes, counting only the current revision."""
         pod: dict = {
             "automountServiceAccountToken": False,
@@ -91,6 +93,8 @@ class RestrictedWorkload:
                 for key in _SPREAD_KEYS]
         if init_containers:
             pod["initContainers"] = [self.restricted(c) for c in init_containers]
+        if host_aliases:
+            pod["hostAliases"] = list(host_aliases)
         pod["containers"] = [self.restricted(c) for c in containers]
         pod["volumes"] = list(volumes)
         if grace_seconds is not None:
@@ -135,11 +139,12 @@ class RestrictedWorkload:
     def isolate(
         self, ingress: Sequence[Mapping], egress: Optional[Sequence[Mapping]] = None, rules: Sequence[Mapping] = ()
     ) -> k8s.networking.v1.NetworkPolicy:
-        """Admit connections to the ``ingress`` ports from anywhere, plus ``rules`` (ingress rules with their own
-        ``from``), and nothing else; with ``egress`` (``[]``: nothing), limit outgoing ones too."""
+        """Admit connections to the ``ingress`` ports from anywhere (``[]``: none), plus ``rules`` (ingress rules with
+        their own ``from``), and nothing else; with ``egress`` (``[]``: nothing), limit outgoing ones too."""
         spec: dict = {"podSelector": {"matchLabels": dict(self.selector)},
                       "policyTypes": ["Ingress"] if egress is None else ["Ingress", "Egress"],
-                      "ingress": [{"ports": list(ingress)}, *rules]}
+                      # No ports: no rule at all (a rule with an empty port list would admit every port).
+                      "ingress": [*([{"ports": list(ingress)}] if ingress else []), *rules]}
         if egress is not None:
             spec["egress"] = list(egress)
         return k8s.networking.v1.NetworkPolicy(f"{self.resource}-network-policy", metadata=self._metadata(self.name),
