@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 export PULUMI_CONFIG_PASSPHRASE ?=
 
-.PHONY: up preview plan verify destroy test deps player bench
+.PHONY: up preview plan verify destroy test deps player bench bench-tier
 
 # `up`, `preview` and `destroy` drive the Pulumi CLI: without it, say so before anything is created
 # (checked while the Makefile is read, so not even the venv is made).
@@ -84,6 +84,10 @@ test: deps
 # The relay benchmark (not part of the tests; README "Relay benchmark"): the relay make deps builds.
 bench: $(VENV)/.dev $(RELAY) player
 	$(PY) -m bench.relay
+
+# The same load through a clustered relay tier (2 and 3 relays) beside one relay (README "A relay tier").
+bench-tier: $(VENV)/.dev $(RELAY) player
+	$(PY) -m bench.tier
 
 plan: $(VENV)/.runtime player
 	$(PY) -m tools.plan $(STACK)

@@ -45,18 +45,51 @@ class RestrictedWorkload:
 
     def deployment(self, containers: Sequence[Mapping], volumes: Sequence[Mapping], config_sha256: str, *,
                    replicas: int = 1, init_containers: Sequence[Mapping] = (), spread: bool = False,
-                   annotations: Optional[Mapping[str, str]] = None, host_aliases: Sequence[Mapping] = (),
+                   annotations: Optional[Mapping[str, str]] = None, strategy: Optional[Mapping] = None,
+                   grace_seconds: Optional[int] = None, host_aliases: Sequence[Mapping] = (),
                    depends_on: Sequence[pulumi.Resource] = ()) -> k8s.apps.v1.Deployment:
         """Pods without API credentials, every container non-root, read-only and without capabilities."""
+        spec: dict = {"replicas": replicas, "selector": {"matchLabels": dict(self.selector)},
+                      "template": self._template(containers, volumes, config_sha256, init_containers,
+                                                 "pod-template-hash" if spread else None, annotations, grace_seconds,
+                                                 host_aliases)}
+        if strategy:
+            spec["strategy"] = dict(strategy)
+        return k8s.apps.v1.Deployment(f"{self.resource}-deployment", metadata=self._metadata(self.name), spec=spec,
+                                      opts=self._depends_on(depends_on))
+
+    def statefulset(self, service_name: pulumi.Input[str], containers: Sequence[Mapping], volumes: Sequence[Mapping],
+                    config_sha256: str, *, replicas: int, annotations: Optional[Mapping[str, str]] = None,
+                    grace_seconds: Optional[int] = None, min_ready_seconds: int = 0,
+                    depends_on: Sequence[pulumi.Resource] = ()) -> k8s.apps.v1.StatefulSet:
+        """The same pods with stable names (``<name>-<i>.<service_name>``). They start in parallel; updates roll
+        one pod at a time, highest ordinal first, each Ready before the next (``partition: 0``)."""
+        template = self._template(containers, volumes, config_sha256, (), "controller-revision-hash", annotations,
+                                  grace_seconds)
+        return k8s.apps.v1.StatefulSet(
+            f"{self.resource}-statefulset", metadata=self._metadata(self.name),
+            spec={"serviceName": service_name, "replicas": replicas, "selector": {"matchLabels": dict(self.selector)},
+                  "podManagementPolicy": "Parallel", "minReadySeconds": min_ready_seconds,
+                  "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}, "template": template},
+            opts=self._depends_on(depends_on))
+
+    def _depends_on(self, depends_on: Sequence[pulumi.Resource]) -> pulumi.ResourceOptions:
+        return self._opts(pulumi.ResourceOptions(depends_on=list(depends_on))) if depends_on else self.opts
+
+    def _template(self, containers: Sequence[Mapping], volumes: Sequence[Mapping], config_sha256: str,
+                  init_containers: Sequence[Mapping], spread_revision_label: Optional[str],
+                  annotations: Optional[Mapping[str, str]], grace_seconds: Optional[int],
+                  host_aliases: Sequence[Mapping] = ()) -> dict:
+        """``spread_revision_label``: spread the pods over zones and nodes, counting only the current revision."""
         pod: dict = {
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
             "securityContext": pod_security(),
         }
-        if spread:
+        if spread_revision_label:
             pod["topologySpreadConstraints"] = [
                 {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",
-                 "labelSelector": {"matchLabels": dict(self.selector)}, "matchLabelKeys": ["pod-template-hash"]}
+                 "labelSelector": {"matchLabels": dict(self.selector)}, "matchLabelKeys": [spread_revision_label]}
                 for key in _SPREAD_KEYS]
         if init_containers:
             pod["initContainers"] = [self.restricted(c) for c in init_containers]
@@ -64,26 +97,22 @@ class RestrictedWorkload:
             pod["hostAliases"] = list(host_aliases)
         pod["containers"] = [self.restricted(c) for c in containers]
         pod["volumes"] = list(volumes)
-        template_annotations = {CONFIG_SHA256: config_sha256, **(annotations or {})}
-        return k8s.apps.v1.Deployment(
-            f"{self.resource}-deployment",
-            metadata=self._metadata(self.name),
-            spec={"replicas": replicas, "selector": {"matchLabels": dict(self.selector)},
-                  "template": {"metadata": {"labels": dict(self.selector), "annotations": template_annotations},
-                               "spec": pod}},
-            opts=self._opts(pulumi.ResourceOptions(depends_on=list(depends_on))) if depends_on else self.opts,
-        )
+        if grace_seconds is not None:
+            pod["terminationGracePeriodSeconds"] = grace_seconds
+        return {"metadata": {"labels": dict(self.selector),
+                             "annotations": {CONFIG_SHA256: config_sha256, **(annotations or {})}}, "spec": pod}
 
     @staticmethod
     def restricted(container: Mapping) -> dict:
         return {**container, "imagePullPolicy": "IfNotPresent", "securityContext": container_security()}
 
     def expose(self, ports: Sequence[Mapping], exposure: Optional[Exposure] = None, *, tcp_udp_service: bool = True,
-               suffix: str = "", ipv4_only: bool = False,
+               suffix: str = "", ipv4_only: bool = False, session_affinity: bool = False,
                load_balancer_dependencies: Sequence[pulumi.Resource] = ()) -> list[k8s.core.v1.Service]:
         """A Service for ``ports``: ClusterIP without ``exposure``, else a LoadBalancer. Where the cloud
         cannot carry TCP and UDP in one Service, the TCP ports go to a twin (``<name>-tcp``) on the same address;
-        the first Service returned carries UDP."""
+        the first Service returned carries UDP. ``session_affinity``: each client address stays on one pod
+        (``sessionAffinity: ClientIP``)."""
         name = f"{self.name}-{suffix}" if suffix else self.name
         resource = f"{self.resource}-{suffix}-service" if suffix else f"{self.resource}-service"
         protocols = {p["protocol"] for p in ports}
@@ -91,14 +120,16 @@ class RestrictedWorkload:
         if exposure and not tcp_udp_service and protocols == {"TCP", "UDP"}:
             groups = [(name, resource, [p for p in ports if p["protocol"] == "UDP"]),
                       (f"{name}-tcp", f"{resource}-tcp", [p for p in ports if p["protocol"] == "TCP"])]
-        return [self._service(n, r, group, exposure, ipv4_only, load_balancer_dependencies) for n, r, group in groups]
+        affinity = {"sessionAffinity": "ClientIP"} if session_affinity else {}
+        return [self._service(n, r, group, exposure, ipv4_only, load_balancer_dependencies, affinity)
+                for n, r, group in groups]
 
     def _service(self, name: str, resource: str, ports: list, exposure: Optional[Exposure], ipv4_only: bool,
-                 dependencies: Sequence[pulumi.Resource]) -> k8s.core.v1.Service:
+                 dependencies: Sequence[pulumi.Resource], affinity: Mapping[str, str]) -> k8s.core.v1.Service:
         if exposure is None:
-            spec: dict = {"type": "ClusterIP", "selector": dict(self.selector), "ports": ports}
+            spec: dict = {"type": "ClusterIP", "selector": dict(self.selector), "ports": ports, **affinity}
             return k8s.core.v1.Service(resource, metadata=self._metadata(name), spec=spec, opts=self.opts)
-        spec = {**exposure.spec(), "selector": dict(self.selector), "ports": ports}
+        spec = {**exposure.spec(), "selector": dict(self.selector), "ports": ports, **affinity}
         if ipv4_only:
             # QUIC listeners on an NLB are IPv4 only; elsewhere single-stack keeps one address per host.
             spec.update({"ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack"})
@@ -106,21 +137,21 @@ class RestrictedWorkload:
                                    opts=self._opts(load_balancer_service_options(dependencies)))
 
     def isolate(
-        self, ingress: Sequence[Mapping], egress: Optional[Sequence[Mapping]] = None
+        self, ingress: Sequence[Mapping], egress: Optional[Sequence[Mapping]] = None, rules: Sequence[Mapping] = ()
     ) -> k8s.networking.v1.NetworkPolicy:
-        """Admit connections to the ``ingress`` ports only (``[]``: none); with ``egress`` (``[]``: nothing), limit
-        outgoing ones too.
-        """
+        """Admit connections to the ``ingress`` ports from anywhere (``[]``: none), plus ``rules`` (ingress rules with
+        their own ``from``), and nothing else; with ``egress`` (``[]``: nothing), limit outgoing ones too."""
         spec: dict = {"podSelector": {"matchLabels": dict(self.selector)},
                       "policyTypes": ["Ingress"] if egress is None else ["Ingress", "Egress"],
                       # No ports: no rule at all (a rule with an empty port list would admit every port).
-                      "ingress": [{"ports": list(ingress)}] if ingress else []}
+                      "ingress": [*([{"ports": list(ingress)}] if ingress else []), *rules]}
         if egress is not None:
             spec["egress"] = list(egress)
         return k8s.networking.v1.NetworkPolicy(f"{self.resource}-network-policy", metadata=self._metadata(self.name),
                                                spec=spec, opts=self.opts)
 
     def disruption_budget(self, max_unavailable: int = 1) -> k8s.policy.v1.PodDisruptionBudget:
+        """``maxUnavailable`` rather than ``minAvailable``: a one-pod workload must not block a node drain forever."""
         return k8s.policy.v1.PodDisruptionBudget(
             f"{self.resource}-pdb", metadata=self._metadata(self.name),
             spec={"maxUnavailable": max_unavailable, "selector": {"matchLabels": dict(self.selector)}}, opts=self.opts)

@@ -29,6 +29,11 @@ class StackOutputs:
     """Name of the Secret in namespace `moq` with the relay's certificate and key."""
     relay_public_prefix: Optional[Any] = None
     """Broadcast path prefix open without a token (`relay.publicPrefix`), where `tools.verify` opens its session."""
+    relay_replicas: Optional[Any] = None
+    """Relays in the tier (`relay.replicas`)."""
+    relay_quic_lb: Optional[Any] = None
+    """Whether the relays write QUIC-LB connection IDs the load balancer routes by (EKS): `tools.verify` then counts the
+    relays that answer (its `quic-lb` row for the relay)."""
     relay_token_key: Optional[Any] = None
     """Where publishing takes tokens and the stack generates the key: PEM of the private key `python -m tools.token`
     signs with (secret)."""

@@ -1,5 +1,5 @@
-"""The managed node group: its IAM role, a launch template (IMDSv2 only, encrypted gp3 root volume)
-and the AL2023 x86_64 nodes in the private subnets.
+"""The managed node group: its IAM role, a launch template (IMDSv2 only, encrypted gp3 root volume, user
+data raising the UDP buffer limits QUIC needs) and the AL2023 x86_64 nodes in the private subnets.
 
 In API authentication mode EKS creates the node role's access entry itself.
 """
@@ -13,7 +13,10 @@ from typing import Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.shared.node import UDP_BUFFER_BYTES
+
 from .iam import trust_policy
+from .user_data import launch_template_user_data
 
 AMI_TYPE = "AL2023_x86_64_STANDARD"
 NODE_POLICIES = {
@@ -74,6 +77,8 @@ class NodeGroup(pulumi.ComponentResource):
                     },
                 }
             ],
+            # net.core.rmem_max/wmem_max for the relay's 8 MiB socket buffers (user_data.py).
+            user_data=launch_template_user_data(UDP_BUFFER_BYTES),
             update_default_version=True,
             opts=child,
         )

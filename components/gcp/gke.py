@@ -16,7 +16,7 @@ import pulumi
 import pulumi_gcp as gcp
 import yaml
 
-from components.gcp.startup import UDP_BUFFER_BYTES
+from components.shared.node import UDP_BUFFER_BYTES
 
 NODE_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer")
 AUTH_PLUGIN = "gke-gcloud-auth-plugin"

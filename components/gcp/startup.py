@@ -14,9 +14,9 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from components.shared.node import UDP_BUFFER_BYTES
+
 METADATA_SERVER = "169.254.169.254"
-# quic-go asks for 7 MiB send and receive buffers; Linux caps both at ~208 KiB by default.
-UDP_BUFFER_BYTES = 8388608
 K3S_VERSION = re.compile(r"v1\.[0-9]+\.[0-9]+\+k3s[0-9]+")
 """A pinned k3s release (``v1.34.9+k3s1``); the config's ``k3s.k3sVersion`` uses the same grammar."""
 

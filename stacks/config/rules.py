@@ -131,6 +131,7 @@ def _relay(s: Settings) -> None:
     """Relay rules that depend on other sections."""
     if not s.relay.enabled:
         return
+    s.relay.check_replicas(s.profile, s.cloud)
     s.relay.check_key(s.acme.is_acme)
     hosts = s.hosts
     others = {"web.host": hosts.web if s.web.enabled else None,

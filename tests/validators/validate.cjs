@@ -1,11 +1,12 @@
-// Validates Kubernetes objects against the schemas shipped in kubernetes-models (built-in kinds)
-// and @kubernetes-models/cert-manager (Certificate, Issuer, ClusterIssuer, ...).
+// Validates Kubernetes objects against the schemas shipped in kubernetes-models (built-in kinds),
+// @kubernetes-models/cert-manager (Certificate, Issuer, ClusterIssuer, ...) and
+// @kubernetes-models/prometheus-operator (PodMonitor, ...).
 // Usage: node validate.cjs FILE.yaml...  Prints one JSON line per object; exit 1 if any is invalid.
 "use strict";
 const fs = require("fs");
 const yaml = require("js-yaml");
 
-const PACKAGES = ["kubernetes-models", "@kubernetes-models/cert-manager"];
+const PACKAGES = ["kubernetes-models", "@kubernetes-models/cert-manager", "@kubernetes-models/prometheus-operator"];
 
 function modelFor(apiVersion, kind) {
   const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];

@@ -97,6 +97,9 @@ def _tuning(tuning) -> None:
                         help="QUIC-LB connections to open (default 20)")
     tuning.add_argument("--replicas", type=_bounded(int, 1, 1000), metavar="N",
                         help="Envoy replicas to expect (default: the envoyReplicas output)")
+    tuning.add_argument("--relay-replicas", type=_bounded(int, 1, 1000), metavar="N",
+                        help="the relay writes QUIC-LB connection IDs (an EKS tier): count the relays that answer, "
+                        "expecting N (default with stack outputs: relayReplicas when relayQuicLb is true)")
     tuning.add_argument("--server-id-length", type=_bounded(int, 1, MAX_SERVER_ID_LENGTH), metavar="OCTETS",
                         help=f"QUIC-LB server ID length, 1-{MAX_SERVER_ID_LENGTH} "
                         "(default: the envoyServerIdLength output, else "
@@ -146,7 +149,7 @@ def configure(args: argparse.Namespace, stdin) -> tuple[list[Endpoint], Options]
         raise UsageError("give either --stack or URLs, not both")
     outputs: dict = {}
     if explicit:
-        endpoints = from_urls(args.envoy, args.relay, args.web, args.url, args.replicas)
+        endpoints = from_urls(args.envoy, args.relay, args.web, args.url, args.replicas, args.relay_replicas)
     else:
         if args.stack:
             outputs = stack_outputs(args.stack)

@@ -47,7 +47,10 @@ class Endpoint:
     expected_address: str | None = None
     """The load balancer address the stack reports; DNS must agree with it."""
     replicas: int | None = None
-    """Envoy pods the stack runs (QUIC-LB compares the server IDs it sees with this)."""
+    """Envoy pods or relays the stack runs (QUIC-LB compares the server IDs it sees with this)."""
+    quic_lb: bool = False
+    """A relay that writes QUIC-LB connection IDs (a tier behind an NLB): its quic-lb check counts the relays that
+    answer."""
     relay_url: str | None = None
     """For the watch page: the relay URL it should point at."""
 
@@ -98,7 +101,10 @@ class EndpointRun:
     def __init__(self, endpoint: Endpoint, options: Options, on_result: Callable[[Result], None]):
         self.ep, self.opts, self.on_result = endpoint, options, on_result
         self.address: str | None = None
-        self.tasks = {name: asyncio.ensure_future(self._run(name)) for name in CHECKS[endpoint.role]}
+        names = CHECKS[endpoint.role]
+        if endpoint.quic_lb and "quic-lb" not in names:
+            names += ("quic-lb",)
+        self.tasks = {name: asyncio.ensure_future(self._run(name)) for name in names}
 
     async def results(self) -> list[Result]:
         return list(await asyncio.gather(*self.tasks.values()))
@@ -334,12 +340,17 @@ async def check_http3(run: EndpointRun) -> Verdict:
 
 
 async def _probe(run: EndpointRun) -> list[bytes]:
-    """One QUIC-LB probe: a full request, so the server's NEW_CONNECTION_ID frames have arrived too."""
+    """One QUIC-LB probe: a full request (a relay: a WebTransport session), so the server's
+    NEW_CONNECTION_ID frames have arrived too."""
     logger = QuicLogger()
-    async with run.quic(logger) as client:
-        response = await client.get(run.ep.authority, run.ep.path)
-    if response.status != 200:
-        raise Failed(f"answered {response.status}")
+    relay = run.ep.role == "relay"
+    async with run.quic(logger, webtransport=relay) as client:
+        if relay:
+            status, _ = await client.webtransport(run.ep.authority, run.session_path)
+        else:
+            status = (await client.get(run.ep.authority, run.ep.path)).status
+    if status != 200:
+        raise Failed(f"answered {status}")
     return net.server_connection_ids(logger)
 
 

@@ -126,13 +126,13 @@ def typed_output(outputs: dict, key: str, kind: type, what: str, valid=lambda va
     return value
 
 
-def _replicas(outputs: dict) -> int | None:
-    reported = outputs.get("envoyReplicas")
+def _replicas(outputs: dict, key: str = "envoyReplicas") -> int | None:
+    reported = outputs.get(key)
     if reported is None:
         return None
     if isinstance(reported, bool) or not isinstance(reported, int) or not 1 <= reported <= 1000:
         shown_value = repr(reported) if isinstance(reported, str) and len(reported) < 20 else _kind(reported)
-        raise UsageError(f"the envoyReplicas output is {shown_value}, not a whole number of replicas (1-1000)")
+        raise UsageError(f"the {key} output is {shown_value}, not a whole number of replicas (1-1000)")
     return reported
 
 
@@ -146,6 +146,8 @@ def from_outputs(outputs: dict, replicas: int | None = None) -> list[Endpoint]:
         extra: dict = {"expected_address": _text(outputs, address_key)}
         if role == "envoy":
             extra["replicas"] = replicas or _replicas(outputs)
+        if role == "relay" and outputs.get("relayQuicLb") is True:
+            extra.update(quic_lb=True, replicas=_replicas(outputs, "relayReplicas"))
         if role == "web":
             extra["relay_url"] = _text(outputs, "relayUrl")
         endpoints.append(endpoint(role, role, url, **extra))
@@ -157,12 +159,12 @@ def from_outputs(outputs: dict, replicas: int | None = None) -> list[Endpoint]:
 
 
 def from_urls(envoy: str | None, relay: str | None, web: str | None, urls: list[str],
-              replicas: int | None) -> list[Endpoint]:
+              replicas: int | None, relay_replicas: int | None = None) -> list[Endpoint]:
     endpoints = []
     if envoy:
         endpoints.append(endpoint("envoy", "envoy", envoy, replicas=replicas))
     if relay:
-        endpoints.append(endpoint("relay", "relay", relay))
+        endpoints.append(endpoint("relay", "relay", relay, replicas=relay_replicas, quic_lb=relay_replicas is not None))
     if web:
         endpoints.append(endpoint("web", "web", web, relay_url=relay))
     endpoints += [endpoint("url", "url" if len(urls) == 1 else f"url{i}", url) for i, url in enumerate(urls, 1)]

@@ -7,13 +7,18 @@ Deploys, into its own namespace ``moq`` (restricted pod security; the watch page
 - Secret ``relay-auth`` with the public JWK (``<kid>.jwk``) of each ES256 token key the stack
   generates, when publishing needs a token and no existing key Secret is named; the private keys
   stay in the stack (the newest is ``token_key``, a Pulumi secret);
-- Deployment ``relay``: one replica, restricted pod security, probes on the internal listener;
+- Deployment ``relay`` (one relay) or, for a tier (``relay.replicas`` > 1), StatefulSet ``relay`` with a headless
+  Service, the peer CA and the peer list (``tier.py``, ``cluster.py``); restricted pod security, probes on the
+  internal listener, a ``preStop`` drain, a PodDisruptionBudget, an optional PodMonitor;
 - Service ``relay``: UDP 443 -> the QUIC port; a LoadBalancer, or ClusterIP where the ingress
   controller carries UDP 443; plus TCP 443 -> the relay's HTTPS listener where its own load
   balancer carries the WebSocket fallback;
 - Service ``relay-web`` + Ingress ``relay`` where the ingress carries the WebSocket fallback;
 - NetworkPolicy ``relay``: only the QUIC and web ports accept connections, so the unauthenticated
-  internal listener stays closed to other pods.
+  internal listener stays closed to other pods (but the scraper's namespace, with the PodMonitor).
+
+Where the load balancer routes QUIC by server ID (EKS) the namespace carries the AWS controller's server-ID
+injection and pod readiness-gate labels, and each pod converts its injected ID for the relay (``cluster.py``).
 """
 
 from __future__ import annotations
@@ -25,19 +30,44 @@ from typing import Literal, Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
+import tomli_w
 
 from components.cluster.contract import Cluster, ExposeRequest, Exposure, PublicEndpoint
 from components.k8s import labels, lb_address
 from components.platform.certificates import Issuer
 from components.platform.platform import Platform
 from components.restricted_workload import RestrictedWorkload
+from components.workloads.relay import tier
+from components.workloads.relay.cluster import (
+    PEER_TLS_DIR,
+    PEERS_DIR,
+    RelayCluster,
+    node_env,
+    quic_lb_launch,
+    with_cluster,
+)
 from components.workloads.relay.config import RelayConfig, WebSocketRoute
 from components.workloads.relay.keys import key_dir_file
-from components.workloads.relay.toml import AUTH_DIR, CONFIG_DIR, CONFIG_FILE, TLS_DIR, RelayToml, environment, render
+from components.workloads.relay.toml import (
+    AUTH_DIR,
+    CONFIG_DIR,
+    CONFIG_FILE,
+    TLS_DIR,
+    RelayToml,
+    document,
+    environment,
+)
 
 NAMESPACE = "moq"
 SERVICE = "relay"
+CONTAINER = "relay"
 PUBLIC_PORT = 443
+# https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/use_cases/quic/
+# The controller's webhook injects a QUIC-LB server ID into the containers the pod annotation names, in namespaces
+# with the first label; the second makes a pod Ready only once its NLB target is healthy.
+LBC_QUIC_CONTAINERS = "service.beta.kubernetes.io/aws-load-balancer-quic-enabled-containers"
+LBC_NAMESPACE_LABELS = {"elbv2.k8s.aws/quic-server-id-inject": "enabled",
+                        "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"}
 ENDPOINT = "relay"
 """The relay's public endpoint (``Cluster.expose``)."""
 # https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/annotations/#custom-timeouts
@@ -89,23 +119,41 @@ class RelayArgs:
     """Listeners on ``[::]`` (IPv6 and IPv4) or on ``0.0.0.0``."""
     namespace: str = NAMESPACE
     """Namespace the relay creates for its objects (restricted pod security)."""
+    replicas: int = 1
+    """Relays; more than one form a cluster (a StatefulSet, ``tier.py``)."""
+    session_affinity: bool = False
+    """``sessionAffinity: ClientIP`` on the relay Service (several relays without QUIC-LB)."""
+    quic_lb: bool = False
+    """The load balancer's controller injects a QUIC-LB server ID into each pod and routes by it (EKS)."""
+    linger: str = "5s"
+    """``[cluster] linger``."""
+    drain_seconds: int = 30
+    """``preStop`` sleep before the relay is stopped."""
+    metrics_namespace: Optional[str] = None
+    """Set: a PodMonitor scrapes /metrics, and this namespace may reach the internal port."""
 
     @classmethod
     def of(cls, config: RelayConfig, host: str, cluster: Cluster, platform: Platform) -> "RelayArgs":
         """The relay's arguments from its config section and what the cluster and the platform offer."""
         via_ingress = bool(platform.udp)
+        quic_lb = cluster.profile.quic_lb
         return cls(
             host=host, image=config.image, resources=config.resources.as_k8s(), quic_port=config.quic_port,
             web_port=config.web_port, internal_port=config.internal_port, log_level=config.log_level,
             public_prefix=config.public_prefix, auth=config.auth_mode(platform.public_certificates),
             issuer=platform.issuer,
             websocket=config.websocket_route(cluster.profile, via_ingress), ingress_class=platform.ingress_class,
-            # Where the ingress controller's load balancer carries UDP 443, the relay's Service stays internal.
-            # No QUIC listener: the relay's connection IDs carry no QUIC-LB server ID.
-            exposure=None if via_ingress else cluster.expose(ExposeRequest(ENDPOINT, tcp_udp=True)),
+            # Where the ingress controller's load balancer carries UDP 443, the relay's Service stays internal. Where
+            # the load balancer routes QUIC by server ID, 443 is one TCP_QUIC listener: QUIC by server ID, and TCP
+            # (the WebSocket fallback) on the same listener, the one QUIC listener an NLB allows.
+            exposure=None if via_ingress else cluster.expose(
+                ExposeRequest(ENDPOINT, tcp_udp=True, quic_port=PUBLIC_PORT if quic_lb else None)),
             ingress_address=platform.ingress_address, load_balancer_dependencies=cluster.load_balancer_dependencies,
             jwt_key_secret=config.jwt_key_secret if config.jwt_key == "existing" else None,
             jwt_keys=tuple(config.jwt_keys), listen=config.listen,
+            replicas=config.replicas_on(cluster.profile), session_affinity=config.session_affinity == "ClientIP",
+            quic_lb=quic_lb, linger=config.linger, drain_seconds=config.drain_seconds,
+            metrics_namespace=config.metrics_namespace if config.metrics == "podmonitor" else None,
         )
 
 
@@ -126,38 +174,43 @@ class Relay(pulumi.ComponentResource):
     def __init__(self, name: str, args: RelayArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("quicstack:workloads:Relay", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        # Created at the stack's root before the relay owned it: the alias keeps the existing Namespace.
-        namespace = k8s.core.v1.Namespace(
-            args.namespace,
-            metadata={"name": args.namespace, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}},
-            opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]),
-        )
-        ns = self.namespace = namespace.metadata.name
+        ns = self.namespace = self._namespace(args).metadata.name
         workload = RestrictedWorkload(name, "relay", ns, labels("moq-relay", "relay"), child)
+        cluster = RelayCluster(args.replicas, args.namespace, args.quic_port) if args.replicas > 1 else None
         config = RelayToml(quic_port=args.quic_port, web_port=args.web_port, internal_port=args.internal_port,
                            log_level=args.log_level, public_prefix=args.public_prefix, auth=args.auth,
-                           web_tls=args.websocket == "load-balancer", listen=args.listen)
-        toml = render(config)
+                           web_tls=args.websocket == "load-balancer", listen=args.listen, linger=args.linger,
+                           stats=args.metrics_namespace is not None)
+        toml = tomli_w.dumps(with_cluster(document(config), cluster) if cluster else document(config))
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-config", metadata={"name": "relay-config", "namespace": ns, "labels": workload.selector},
             data={CONFIG_FILE: toml}, opts=child,
         )
         certificate = args.issuer.certificate(f"{name}-certificate", args.host, ns, child)
         volumes, mounts = self._volumes(name, args, config, config_map.metadata.name, certificate.secret_name, child)
-        # One replica: nothing routes QUIC by connection ID here (no QUIC-LB), so with a second replica
-        # behind the one UDP address a client's NAT rebinding could land on the other pod and lose its
-        # connection. Scale out with more relays on more addresses instead.
-        deployment = workload.deployment([_container(args, config, mounts)], volumes,
-                                         hashlib.sha256(toml.encode()).hexdigest(), depends_on=[certificate.resource])
+        after = [certificate.resource]
+        if cluster:
+            after.append(self._tier(name, args, cluster, workload, volumes, mounts, child))
+        pods = self._pods(workload, args, config, cluster, mounts, volumes, toml, after)
+        workload.disruption_budget()
+        if args.metrics_namespace:
+            tier.pod_monitor(name, ns, workload.selector, child)
         service = self._services(workload, args)
         if args.websocket == "ingress":
             self._websocket_ingress(workload, args, certificate.secret_name)
-        # The internal listener must bind the pod IP for the kubelet's probes; no other pod may reach it.
-        workload.isolate([{"protocol": "UDP", "port": args.quic_port}, {"protocol": "TCP", "port": args.web_port}])
+        # The internal listener must bind the pod IP for the kubelet's probes; no other pod may reach it but the
+        # scraper's namespace.
+        scraper = ([{"from": [{"namespaceSelector": {"matchLabels": {
+            "kubernetes.io/metadata.name": args.metrics_namespace}}}],
+            "ports": [{"protocol": "TCP", "port": args.internal_port}]}] if args.metrics_namespace else [])
+        workload.isolate([{"protocol": "UDP", "port": args.quic_port}, {"protocol": "TCP", "port": args.web_port}],
+                         rules=scraper)
+        self._finish(args, certificate.secret_name, service, pods)
 
+    def _finish(self, args: RelayArgs, secret_name: str, service: k8s.core.v1.Service, pods) -> None:
         self.url = f"https://{args.host}"
         self.public_url = f"{self.url}/{args.public_prefix}"
-        self.secret_name = certificate.secret_name
+        self.secret_name = secret_name
         self.cluster_ip = service.spec.cluster_ip
         """The Service carrying UDP 443: in-cluster clients reach the relay there under its public host name."""
         self.address = (
@@ -166,9 +219,48 @@ class Relay(pulumi.ComponentResource):
         self.endpoint = PublicEndpoint(args.host, ENDPOINT, self.address)
         self.outputs = {"relay_url": self.url, "relay_address": self.address,
                         "relay_certificate_secret": self.secret_name, "relay_public_prefix": args.public_prefix,
-                        "relay_token_key": self.token_key}
+                        "relay_token_key": self.token_key, "relay_replicas": args.replicas,
+                        "relay_quic_lb": args.quic_lb}
         self.register_outputs({"url": self.url, "address": self.address, "secretName": self.secret_name,
-                               "deployment": deployment.metadata.name})
+                               "workload": pods.metadata.name})
+
+    def _namespace(self, args: RelayArgs) -> k8s.core.v1.Namespace:
+        # Where the load balancer's controller injects server IDs its webhook admits every pod here and fails closed:
+        # nothing may be created in the namespace before the controller runs (and the namespace goes first on
+        # teardown).
+        labels = {"pod-security.kubernetes.io/enforce": "restricted", **(LBC_NAMESPACE_LABELS if args.quic_lb else {})}
+        # Created at the stack's root before the relay owned it: the alias keeps the existing Namespace.
+        return k8s.core.v1.Namespace(
+            args.namespace, metadata={"name": args.namespace, "labels": labels},
+            opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)],
+                                        depends_on=list(args.load_balancer_dependencies) if args.quic_lb else []),
+        )
+
+    def _tier(self, name: str, args: RelayArgs, cluster: RelayCluster, workload: RestrictedWorkload, volumes: list,
+              mounts: list, child: pulumi.ResourceOptions) -> pulumi.Resource:
+        """The peers' certificate, their list and the headless Service; the pods mount the first two."""
+        peers = tier.peers_config_map(name, cluster, self.namespace, workload.selector, child)
+        volumes += [{"name": "peer-tls", "secret": {"secretName": tier.PEER_SECRET}},
+                    {"name": "peers", "configMap": {"name": peers.metadata.name}}]
+        mounts += [{"name": "peer-tls", "mountPath": PEER_TLS_DIR, "readOnly": True},
+                   {"name": "peers", "mountPath": PEERS_DIR, "readOnly": True}]
+        tier.headless_service(name, cluster, self.namespace, workload.selector, child)
+        return tier.peer_certificate(name, cluster, self.namespace, args.issuer.ready, child)
+
+    @staticmethod
+    def _pods(workload: RestrictedWorkload, args: RelayArgs, config: RelayToml, cluster: Optional[RelayCluster],
+              mounts: list, volumes: list, toml: str, after: list):
+        lifecycle, grace = tier.drain(args.drain_seconds)
+        container = _container(args, config, mounts, lifecycle, cluster)
+        # Only what the relay reads at start rolls the pods: the peer list is watched, so it is not in the digest.
+        digest = hashlib.sha256(toml.encode()).hexdigest()
+        annotations = {LBC_QUIC_CONTAINERS: CONTAINER} if args.quic_lb else None
+        if cluster:
+            return workload.statefulset(cluster.headless_service, [container], volumes, digest,
+                                        replicas=cluster.replicas, annotations=annotations, grace_seconds=grace,
+                                        min_ready_seconds=10, depends_on=after)
+        return workload.deployment([container], volumes, digest, annotations=annotations, strategy=tier.SURGE,
+                                   grace_seconds=grace, depends_on=after)
 
     def _volumes(self, name: str, args: RelayArgs, config: RelayToml, config_map: pulumi.Input[str],
                  tls_secret: pulumi.Input[str], child: pulumi.ResourceOptions) -> tuple[list, list]:
@@ -209,7 +301,8 @@ class Relay(pulumi.ComponentResource):
             # Same port number, other protocol: the load balancer needs TCP and UDP listeners on 443 (an NLB's TCP_UDP).
             ports.append({"name": "wss", "protocol": "TCP", "port": PUBLIC_PORT, "targetPort": args.web_port})
         # Without an exposure the ingress controller's Service carries UDP 443 to this one (``udp_backend``).
-        (service,) = workload.expose(ports, args.exposure, load_balancer_dependencies=args.load_balancer_dependencies)
+        (service,) = workload.expose(ports, args.exposure, load_balancer_dependencies=args.load_balancer_dependencies,
+                                     session_affinity=args.session_affinity, ipv4_only=args.quic_lb)
         return service
 
     @staticmethod
@@ -223,14 +316,20 @@ class Relay(pulumi.ComponentResource):
                                     "nginx.ingress.kubernetes.io/proxy-send-timeout": WEBSOCKET_TIMEOUT})
 
 
-def _container(args: RelayArgs, config: RelayToml, mounts: list) -> dict:
+def _container(args: RelayArgs, config: RelayToml, mounts: list, lifecycle: dict,
+               cluster: Optional[RelayCluster]) -> dict:
     health = {"httpGet": {"path": "/health", "port": "internal"}}
+    env = node_env(cluster) if cluster else []
+    if cluster and config.stats:
+        # Each relay publishes its counters under its own name, or the cluster keeps only one of them.
+        env.append({"name": "MOQ_STATS_NODE", "value": "$(POD_NAME)"})
     return {
-        "name": "relay",
+        "name": CONTAINER,
         "image": args.image,
-        # The image's entrypoint runs `moq-relay "$@"`: the config path is the only argument.
-        "args": [config.path],
-        "env": environment(config),
+        # The image's entrypoint runs `moq-relay "$@"`: the config path is the only argument. Where the controller
+        # injects a server ID, a shell line turns it into the relay's hex first.
+        **({"command": quic_lb_launch(config.path)} if args.quic_lb else {"args": [config.path]}),
+        "env": [*environment(config), *env],
         "ports": [
             {"name": "quic", "containerPort": args.quic_port, "protocol": "UDP"},
             {"name": "web", "containerPort": args.web_port, "protocol": "TCP"},
@@ -238,6 +337,7 @@ def _container(args: RelayArgs, config: RelayToml, mounts: list) -> dict:
         ],
         "readinessProbe": {**health, "periodSeconds": 5, "failureThreshold": 3},
         "livenessProbe": {**health, "initialDelaySeconds": 10, "periodSeconds": 10, "failureThreshold": 3},
+        "lifecycle": lifecycle,
         "resources": {k: dict(v) for k, v in args.resources.items()},
         "volumeMounts": mounts,
     }

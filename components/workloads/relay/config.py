@@ -20,6 +20,8 @@ BROADCAST_PATH = re.compile(r"([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?")
 _KEY_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?")
 
 WebSocketRoute = Literal["ingress", "load-balancer", "none"]
+# moq-relay's `[cluster] linger` is a humantime duration; this project writes whole seconds or milliseconds.
+_DURATION = re.compile(r"(0|[1-9][0-9]{0,5})(ms|s)")
 Auth = Literal["anonymous", "jwt"]
 
 
@@ -44,6 +46,9 @@ BroadcastPath = Annotated[
     AfterValidator(_no_dot_segments),
 ]
 SecretName = Annotated[str, AfterValidator(_secret_name)]
+Duration = Annotated[str, matching(_DURATION, "is not a duration such as 5s or 500ms")]
+# The Prometheus namespace: any existing namespace (kube-* included) may hold the scraper.
+NamespaceName = Annotated[str, AfterValidator(grammar.k8s_label)]
 KeyName = Annotated[
     str, matching(_KEY_NAME, "is not a key name (1-20 of lower-case a-z, 0-9 and '-', no '-' at either end)")
 ]
@@ -96,6 +101,24 @@ class RelayConfig(Model):
     """Serve the WebSocket fallback (browsers without WebTransport) on TCP 443 of the relay host."""
     resources: Resources.section("100m", "128Mi", "1", "512Mi")  # type: ignore[valid-type]
     """Relay container requests and limits."""
+    replicas: Optional[int] = Field(default=None, ge=1, le=16)
+    """Relays in the tier; unset means 2 where the load balancer routes QUIC by server ID (EKS) and 1 elsewhere. More
+    than one run as a StatefulSet that forms a cluster: a broadcast published to any relay plays from every relay."""
+    session_affinity: Literal["None", "ClientIP"] = "None"
+    """The relay Service's `sessionAffinity`. Without QUIC-LB routing (every cloud but EKS) more than one relay behind
+    one UDP address needs `ClientIP`: the load balancer then keeps each client address on one relay (README:
+    "Scaling the relay")."""
+    linger: Duration = "5s"
+    """How long a broadcast stays announced after its publisher vanished without saying so (the relay's `[cluster]
+    linger`): a publisher that reconnects within it resumes seamlessly."""
+    drain_seconds: int = Field(default=30, ge=0, le=3600)
+    """On a rollout or eviction a relay leaves the load balancer and keeps serving its viewers this long before it
+    stops (`preStop`); its termination grace period is 15 s longer."""
+    metrics: Literal["none", "podmonitor"] = "none"
+    """`podmonitor`: a Prometheus-operator PodMonitor scrapes every relay's /metrics on the internal port, which then
+    admits `metricsNamespace`."""
+    metrics_namespace: NamespaceName = "monitoring"
+    """With `metrics: podmonitor`: the namespace of the Prometheus that scrapes the relays."""
 
     @model_validator(mode="after")
     def _listeners(self) -> "RelayConfig":
@@ -127,6 +150,17 @@ class RelayConfig(Model):
             raise ConfigError("relay.jwtKeys", "is listed twice; give each key its own name", twice[0])
         return self
 
+    def replicas_on(self, profile: Profile) -> int:
+        """Relays: the configured number, else 2 where the load balancer routes QUIC by server ID, else 1."""
+        return self.replicas or (2 if profile.quic_lb else 1)
+
+    def check_replicas(self, profile: Profile, cloud: str) -> None:
+        """Several relays behind one UDP address without QUIC-LB routing need the Service's client affinity."""
+        replicas = self.replicas_on(profile)
+        if replicas > 1 and not profile.quic_lb and self.session_affinity != "ClientIP":
+            raise ConfigError(
+                "relay.replicas", f"needs relay.sessionAffinity ClientIP on {cloud}: nothing here routes QUIC by "
+                "connection ID, so without it one client's packets could reach different relays", replicas)
     def auth_mode(self, public_certificates: bool) -> Auth:
         """``auth``, or its default: tokens for publishing wherever Let's Encrypt issues (a public stack)."""
         return self.auth or ("jwt" if public_certificates else "anonymous")

@@ -1,9 +1,10 @@
 """The relay's configuration file (moq-relay 0.14 TOML), generated from typed values.
 
 Pure: no Pulumi, no I/O. Only keys the relay documents are written (``[server]``, ``[server.tls]``,
-``[web.http]`` or ``[web.https]``, ``[internal]``, ``[auth]``); everything else keeps the relay's
-defaults. No ``[log]``: moq-relay 0.14 merges the file with its command line, whose default level
-(``info``) overwrites the file's, so the level travels in ``MOQ_LOG_LEVEL`` (:func:`environment`).
+``[web.http]`` or ``[web.https]``, ``[internal]``, ``[auth]``, ``[cluster]``, ``[stats]``; a tier adds
+``[client.tls]`` and its peer list, ``cluster.py``); everything else keeps the relay's defaults. No
+``[log]``: moq-relay 0.14 merges the file with its command line, whose default level (``info``)
+overwrites the file's, so the level travels in ``MOQ_LOG_LEVEL`` (:func:`environment`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ class RelayToml:
     auth: Literal["anonymous", "jwt"] = "anonymous"
     """``anonymous``: the prefix is open for publish and subscribe; ``jwt``: subscribe only, the rest needs a token."""
     listen: Literal["dual-stack", "ipv4"] = "dual-stack"
+    linger: str = "5s"
+    """``[cluster] linger``: how long a broadcast outlives a publisher that vanished without unannouncing."""
+    stats: bool = False
+    """``[stats] enabled``: at 0.14.12 the traffic and session counters on ``/metrics`` count only with it."""
 
     @property
     def path(self) -> str:
@@ -73,6 +78,9 @@ def document(cfg: RelayToml) -> dict:
         # Unauthenticated; kubelet probes need it on the pod IP, so no Service names this port.
         "internal": {"listen": f"{any_}:{cfg.internal_port}"},
         "auth": auth,
+        # Standalone too: a publisher that reconnects within `linger` resumes the same broadcast.
+        "cluster": {"linger": cfg.linger},
+        **({"stats": {"enabled": True}} if cfg.stats else {}),
     }
 
 

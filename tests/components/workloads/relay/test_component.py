@@ -24,8 +24,14 @@ def port_of(address: str) -> int:
     return int(address.rsplit(":", 1)[1])
 
 
+def relay_workload(p) -> dict:
+    """The relay's Deployment (one relay) or StatefulSet (a tier)."""
+    (workload,) = [o for kind in ("Deployment", "StatefulSet") for o in p.objects(kind) if o["metadata"]["name"] == "relay"]
+    return workload
+
+
 def relay_pod(p) -> dict:
-    return p.object("Deployment", "relay")["spec"]["template"]["spec"]
+    return relay_workload(p)["spec"]["template"]["spec"]
 
 
 def container_port(pod: dict, name: str) -> dict:
@@ -67,7 +73,8 @@ def test_certificate_secret_is_mounted_as_a_directory_the_toml_reads(plan, stack
     (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == tls["name"]]
     assert "subPath" not in mount and "subPathExpr" not in mount and "items" not in tls["secret"]
     server_tls = relay_toml(p)["server"]["tls"]
-    assert [posixpath.dirname(f) for f in server_tls["cert"] + server_tls["key"]] == [mount["mountPath"]] * 2
+    # The public certificate comes first (a tier adds its peer certificate after it, chosen by SNI).
+    assert [posixpath.dirname(f) for f in (server_tls["cert"][0], server_tls["key"][0])] == [mount["mountPath"]] * 2
     assert not [m for c in pod["containers"] for m in c["volumeMounts"] if "subPath" in m]
 
 
@@ -84,17 +91,18 @@ def test_probes_use_the_internal_listener_which_no_service_exposes(plan, stack):
         for port in svc["spec"]["ports"]:
             assert internal not in (port.get("targetPort"), port["port"]) and port.get("targetPort") != "internal", svc["metadata"]["name"]
     policy = p.object("NetworkPolicy", "relay")["spec"]
-    assert policy["policyTypes"] == ["Ingress"] and policy["podSelector"]["matchLabels"].items() <= p.object("Deployment", "relay")["spec"]["template"]["metadata"]["labels"].items()
+    assert policy["policyTypes"] == ["Ingress"] and policy["podSelector"]["matchLabels"].items() <= relay_workload(p)["spec"]["template"]["metadata"]["labels"].items()
     open_ports = {(x["protocol"], x["port"]) for rule in policy["ingress"] for x in rule["ports"]}
     assert open_ports == {("UDP", container_port(pod, "quic")["containerPort"]), ("TCP", container_port(pod, "web")["containerPort"])}
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_pod_is_restricted_pinned_and_single(plan, stack):
+def test_pod_is_restricted_and_pinned_one_relay_except_on_eks(plan, stack):
     p = plan(stack)
-    deployment = p.object("Deployment", "relay")
-    assert deployment["spec"]["replicas"] == 1
-    pod = deployment["spec"]["template"]["spec"]
+    workload = relay_workload(p)
+    eks = stack_config(stack).get("quicstack:cloud") == "eks"
+    assert (workload["kind"], workload["spec"]["replicas"]) == (("StatefulSet", 2) if eks else ("Deployment", 1))
+    pod = workload["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert pod["automountServiceAccountToken"] is False
     (container,) = pod["containers"]
@@ -104,8 +112,12 @@ def test_pod_is_restricted_pinned_and_single(plan, stack):
     assert {"cpu", "memory"} <= container["resources"]["requests"].keys() and {"cpu", "memory"} <= container["resources"]["limits"].keys()
     # The image's entrypoint passes its arguments to moq-relay: the config file path, in the ConfigMap's mount.
     (config_mount,) = [m for m in container["volumeMounts"] if m["name"] == "config"]
-    assert container["args"] == [posixpath.join(config_mount["mountPath"], "relay.toml")]
-    assert "command" not in container
+    config_path = posixpath.join(config_mount["mountPath"], "relay.toml")
+    if eks:  # a shell line converts the injected QUIC-LB server ID first, then runs the relay with the same argument
+        assert container["command"][:2] == ["/bin/sh", "-c"] and container["command"][3:] == ["moq-relay", config_path]
+        assert "args" not in container
+    else:
+        assert container["args"] == [config_path] and "command" not in container
     assert p.object("Namespace", "moq")["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 

@@ -38,12 +38,13 @@ def config(**overrides) -> RelayToml:
     return RelayToml(**{**values, **overrides})
 
 
+BASE = {"server.bind", "server.tls.cert", "server.tls.key", "internal.listen", "cluster.linger"}
 VARIANTS = {
-    "anonymous behind the ingress": (config(), {"server.bind", "server.tls.cert", "server.tls.key", "web.http.listen", "internal.listen", "auth.public"}),
-    "anonymous, own TLS": (config(web_tls=True), {"server.bind", "server.tls.cert", "server.tls.key", "web.https.listen", "web.https.cert",
-                                                 "web.https.key", "internal.listen", "auth.public"}),
-    "jwt": (config(auth="jwt"), {"server.bind", "server.tls.cert", "server.tls.key", "web.http.listen", "internal.listen", "auth.key_dir",
-                                 "auth.public.subscribe"}),
+    "anonymous behind the ingress": (config(), BASE | {"web.http.listen", "auth.public"}),
+    "anonymous, own TLS": (config(web_tls=True), BASE | {"web.https.listen", "web.https.cert", "web.https.key",
+                                                         "auth.public"}),
+    "jwt": (config(auth="jwt"), BASE | {"web.http.listen", "auth.key_dir", "auth.public.subscribe"}),
+    "with metrics": (config(stats=True), BASE | {"web.http.listen", "auth.public", "stats.enabled"}),
 }
 
 
@@ -88,3 +89,16 @@ def test_anonymous_opens_the_prefix_and_jwt_opens_it_for_subscribing_only():
     assert tomllib.loads(render(jwt))["auth"] == {"key_dir": AUTH_DIR, "public": {"subscribe": ["demo/open"]}}
     assert jwt.key_dir == AUTH_DIR and config().key_dir is None
 
+
+
+def test_a_tier_adds_only_documented_peer_keys():
+    from components.workloads.relay.cluster import RelayCluster, with_cluster
+
+    single = document(config())
+    tier = with_cluster(single, RelayCluster(replicas=3, namespace="moq", quic_port=4443))
+    added = keys(tier) - keys(single)
+    assert added <= DOCUMENTED and added == {"server.tls.root", "client.tls.cert", "client.tls.key", "client.tls.root",
+                                             "cluster.connect_api"}
+    # The public certificate stays first; the peer one is added beside it, the single document is left alone.
+    public = single["server"]["tls"]["cert"]
+    assert tier["server"]["tls"]["cert"][0] == public[0] and len(public) == 1

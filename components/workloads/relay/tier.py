@@ -1,0 +1,105 @@
+"""The Kubernetes objects of a relay tier beside its pods: stable names, the peer CA, the peer list, drain, metrics.
+
+With one replica the relay stays a Deployment that surges (``maxUnavailable: 0``: the new pod is Ready
+before the old one goes). With more, a StatefulSet gives each relay a stable name under a headless
+Service (``relay-<i>.relay-peers.<ns>.svc.cluster.local``), which is the relay's ``node`` URL and its
+entry in the peer list (``cluster.py``). A StatefulSet cannot surge: its rolling update replaces
+one pod at a time, highest ordinal first, waiting until the new pod is Ready (``partition: 0``, the
+default ordered update, ``RestrictedWorkload.statefulset``); the PodDisruptionBudget holds voluntary
+evictions to one relay at a time too. Pods start in parallel (``podManagementPolicy: Parallel``): every
+relay dials the whole list and retries, so none waits for another.
+
+Peer certificates come from a CA of the tier's own (a self-signed cert-manager Issuer makes the CA, a CA
+Issuer signs the peers): the public issuer (Let's Encrypt) cannot sign cluster-internal names.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.workloads.relay.cluster import PEERS_FILE, RelayCluster
+
+PEER_SECRET = "relay-peer-tls"
+CA_SECRET = "relay-peer-ca"
+# The CA signs only peer certificates inside the namespace; it outlives many of them.
+CA_DURATION, PEER_DURATION, PEER_RENEW_BEFORE = "87600h", "8760h", "720h"
+_KEY = {"algorithm": "ECDSA", "size": 256, "encoding": "PKCS8"}
+
+
+def _certificate(resource_name: str, name: str, namespace: pulumi.Input[str], spec: dict, opts: pulumi.ResourceOptions):
+    return k8s.apiextensions.CustomResource(resource_name, api_version="cert-manager.io/v1", kind="Certificate",
+                                            metadata={"name": name, "namespace": namespace}, spec=spec, opts=opts)
+
+
+def _issuer(resource_name: str, name: str, namespace: pulumi.Input[str], spec: dict, opts: pulumi.ResourceOptions):
+    return k8s.apiextensions.CustomResource(resource_name, api_version="cert-manager.io/v1", kind="Issuer",
+                                            metadata={"name": name, "namespace": namespace}, spec=spec, opts=opts)
+
+
+def peer_certificate(name: str, cluster: RelayCluster, namespace: pulumi.Input[str], ready: Sequence[pulumi.Resource],
+                     opts: pulumi.ResourceOptions) -> pulumi.Resource:
+    """The peers' certificate (server and client auth, every pod name) from the tier's own CA; in ``PEER_SECRET``."""
+    after = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(ready)))
+    bootstrap = _issuer(f"{name}-peer-ca-bootstrap", "relay-peer-ca-bootstrap", namespace, {"selfSigned": {}}, after)
+    ca = _certificate(f"{name}-peer-ca", "relay-peer-ca", namespace, {
+        "isCA": True, "commonName": f"{cluster.domain} peers", "secretName": CA_SECRET, "duration": CA_DURATION,
+        "privateKey": _KEY,
+        "issuerRef": {"group": "cert-manager.io", "kind": "Issuer", "name": "relay-peer-ca-bootstrap"},
+    }, pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=[bootstrap])))
+    issuer = _issuer(f"{name}-peer-issuer", "relay-peers", namespace, {"ca": {"secretName": CA_SECRET}},
+                     pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=[ca])))
+    return _certificate(f"{name}-peer-certificate", "relay-peer", namespace, {
+        "secretName": PEER_SECRET, "dnsNames": cluster.certificate_dns_names,
+        "duration": PEER_DURATION, "renewBefore": PEER_RENEW_BEFORE,
+        "privateKey": {**_KEY, "rotationPolicy": "Always"},
+        "usages": ["digital signature", "server auth", "client auth"],
+        "issuerRef": {"group": "cert-manager.io", "kind": "Issuer", "name": "relay-peers"},
+    }, pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=[issuer])))
+
+
+def peers_config_map(name: str, cluster: RelayCluster, namespace: pulumi.Input[str], selector: Mapping[str, str],
+                     opts: pulumi.ResourceOptions) -> k8s.core.v1.ConfigMap:
+    """The peer list every relay watches (``[cluster] connect_api``). Kept out of the pod template's hash:
+    a new replica count reaches the running relays through the mounted file, without a restart."""
+    return k8s.core.v1.ConfigMap(f"{name}-peers", metadata={"name": "relay-peers", "namespace": namespace,
+                                                            "labels": dict(selector)},
+                                 data={PEERS_FILE: cluster.peers_json()}, opts=opts)
+
+
+def headless_service(name: str, cluster: RelayCluster, namespace: pulumi.Input[str], selector: Mapping[str, str],
+                     opts: pulumi.ResourceOptions) -> k8s.core.v1.Service:
+    """DNS names for the pods; no load balancer. Not-ready pods are published too, so peers find a relay
+    that is starting (it refuses nothing it cannot serve, and dials retry)."""
+    return k8s.core.v1.Service(f"{name}-peers-service", metadata={
+        "name": cluster.headless_service, "namespace": namespace, "labels": dict(selector)}, spec={
+        "clusterIP": "None", "publishNotReadyAddresses": True, "selector": dict(selector),
+        "ports": [{"name": "quic", "protocol": "UDP", "port": cluster.quic_port, "targetPort": "quic"}],
+    }, opts=opts)
+
+
+# A Deployment of one relay: the new pod must be Ready before the old one is taken away.
+SURGE = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+
+
+def pod_monitor(name: str, namespace: pulumi.Input[str], selector: Mapping[str, str],
+                opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    """The Prometheus operator scrapes every relay's internal listener (``/metrics``)."""
+    return k8s.apiextensions.CustomResource(f"{name}-pod-monitor", api_version="monitoring.coreos.com/v1",
+                                            kind="PodMonitor", metadata={"name": "relay", "namespace": namespace,
+                                                                         "labels": dict(selector)},
+                                            spec={"selector": {"matchLabels": dict(selector)},
+                                                  "podMetricsEndpoints": [{"port": "internal", "path": "/metrics",
+                                                                           "interval": "30s"}]}, opts=opts)
+
+
+def drain(seconds: int) -> tuple[dict, int]:
+    """(container ``lifecycle``, pod ``terminationGracePeriodSeconds``).
+
+    moq-relay 0.14.12 has no GOAWAY drain: during ``preStop`` the pod is already out of the Service's
+    endpoints (and the NLB's targets), so new sessions land on the other relays while this one keeps
+    serving its viewers; then SIGTERM ends the rest, and their players reconnect. The kubelet's own
+    ``sleep`` action needs no shell in the image."""
+    return {"preStop": {"sleep": {"seconds": seconds}}}, seconds + 15

@@ -1,0 +1,77 @@
+"""A live broadcast through real relays with the real MoQ client (PyPI ``moq-rs``): a publisher that keeps
+sending numbered frames on one relay, a subscriber on another, and what arrived when.
+
+Runs in a fresh event loop (never ``asyncio.run`` in the pytest process); every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import moq
+
+PERIOD = 0.05
+
+
+@dataclass
+class Flow:
+    announced_after: float = 0.0
+    received: list[tuple[float, int]] = field(default_factory=list)
+    """(monotonic time, frame number) of every frame the subscriber read."""
+
+    def numbers_after(self, moment: float) -> list[int]:
+        return [n for t, n in self.received if t > moment]
+
+
+async def _flow(publish_url: str, subscribe_url: str, ca: Path, broadcast: str, during: Callable[[Flow], None],
+                before: float, after: float) -> Flow:
+    flow = Flow()
+    async with moq.Client(publish_url, tls_roots=[str(ca)]) as publisher, \
+            moq.Client(subscribe_url, tls_roots=[str(ca)]) as subscriber:
+        # Keep the producer referenced: dropping it ends the broadcast.
+        producer = publisher.create_broadcast(broadcast)
+        track = producer.publish_track("frames")
+
+        async def publish() -> None:
+            number = 0
+            while True:
+                group = track.append_group()
+                group.write_frame(number.to_bytes(4, "big"), number * 1000)
+                group.finish()
+                number += 1
+                await asyncio.sleep(PERIOD)
+
+        async def read(consumer) -> None:
+            async for group in await consumer.subscribe_track("frames"):
+                async for frame in group:
+                    flow.received.append((time.monotonic(), int.from_bytes(frame.payload[:4], "big")))
+
+        sender = asyncio.create_task(publish())
+        started = time.monotonic()
+        try:
+            consumer = await asyncio.wait_for(subscriber.announced_broadcast(broadcast), 15)
+            flow.announced_after = time.monotonic() - started
+            reader = asyncio.create_task(read(consumer))
+            await asyncio.sleep(before)
+            during(flow)
+            await asyncio.sleep(after)
+            reader.cancel()
+        finally:
+            sender.cancel()
+    return flow
+
+
+def live_flow(publish_url: str, subscribe_url: str, ca: Path, broadcast: str, *, before: float = 2,
+              after: float = 3, during: Callable[[Flow], None] = lambda flow: None) -> Flow:
+    """Publish at ``publish_url``, subscribe at ``subscribe_url``; call ``during`` after ``before`` seconds of
+    frames, keep reading for ``after`` seconds more."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(asyncio.wait_for(
+            _flow(publish_url, subscribe_url, ca, broadcast, during, before, after), 40 + before + after))
+    finally:
+        loop.close()
