@@ -181,7 +181,10 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
         server.settimeout(30)
         proc = subprocess.Popen([sys.executable, "-m", "tools.verify", "--url", f"https://127.0.0.1:{server.getsockname()[1]}/",
                                  "--timeout", "60", "--insecure"], cwd=ROOT, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                # A terminal delivers Ctrl-C; a CI job started in the background ignores SIGINT and a
+                                # child inherits that (Python then raises no KeyboardInterrupt): restore the default.
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
             conn, _ = server.accept()  # the tool is inside its event loop now
             proc.send_signal(signal.SIGINT)
