@@ -28,10 +28,10 @@ def checkov_skips() -> dict[str, str]:
     return yaml.safe_load(CHECKOV_SKIPS.read_text()) or {}
 
 
-def checkov(directory: Path) -> dict:
-    """checkov's JSON report for every manifest in ``directory``, with the repo's skip list applied."""
+def checkov(directory: Path, framework: str = "kubernetes") -> dict:
+    """checkov's JSON report for ``framework`` over ``directory``, with the repo's skip list applied."""
     skips = ",".join(checkov_skips())
-    cmd = [str(CHECKOV), "-d", str(directory), "--framework", "kubernetes", "--quiet", "-o", "json", "--skip-download"]
+    cmd = [str(CHECKOV), "-d", str(directory), "--framework", framework, "--quiet", "-o", "json", "--skip-download"]
     if skips:
         cmd += ["--skip-check", skips]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
