@@ -77,7 +77,10 @@ def test_zizmor_finds_nothing_above_low():
 
 
 def test_checkov_github_actions_finds_nothing():
-    report = validators.checkov(ROOT / ".github", framework="github_actions")
+    report = validators.checkov(ROOT / ".github", framework="github_actions", quiet=False)
     failed = [(c["check_id"], c["file_path"]) for c in report["results"]["failed_checks"]]
     assert failed == []
     assert report["summary"]["passed"] > 0
+    # Inline skips (`# checkov:skip=ID: reason` next to what they excuse) must say why.
+    for skipped in report["results"]["skipped_checks"]:
+        assert len(skipped["check_result"].get("suppress_comment", "").strip()) > 20, skipped["check_id"]
