@@ -48,6 +48,7 @@ platform = Platform(
         dns01_hosts=[h for h, c in challenges.items() if c == "dns01"],
         dns01=dns01,
         email=settings.acme.email,
+        domain=settings.domain,
         # The ingress controller carries the relay's UDP 443 only where mixed protocol works (validated).
         udp={443: "moq/relay:443"} if settings.ingress.relay_udp and settings.relay.enabled else {},
         cert_manager_annotations=cluster.cert_manager_annotations,

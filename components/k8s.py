@@ -94,3 +94,11 @@ def tls_ingress(resource_name: str, name: str, namespace: pulumi.Input[str], sel
         },
         opts=opts,
     )
+
+
+def restricted_namespace(resource_name: str, name: str, opts: pulumi.ResourceOptions,
+                         labels: Optional[Mapping[str, str]] = None) -> k8s.core.v1.Namespace:
+    """A namespace whose pods must meet Pod Security ``restricted``: the API server refuses any other
+    (https://kubernetes.io/docs/concepts/security/pod-security-admission/)."""
+    psa = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")}
+    return k8s.core.v1.Namespace(resource_name, metadata={"name": name, "labels": {**psa, **(labels or {})}}, opts=opts)

@@ -78,12 +78,14 @@ def build(settings: Settings) -> Cluster:
         opts=pulumi.ResourceOptions(depends_on=[nodes.group, *addons.addons.values()]))
 
     controller = LoadBalancerController("aws-load-balancer-controller", LoadBalancerControllerArgs(
-        cluster_name=cluster.name, region=eks.region, vpc_id=vpc.vpc_id, tags=tags, wait_for=[nodes.group, *addons.addons.values()]),
+        cluster_name=cluster.name, cluster_arn=cluster.arn, region=eks.region, vpc_id=vpc.vpc_id, tags=tags,
+        wait_for=[nodes.group, *addons.addons.values()]),
         opts=pulumi.ResourceOptions(providers=[provider, kubernetes]))
     platform_dependencies: list[pulumi.Resource] = [controller.release]
     if uses_route53_dns01(settings):
         dns01 = PodIdentityRole("cert-manager-dns01", PodIdentityRoleArgs(
-            cluster_name=cluster.name, namespace=cert_manager.NAMESPACE, service_account=cert_manager.SERVICE_ACCOUNT,
+            cluster_name=cluster.name, cluster_arn=cluster.arn,
+            namespace=cert_manager.NAMESPACE, service_account=cert_manager.SERVICE_ACCOUNT,
             policy=dns01_policy(settings.dns.zone), description=f"cert-manager DNS-01 in hosted zone {settings.dns.zone}"), opts=on_aws)
         # cert-manager's pods get Pod Identity credentials only if the association exists when they start.
         platform_dependencies += [dns01.attachment, dns01.association]

@@ -58,6 +58,7 @@ class EksClusterArgs:
 class EksCluster(pulumi.ComponentResource):
     cluster: aws.eks.Cluster
     name: pulumi.Output[str]
+    arn: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     access: list[aws.eks.AccessPolicyAssociation]
 
@@ -95,6 +96,7 @@ class EksCluster(pulumi.ComponentResource):
                 f"{name}-admin-{i}", cluster_name=self.cluster.name, principal_arn=entry.principal_arn, policy_arn=ADMIN_POLICY,
                 access_scope={"type": "cluster"}, opts=child))
         self.name = self.cluster.name
+        self.arn = self.cluster.arn
         self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority).apply(
             lambda v: kubeconfig(v[0], args.region, v[1], v[2]["data"])))
         self.register_outputs({"name": self.name, "endpoint": self.cluster.endpoint})

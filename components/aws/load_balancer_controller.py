@@ -18,6 +18,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.cluster import LoadBalancer
+from components.helm import release_options
 
 from .pod_identity import PodIdentityRole, PodIdentityRoleArgs
 
@@ -82,6 +83,8 @@ def release_values(cluster_name: pulumi.Input[str], region: str, vpc_id: pulumi.
 class LoadBalancerControllerArgs:
     cluster_name: pulumi.Input[str]
     """EKS cluster name."""
+    cluster_arn: pulumi.Input[str]
+    """EKS cluster ARN (scopes the controller's Pod Identity trust)."""
     region: str
     """AWS region."""
     vpc_id: pulumi.Input[str]
@@ -101,7 +104,8 @@ class LoadBalancerController(pulumi.ComponentResource):
         """``opts`` must carry both the AWS and the Kubernetes provider."""
         super().__init__("quicstack:aws:LoadBalancerController", name, None, opts)
         self.identity = PodIdentityRole(f"{name}", PodIdentityRoleArgs(
-            cluster_name=args.cluster_name, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
+            cluster_name=args.cluster_name, cluster_arn=args.cluster_arn,
+            namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
             policy=controller_policy(), description=f"AWS Load Balancer Controller {CHART_VERSION}"), opts=pulumi.ResourceOptions(parent=self))
         self.release = k8s.helm.v3.Release(
             f"{name}",
@@ -111,7 +115,7 @@ class LoadBalancerController(pulumi.ComponentResource):
             repository_opts={"repo": CHART_REPO},
             namespace=NAMESPACE,
             values=release_values(args.cluster_name, args.region, args.vpc_id, args.tags),
-            timeout=600,
+            **release_options(),
             # The controller reads its credentials at start: the association and the policy come first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.identity.attachment, self.identity.association, *args.wait_for]),
         )

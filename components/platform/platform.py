@@ -40,6 +40,8 @@ class PlatformArgs:
     """The DNS-01 solver stanza for the cloud's DNS service."""
     email: Optional[str] = None
     """ACME account e-mail."""
+    domain: str = ""
+    """The stack's domain (the local CA signs only names under it)."""
     udp: Mapping[int, str] = field(default_factory=dict)
     """UDP ports carried through the ingress controller (mixed protocol clusters only)."""
     cert_manager_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -72,7 +74,8 @@ class Platform(pulumi.ComponentResource):
         issuers = Issuers(
             f"{name}-issuers",
             IssuersArgs(environment=args.environment, ingress_class=args.ingress_class, http01_hosts=args.http01_hosts,
-                        dns01_hosts=args.dns01_hosts, dns01=args.dns01, email=args.email, cert_manager=[cert_manager.release]),
+                        dns01_hosts=args.dns01_hosts, dns01=args.dns01, email=args.email, ca_domain=args.domain,
+                        cert_manager=[cert_manager.release]),
             opts=child,
         )
         self.issuer = issuers.issuer
