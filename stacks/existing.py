@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 
-import pulumi
 import pulumi_kubernetes as k8s
 
-from components.cluster import Cluster
+from components.cluster.contract import Cluster
+from stacks.capabilities import capabilities
 from stacks.config import Settings
 
 
@@ -24,5 +24,4 @@ def build(settings: Settings) -> Cluster:
         # Never act on a cluster that cannot be reached: a failed connection must stop the update.
         delete_unreachable=False,
     )
-    pulumi.export("kubeContext", existing.context or "(current context)")
-    return Cluster(provider=provider)
+    return capabilities(settings, provider, outputs={"kube_context": existing.context or "(current context)"})

@@ -15,10 +15,9 @@ also accepts TCP and UDP in one Service.
 from __future__ import annotations
 
 import pulumi
-import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.cluster import Cluster, LoadBalancer
+from components.cluster.contract import Cluster, ExposeRequest, Exposure
 from components.gcp.addresses import Addresses, AddressesArgs
 from components.gcp.dns01_identity import Dns01Identity, Dns01IdentityArgs
 from components.gcp.gke import GkeCluster, GkeClusterArgs, NodePoolArgs
@@ -26,9 +25,10 @@ from components.gcp.names import account_id
 from components.gcp.network import Network, NetworkArgs
 from components.platform.cert_manager import NAMESPACE as CERT_MANAGER_NAMESPACE
 from components.platform.cert_manager import SERVICE_ACCOUNT as CERT_MANAGER_SERVICE_ACCOUNT
+from stacks.capabilities import capabilities
 from stacks.config import Settings
 from stacks.config.gke import MIXED_PROTOCOL_CLASS, Gke
-from stacks.k3s import publish_dns
+from stacks.gcp import provider_options, records
 
 PODS_RANGE, SERVICES_RANGE = "pods", "services"
 
@@ -36,56 +36,64 @@ PODS_RANGE, SERVICES_RANGE = "pods", "services"
 def build(settings: Settings) -> Cluster:
     gke: Gke = settings.cluster
     stack = pulumi.get_stack()
-    location = gke.region if gke.regional else gke.zone
-    provider = gcp.Provider("gcp", project=gke.project, region=gke.region, zone=gke.zone,
-                            default_labels={"quicstack-stack": stack.lower()})
-    gcp_opts = pulumi.ResourceOptions(providers=[provider])
-
-    net = Network("gke-network", NetworkArgs(region=gke.region, cidr=gke.subnet_cidr,
-                                             secondary_ranges={PODS_RANGE: gke.pod_cidr, SERVICES_RANGE: gke.service_cidr}),
-                  opts=gcp_opts)
-    pool = gke.node_pool
-    cluster = GkeCluster(
-        "gke",
-        GkeClusterArgs(project=gke.project, location=location, network=net.network.id, subnetwork=net.subnet.id,
-                       pods_range=PODS_RANGE, services_range=SERVICES_RANGE, release_channel=gke.release_channel,
-                       node_account_id=account_id(stack, "nodes"),
-                       node_pool=NodePoolArgs(machine_type=pool.machine_type, min_nodes=pool.min_nodes, max_nodes=pool.max_nodes,
-                                              disk_size_gb=pool.disk_size_gb, spot=pool.spot),
-                       min_master_version=gke.min_master_version, deletion_protection=gke.deletion_protection,
-                       admin_cidrs=gke.admin_cidrs),
-        opts=gcp_opts,
-    )
+    gcp_opts = provider_options(gke, stack)
+    cluster = _cluster(gke, stack, gcp_opts)
     addresses = Addresses("gke-address", AddressesArgs(region=gke.region, purposes=("ingress", "envoy")), opts=gcp_opts)
     ingress_ip, envoy_ip = addresses.ip("ingress"), addresses.ip("envoy")
-
-    annotations: dict = {}
-    acme = settings.acme
-    if acme.is_acme and "dns01" in (acme.challenge, acme.relay):
-        identity = Dns01Identity(
-            "cert-manager-dns01",
-            Dns01IdentityArgs(project=gke.project, account_id=account_id(stack, "dns01"), dns_project=settings.dns.project or gke.project,
-                              zone=settings.dns.zone, namespace=CERT_MANAGER_NAMESPACE, service_account=CERT_MANAGER_SERVICE_ACCOUNT,
-                              depends_on=[cluster.cluster]),
-            opts=gcp_opts,
-        )
-        annotations = identity.annotations
+    annotations = _dns01_annotations(settings, stack, cluster, gcp_opts) if settings.acme.uses_dns01 else {}
 
     # Nothing Kubernetes starts on a cluster without nodes: the provider waits for the node pool.
-    kubernetes = k8s.Provider("gke", kubeconfig=cluster.kubeconfig, opts=pulumi.ResourceOptions(depends_on=[cluster.node_pool]))
-    publish_dns(settings, project=gke.project, ingress=ingress_ip, envoy=envoy_ip, opts=gcp_opts)
-    pulumi.export("kubeconfig", cluster.kubeconfig)
-    pulumi.export("clusterName", cluster.cluster.name)
-    pulumi.export("clusterLocation", location)
-
+    kubernetes = k8s.Provider("gke", kubeconfig=cluster.kubeconfig,
+                              opts=pulumi.ResourceOptions(depends_on=[cluster.node_pool]))
     lb_class = MIXED_PROTOCOL_CLASS if gke.mixed_protocol else None
-    return Cluster(
-        provider=kubernetes,
-        ingress=LoadBalancer(address=ingress_ip, class_name=lb_class),
-        relay=LoadBalancer(address=ingress_ip, class_name=lb_class),
-        envoy=LoadBalancer(address=envoy_ip, class_name=lb_class),
-        cert_manager_annotations=annotations,
+    # The relay's Service asks for the ingress's reserved address (see the module docstring).
+    reserved = {"ingress": ingress_ip, "relay": ingress_ip, "envoy": envoy_ip}
+
+    def expose(request: ExposeRequest) -> Exposure:
+        return Exposure(address=reserved.get(request.endpoint), class_name=lb_class)
+
+    return capabilities(
+        settings, kubernetes, expose=expose, reserved=reserved, cert_manager_annotations=annotations,
         # A LoadBalancer Service must be deleted while its nodes and the cluster's controller still run,
         # so GKE removes the forwarding rules that hold the reserved addresses.
         load_balancer_dependencies=[cluster.node_pool],
+        write_records=records(settings, gcp_opts),
+        outputs={"kubeconfig": cluster.kubeconfig, "cluster_name": cluster.cluster.name,
+                 "cluster_location": _location(gke)},
     )
+
+
+def _location(gke: Gke) -> str:
+    return gke.region if gke.regional else gke.zone
+
+
+def _cluster(gke: Gke, stack: str, opts: pulumi.ResourceOptions) -> GkeCluster:
+    ranges = {PODS_RANGE: gke.pod_cidr, SERVICES_RANGE: gke.service_cidr}
+    net = Network("gke-network", NetworkArgs(region=gke.region, cidr=gke.subnet_cidr, secondary_ranges=ranges),
+                  opts=opts)
+    pool = gke.node_pool
+    return GkeCluster(
+        "gke",
+        GkeClusterArgs(project=gke.project, location=_location(gke), network=net.network.id, subnetwork=net.subnet.id,
+                       pods_range=PODS_RANGE, services_range=SERVICES_RANGE, release_channel=gke.release_channel,
+                       node_account_id=account_id(stack, "nodes"),
+                       node_pool=NodePoolArgs(machine_type=pool.machine_type, min_nodes=pool.min_nodes,
+                                              max_nodes=pool.max_nodes, disk_size_gb=pool.disk_size_gb, spot=pool.spot),
+                       min_master_version=gke.min_master_version, deletion_protection=gke.deletion_protection,
+                       admin_cidrs=gke.admin_cidrs),
+        opts=opts,
+    )
+
+
+def _dns01_annotations(settings: Settings, stack: str, cluster: GkeCluster, opts: pulumi.ResourceOptions) -> dict:
+    """cert-manager's Workload Identity, allowed to change the DNS-01 zone's records only."""
+    gke: Gke = settings.cluster
+    identity = Dns01Identity(
+        "cert-manager-dns01",
+        Dns01IdentityArgs(project=gke.project, account_id=account_id(stack, "dns01"),
+                          dns_project=settings.dns.project or gke.project, zone=settings.dns.zone,
+                          namespace=CERT_MANAGER_NAMESPACE, service_account=CERT_MANAGER_SERVICE_ACCOUNT,
+                          depends_on=[cluster.cluster]),
+        opts=opts,
+    )
+    return identity.annotations

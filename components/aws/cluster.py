@@ -65,8 +65,14 @@ class EksCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("quicstack:aws:EksCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(f"{name}-cluster", assume_role_policy=json.dumps(trust_policy("eks.amazonaws.com", "sts:AssumeRole", "sts:TagSession")), opts=child)
-        attachment = aws.iam.RolePolicyAttachment(f"{name}-cluster", role=role.name, policy_arn=CLUSTER_POLICY, opts=child)
+        role = aws.iam.Role(
+            f"{name}-cluster",
+            assume_role_policy=json.dumps(trust_policy("eks.amazonaws.com", "sts:AssumeRole", "sts:TagSession")),
+            opts=child,
+        )
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-cluster", role=role.name, policy_arn=CLUSTER_POLICY, opts=child
+        )
         # EKS would create this group itself on first log and leave it behind after destroy; owning it
         # lets destroy remove it (after the cluster, which depends on it).
         logs = aws.cloudwatch.LogGroup(
@@ -91,12 +97,28 @@ class EksCluster(pulumi.ComponentResource):
         )
         self.access = []
         for i, principal in enumerate(args.admins):
-            entry = aws.eks.AccessEntry(f"{name}-admin-{i}", cluster_name=self.cluster.name, principal_arn=principal, type="STANDARD", opts=child)
-            self.access.append(aws.eks.AccessPolicyAssociation(
-                f"{name}-admin-{i}", cluster_name=self.cluster.name, principal_arn=entry.principal_arn, policy_arn=ADMIN_POLICY,
-                access_scope={"type": "cluster"}, opts=child))
+            entry = aws.eks.AccessEntry(
+                f"{name}-admin-{i}",
+                cluster_name=self.cluster.name,
+                principal_arn=principal,
+                type="STANDARD",
+                opts=child,
+            )
+            self.access.append(
+                aws.eks.AccessPolicyAssociation(
+                    f"{name}-admin-{i}",
+                    cluster_name=self.cluster.name,
+                    principal_arn=entry.principal_arn,
+                    policy_arn=ADMIN_POLICY,
+                    access_scope={"type": "cluster"},
+                    opts=child,
+                )
+            )
         self.name = self.cluster.name
         self.arn = self.cluster.arn
-        self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority).apply(
-            lambda v: kubeconfig(v[0], args.region, v[1], v[2]["data"])))
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority).apply(
+                lambda v: kubeconfig(v[0], args.region, v[1], v[2]["data"])
+            )
+        )
         self.register_outputs({"name": self.name, "endpoint": self.cluster.endpoint})

@@ -25,7 +25,9 @@ def dns01_policy(zone_id: str) -> dict[str, Any]:
                 "Resource": zone,
                 "Condition": {
                     "ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]},
-                    "ForAllValues:StringLike": {"route53:ChangeResourceRecordSetsNormalizedRecordNames": ["_acme-challenge.*"]},
+                    "ForAllValues:StringLike": {
+                        "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["_acme-challenge.*"]
+                    },
                 },
             },
         ],
@@ -44,7 +46,9 @@ class DnsRecords(pulumi.ComponentResource):
     def __init__(self, name: str, args: DnsRecordsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("quicstack:aws:DnsRecords", name, None, opts)
         # Alias A records (they work at the zone apex, unlike a CNAME) need the NLBs' own hosted zone.
-        nlb_zone = aws.lb.get_hosted_zone_id_output(load_balancer_type="network", opts=pulumi.InvokeOutputOptions(parent=self))
+        nlb_zone = aws.lb.get_hosted_zone_id_output(
+            load_balancer_type="network", opts=pulumi.InvokeOutputOptions(parent=self)
+        )
         records = {
             host: aws.route53.Record(
                 f"{name}-{host}", zone_id=args.zone_id, name=host, type="A",

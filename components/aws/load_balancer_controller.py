@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.cluster import LoadBalancer
+from components.cluster.contract import Exposure
 from components.helm import release_options
 
 from .pod_identity import PodIdentityRole, PodIdentityRoleArgs
@@ -38,7 +38,7 @@ def controller_policy() -> dict[str, Any]:
     return json.loads(POLICY_FILE.read_text())
 
 
-def nlb(name: str, *, quic_port: int | None = None, tcp_udp: bool = False) -> LoadBalancer:
+def nlb(name: str, *, quic_port: int | None = None, tcp_udp: bool = False) -> Exposure:
     """An internet-facing NLB with pod IP targets, named ``name`` (at most 32 characters, fixed at creation).
 
     ``tcp_udp`` merges a Service's TCP and UDP ports of the same number into one TCP_UDP listener;
@@ -55,10 +55,12 @@ def nlb(name: str, *, quic_port: int | None = None, tcp_udp: bool = False) -> Lo
     if quic_port is not None:
         annotations[f"{_ANNOTATION}quic-enabled-ports"] = str(quic_port)
         annotations[f"{_ANNOTATION}disable-nlb-sg"] = "true"
-    return LoadBalancer(class_name=LOAD_BALANCER_CLASS, annotations=annotations)
+    return Exposure(class_name=LOAD_BALANCER_CLASS, annotations=annotations)
 
 
-def release_values(cluster_name: pulumi.Input[str], region: str, vpc_id: pulumi.Input[str], tags: Mapping[str, str]) -> dict[str, Any]:
+def release_values(
+    cluster_name: pulumi.Input[str], region: str, vpc_id: pulumi.Input[str], tags: Mapping[str, str]
+) -> dict[str, Any]:
     return {
         "clusterName": cluster_name,
         # Given rather than discovered: pods cannot reach the instance metadata service (hop limit 1).
@@ -74,7 +76,8 @@ def release_values(cluster_name: pulumi.Input[str], region: str, vpc_id: pulumi.
         # its fail-closed webhook would block every Service creation in the cluster while the controller is down.
         "enableServiceMutatorWebhook": False,
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
-        # The stack's tags on every NLB, target group and security group the controller creates, so leftovers are findable.
+        # The stack's tags on every NLB, target group and security group the controller creates, so leftovers are
+        # findable.
         "defaultTags": dict(tags),
     }
 
@@ -103,10 +106,18 @@ class LoadBalancerController(pulumi.ComponentResource):
     def __init__(self, name: str, args: LoadBalancerControllerArgs, opts: pulumi.ResourceOptions | None = None):
         """``opts`` must carry both the AWS and the Kubernetes provider."""
         super().__init__("quicstack:aws:LoadBalancerController", name, None, opts)
-        self.identity = PodIdentityRole(f"{name}", PodIdentityRoleArgs(
-            cluster_name=args.cluster_name, cluster_arn=args.cluster_arn,
-            namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
-            policy=controller_policy(), description=f"AWS Load Balancer Controller {CHART_VERSION}"), opts=pulumi.ResourceOptions(parent=self))
+        self.identity = PodIdentityRole(
+            f"{name}",
+            PodIdentityRoleArgs(
+                cluster_name=args.cluster_name,
+                cluster_arn=args.cluster_arn,
+                namespace=NAMESPACE,
+                service_account=SERVICE_ACCOUNT,
+                policy=controller_policy(),
+                description=f"AWS Load Balancer Controller {CHART_VERSION}",
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.release = k8s.helm.v3.Release(
             f"{name}",
             name=CHART,
@@ -117,6 +128,8 @@ class LoadBalancerController(pulumi.ComponentResource):
             values=release_values(args.cluster_name, args.region, args.vpc_id, args.tags),
             **release_options(),
             # The controller reads its credentials at start: the association and the policy come first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.identity.attachment, self.identity.association, *args.wait_for]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.identity.attachment, self.identity.association, *args.wait_for]
+            ),
         )
         self.register_outputs({"release": self.release.status})

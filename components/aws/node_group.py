@@ -63,8 +63,17 @@ class NodeGroup(pulumi.ComponentResource):
             # credentials: controllers get their own through Pod Identity, and the load balancer
             # controller is told its region and VPC instead of discovering them.
             metadata_options={"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
-            block_device_mappings=[{"device_name": "/dev/xvda", "ebs": {
-                "volume_size": args.disk_size, "volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"}}],
+            block_device_mappings=[
+                {
+                    "device_name": "/dev/xvda",
+                    "ebs": {
+                        "volume_size": args.disk_size,
+                        "volume_type": "gp3",
+                        "encrypted": "true",
+                        "delete_on_termination": "true",
+                    },
+                }
+            ],
             update_default_version=True,
             opts=child,
         )

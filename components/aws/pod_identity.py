@@ -62,11 +62,17 @@ class PodIdentityRole(pulumi.ComponentResource):
     def __init__(self, name: str, args: PodIdentityRoleArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("quicstack:aws:PodIdentityRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        trust = pulumi.Output.from_input(args.cluster_arn).apply(
-            lambda arn: json.dumps(scoped_trust_policy(arn, args.namespace, args.service_account)))
-        self.role = aws.iam.Role(f"{name}", assume_role_policy=trust, description=args.description, opts=child)
+        self.role = aws.iam.Role(
+            f"{name}",
+            assume_role_policy=pulumi.Output.from_input(args.cluster_arn).apply(
+                lambda arn: json.dumps(scoped_trust_policy(arn, args.namespace, args.service_account))),
+            description=args.description,
+            opts=child,
+        )
         policy = aws.iam.Policy(f"{name}", policy=json.dumps(args.policy), description=args.description, opts=child)
-        self.attachment = aws.iam.RolePolicyAttachment(f"{name}", role=self.role.name, policy_arn=policy.arn, opts=child)
+        self.attachment = aws.iam.RolePolicyAttachment(
+            f"{name}", role=self.role.name, policy_arn=policy.arn, opts=child
+        )
         self.association = aws.eks.PodIdentityAssociation(
             f"{name}", cluster_name=args.cluster_name, namespace=args.namespace, service_account=args.service_account,
             role_arn=self.role.arn, opts=child)

@@ -72,20 +72,21 @@ class Vpc(pulumi.ComponentResource):
             public = aws.ec2.Subnet(
                 f"{name}-public-{pair.zone}", vpc_id=vpc.id, cidr_block=pair.public, availability_zone=pair.zone,
                 # NLBs and NAT gateways bring their own public addresses; nothing else gets one.
-                map_public_ip_on_launch=False, tags={"Name": f"{tag}-public-{pair.zone}", **PUBLIC_SUBNET_TAGS}, opts=child)
-            aws.ec2.RouteTableAssociation(f"{name}-public-{pair.zone}", subnet_id=public.id, route_table_id=public_routes.id, opts=child)
+                map_public_ip_on_launch=False, tags={"Name": f"{tag}-public-{pair.zone}", **PUBLIC_SUBNET_TAGS},
+                opts=child)
+            aws.ec2.RouteTableAssociation(f"{name}-public-{pair.zone}", subnet_id=public.id,
+                                          route_table_id=public_routes.id, opts=child)
             if args.nat_per_zone or not nats:
-                address = aws.ec2.Eip(f"{name}-nat-{pair.zone}", domain="vpc", tags={"Name": f"{tag}-nat-{pair.zone}"}, opts=child)
-                nats.append(aws.ec2.NatGateway(
-                    f"{name}-nat-{pair.zone}", allocation_id=address.id, subnet_id=public.id,
-                    tags={"Name": f"{tag}-nat-{pair.zone}"}, opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway])))
+                nats.append(self._nat(f"{name}-nat-{pair.zone}", f"{tag}-nat-{pair.zone}", public, gateway))
             private = aws.ec2.Subnet(
                 f"{name}-private-{pair.zone}", vpc_id=vpc.id, cidr_block=pair.private, availability_zone=pair.zone,
                 tags={"Name": f"{tag}-private-{pair.zone}", **PRIVATE_SUBNET_TAGS}, opts=child)
             private_routes = aws.ec2.RouteTable(
-                f"{name}-private-{pair.zone}", vpc_id=vpc.id, routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nats[-1].id}],
+                f"{name}-private-{pair.zone}", vpc_id=vpc.id,
+                routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nats[-1].id}],
                 tags={"Name": f"{tag}-private-{pair.zone}"}, opts=child)
-            aws.ec2.RouteTableAssociation(f"{name}-private-{pair.zone}", subnet_id=private.id, route_table_id=private_routes.id, opts=child)
+            aws.ec2.RouteTableAssociation(f"{name}-private-{pair.zone}", subnet_id=private.id,
+                                          route_table_id=private_routes.id, opts=child)
             publics.append(public.id)
             privates.append(private.id)
 
@@ -93,3 +94,8 @@ class Vpc(pulumi.ComponentResource):
         self.public_subnet_ids = publics
         self.private_subnet_ids = privates
         self.register_outputs({"vpcId": vpc.id, "publicSubnetIds": publics, "privateSubnetIds": privates})
+
+    def _nat(self, name: str, tag: str, subnet: aws.ec2.Subnet, gateway: aws.ec2.InternetGateway) -> aws.ec2.NatGateway:
+        address = aws.ec2.Eip(name, domain="vpc", tags={"Name": tag}, opts=pulumi.ResourceOptions(parent=self))
+        return aws.ec2.NatGateway(name, allocation_id=address.id, subnet_id=subnet.id, tags={"Name": tag},
+                                  opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]))

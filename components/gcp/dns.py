@@ -7,7 +7,7 @@ stack is replaced.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 import pulumi
 import pulumi_gcp as gcp
@@ -40,3 +40,10 @@ class DnsRecords(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self.register_outputs({})
+
+
+def record_writer(
+    zone: str, project: str, opts: pulumi.ResourceOptions
+) -> Callable[[Mapping[str, pulumi.Input[str]]], None]:
+    """The cluster's ``write_records``: A records host -> address in ``zone``."""
+    return lambda records: DnsRecords("dns", DnsRecordsArgs(zone=zone, project=project, records=records), opts=opts)

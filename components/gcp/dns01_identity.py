@@ -48,6 +48,7 @@ class Dns01IdentityArgs:
 
 class Dns01Identity(pulumi.ComponentResource):
     email: pulumi.Output[str]
+    """The Google service account cert-manager acts as."""
     annotations: dict[str, pulumi.Output[str]]
     """For cert-manager's ServiceAccount: which Google service account its pods act as."""
 
@@ -58,6 +59,7 @@ class Dns01Identity(pulumi.ComponentResource):
             f"{name}-sa", project=args.project, account_id=args.account_id,
             display_name="quicstack cert-manager DNS-01 (one zone's records)", opts=child,
         )
+        # https://cloud.google.com/iam/docs/creating-custom-roles#deleting-custom-role
         # A deleted custom role's ID stays reserved for 37 days: a fresh suffix per role lets the stack
         # be destroyed and created again at any time.
         suffix = random.RandomId(f"{name}-role-suffix", byte_length=4, opts=child)
@@ -71,7 +73,12 @@ class Dns01Identity(pulumi.ComponentResource):
             opts=child,
         )
         zone_grant = gcp.dns.DnsManagedZoneIamMember(
-            f"{name}-zone", project=args.dns_project, managed_zone=args.zone, role=role.name, member=account.member, opts=child,
+            f"{name}-zone",
+            project=args.dns_project,
+            managed_zone=args.zone,
+            role=role.name,
+            member=account.member,
+            opts=child,
         )
         binding = gcp.serviceaccount.IAMMember(
             f"{name}-workload-identity",
@@ -82,5 +89,7 @@ class Dns01Identity(pulumi.ComponentResource):
         )
         self.email = account.email
         # The annotation carries the grants as dependencies: cert-manager starts once it may act.
-        self.annotations = {ANNOTATION: pulumi.Output.all(account.email, zone_grant.id, binding.id).apply(lambda a: a[0])}
+        self.annotations = {
+            ANNOTATION: pulumi.Output.all(account.email, zone_grant.id, binding.id).apply(lambda a: a[0])
+        }
         self.register_outputs({"email": self.email})

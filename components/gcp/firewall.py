@@ -29,12 +29,18 @@ class FirewallArgs:
 
 
 def _allows(ports: Mapping[str, Sequence[int]]) -> list[dict]:
-    return [{"protocol": proto, "ports": [str(p) for p in sorted(set(nums))]} for proto, nums in sorted(ports.items()) if nums]
+    return [
+        {"protocol": proto, "ports": [str(p) for p in sorted(set(nums))]}
+        for proto, nums in sorted(ports.items())
+        if nums
+    ]
 
 
 class Firewall(pulumi.ComponentResource):
     public: gcp.compute.Firewall
+    """The workloads' public ports, from anywhere."""
     admin: gcp.compute.Firewall
+    """SSH and the Kubernetes API, from the admin blocks only."""
 
     def __init__(self, name: str, args: FirewallArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("quicstack:gcp:Firewall", name, None, opts)

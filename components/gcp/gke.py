@@ -78,14 +78,22 @@ def kubeconfig(name: str, endpoint: str, ca_certificate: str) -> str:
         "interactiveMode": "Never",
         "installHint": f"Install {AUTH_PLUGIN}: gcloud components install {AUTH_PLUGIN}",
     }}
-    return yaml.safe_dump({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": name, "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_certificate}}],
-        "users": [{"name": name, "user": user}],
-        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-        "current-context": name,
-    }, sort_keys=False)
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": name,
+                    "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_certificate},
+                }
+            ],
+            "users": [{"name": name, "user": user}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+            "current-context": name,
+        },
+        sort_keys=False,
+    )
 
 
 class GkeCluster(pulumi.ComponentResource):
@@ -102,7 +110,9 @@ class GkeCluster(pulumi.ComponentResource):
             display_name="quicstack GKE nodes (logs and metrics only)", opts=child,
         )
         grants = [
-            gcp.projects.IAMMember(f"{name}-nodes-{role.split('/')[1]}", project=args.project, role=role, member=account.member, opts=child)
+            gcp.projects.IAMMember(
+                f"{name}-nodes-{role.split('/')[1]}", project=args.project, role=role, member=account.member, opts=child
+            )
             for role in NODE_ROLES
         ]
         cluster_args: dict = {}
@@ -123,17 +133,32 @@ class GkeCluster(pulumi.ComponentResource):
             networking_mode="VPC_NATIVE",
             network=args.network,
             subnetwork=args.subnetwork,
-            ip_allocation_policy={"cluster_secondary_range_name": args.pods_range, "services_secondary_range_name": args.services_range},
+            ip_allocation_policy={
+                "cluster_secondary_range_name": args.pods_range,
+                "services_secondary_range_name": args.services_range,
+            },
             datapath_provider="ADVANCED_DATAPATH",
             workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
             addons_config={"http_load_balancing": {"disabled": False}},
-            # Service.spec.externalIPs lets any namespace intercept traffic to an arbitrary IP (CVE-2020-8554).
+            # Service.spec.externalIPs lets any namespace intercept traffic to an arbitrary IP (CVE-2020-8554):
+            # https://github.com/kubernetes/kubernetes/issues/97076
             service_external_ips_config={"enabled": False},
             opts=child,
             **cluster_args,
         )
+        self.node_pool = self._node_pool(name, args, account, grants)
+        context = pulumi.Output.concat("gke_", args.project, "_", args.location, "_", self.cluster.name)
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(context, self.cluster.endpoint, self.cluster.master_auth).apply(
+                lambda a: kubeconfig(a[0], a[1], a[2]["cluster_ca_certificate"])
+            )
+        )
+        self.register_outputs({"cluster": self.cluster.name, "kubeconfig": self.kubeconfig})
+
+    def _node_pool(self, name: str, args: GkeClusterArgs, account: gcp.serviceaccount.Account,
+                   grants: list) -> gcp.container.NodePool:
         pool = args.node_pool
-        self.node_pool = gcp.container.NodePool(
+        return gcp.container.NodePool(
             f"{name}-pool",
             project=args.project,
             cluster=self.cluster.id,
@@ -163,7 +188,3 @@ class GkeCluster(pulumi.ComponentResource):
             # Nodes that start before their account may write logs lose their boot logs.
             opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )
-        context = pulumi.Output.concat("gke_", args.project, "_", args.location, "_", self.cluster.name)
-        self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(context, self.cluster.endpoint, self.cluster.master_auth).apply(
-            lambda a: kubeconfig(a[0], a[1], a[2]["cluster_ca_certificate"])))
-        self.register_outputs({"cluster": self.cluster.name, "kubeconfig": self.kubeconfig})

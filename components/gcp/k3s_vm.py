@@ -69,7 +69,10 @@ class K3sVm(pulumi.ComponentResource):
         self.startup_script = pulumi.Output.from_input(args.address).apply(
             lambda ip: startup_script(K3sNode(k3s_version=args.k3s_version, address=ip, pod_cidr=args.pod_cidr))
         )
-        interface: dict = {"network": args.network, "access_configs": [{"nat_ip": args.address, "network_tier": "PREMIUM"}]}
+        interface: dict = {
+            "network": args.network,
+            "access_configs": [{"nat_ip": args.address, "network_tier": "PREMIUM"}],
+        }
         if args.subnetwork is not None:
             interface["subnetwork"] = args.subnetwork
         self.instance = gcp.compute.Instance(
@@ -92,7 +95,11 @@ class K3sVm(pulumi.ComponentResource):
                 "startup-script": self.startup_script,
             },
             service_account={"email": account.email, "scopes": SCOPES},
-            shielded_instance_config={"enable_secure_boot": True, "enable_vtpm": True, "enable_integrity_monitoring": True},
+            shielded_instance_config={
+                "enable_secure_boot": True,
+                "enable_vtpm": True,
+                "enable_integrity_monitoring": True,
+            },
             allow_stopping_for_update=True,
             labels={"quicstack-role": "k3s-server"},
             opts=child,

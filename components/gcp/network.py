@@ -21,7 +21,9 @@ class NetworkArgs:
 
 class Network(pulumi.ComponentResource):
     network: gcp.compute.Network
+    """A custom-mode VPC network."""
     subnet: gcp.compute.Subnetwork
+    """The one subnet, in the stack's region."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("quicstack:gcp:Network", name, None, opts)

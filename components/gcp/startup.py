@@ -70,8 +70,6 @@ class K3sNode:
 
 
 def startup_script(node: K3sNode) -> str:
-    exec_flags = shlex.quote(" ".join(["server", *node.server_flags]))
-    version = shlex.quote(node.k3s_version)
     return f"""#!/bin/bash
 # quicstack k3s node bootstrap: runs on every boot and again over SSH when it changes; converges.
 set -euo pipefail
@@ -89,7 +87,73 @@ net.core.wmem_max = {node.udp_buffer_bytes}
 EOF
 sysctl --quiet --load=/etc/sysctl.d/90-quicstack-quic.conf
 
-# 2. The metadata server hands out the VM's credentials: no pod may reach it. A table of its own,
+{_metadata_block(node)}{_k3s_install(node)}{_cert_rotation()}"""
+
+
+def _k3s_install(node: K3sNode) -> str:
+    """Step 3 of the startup script."""
+    exec_flags = shlex.quote(" ".join(["server", *node.server_flags]))
+    version = shlex.quote(node.k3s_version)
+    return f"""# 3. k3s, pinned. The installer writes its flags into the systemd unit; it runs again only when the
+#    version or the flags differ from the last successful install. It runs only if its sha256 matches.
+fetch_k3s_installer() {{
+  rm -f /run/k3s-install.sh
+  curl -sfL --proto '=https' --retry 10 --retry-connrefused --retry-delay 3 -o /run/k3s-install.sh "$1"
+  if ! printf '%s  %s\\n' "$2" /run/k3s-install.sh | sha256sum --check --strict --status; then
+    rm -f /run/k3s-install.sh
+    echo "k3s installer from $1 does not match sha256 $2: not running it" >&2
+    return 1
+  fi
+}}
+desired={shlex.quote(f"{node.k3s_version} server " + " ".join(node.server_flags))}
+if [ ! -x /usr/local/bin/k3s ] || [ "$(cat /etc/quicstack/k3s-installed 2>/dev/null)" != "$desired" ]; then
+  fetch_k3s_installer {K3S_INSTALLER_URL} {K3S_INSTALLER_SHA256}
+  INSTALL_K3S_VERSION={version} INSTALL_K3S_EXEC={exec_flags} sh /run/k3s-install.sh
+  printf '%s' "$desired" >/etc/quicstack/k3s-installed
+fi
+"""
+
+
+def _cert_rotation() -> str:
+    """Step 4 of the startup script: weekly, and at the next boot after a missed week (Persistent)."""
+    return f"""
+# 4. Certificate rotation before k3s's one-year certificates run out.
+cat >/etc/systemd/system/quicstack-k3s-cert-rotate.service <<'EOF'
+[Unit]
+Description=Rotate k3s certificates that expire within {CERT_ROTATE_DAYS_LEFT} days
+After=k3s.service
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c {shlex.quote(rotate_command())}
+EOF
+cat >/etc/systemd/system/quicstack-k3s-cert-rotate.timer <<'EOF'
+[Unit]
+Description=Weekly k3s certificate expiry check
+
+[Timer]
+OnCalendar=weekly
+Persistent=true
+RandomizedDelaySec=1h
+
+[Install]
+WantedBy=timers.target
+EOF
+systemctl daemon-reload
+systemctl enable --now quicstack-k3s-cert-rotate.timer
+"""
+
+
+def rotate_command(days_left: int = CERT_ROTATE_DAYS_LEFT, cert: str = ADMIN_CLIENT_CERT) -> str:
+    """Shell that rotates k3s's certificates when ``cert`` expires within ``days_left`` days."""
+    # `k3s certificate rotate` needs k3s stopped; pods keep running (containerd stays up).
+    return (f"openssl x509 -checkend {days_left * 86400} -noout -in {cert} >/dev/null || "
+            "{ systemctl stop k3s; /usr/local/bin/k3s certificate rotate; systemctl start k3s; }")
+
+
+def _metadata_block(node: K3sNode) -> str:
+    """Step 2 of the startup script: pods are cut off from the metadata server before k3s starts."""
+    return f"""# 2. The metadata server hands out the VM's credentials: no pod may reach it. A table of its own,
 #    so kube-proxy, flannel and the network policy controller, which rewrite the iptables chains, never
 #    reorder or flush it; `delete table` first makes reloading idempotent.
 command -v nft >/dev/null || {{ apt-get update -qq && apt-get install -y -qq nftables; }}
@@ -128,53 +192,4 @@ systemctl enable --now quicstack-metadata-block.service
 # Apply the current file without restarting the unit (a restart would restart k3s too).
 nft -f /etc/quicstack/metadata-block.nft
 
-# 3. k3s, pinned. The installer writes its flags into the systemd unit; it runs again only when the
-#    version or the flags differ from the last successful install. It runs only if its sha256 matches.
-fetch_k3s_installer() {{
-  rm -f /run/k3s-install.sh
-  curl -sfL --proto '=https' --retry 10 --retry-connrefused --retry-delay 3 -o /run/k3s-install.sh "$1"
-  if ! printf '%s  %s\\n' "$2" /run/k3s-install.sh | sha256sum --check --strict --status; then
-    rm -f /run/k3s-install.sh
-    echo "k3s installer from $1 does not match sha256 $2: not running it" >&2
-    return 1
-  fi
-}}
-desired={shlex.quote(f"{node.k3s_version} server " + " ".join(node.server_flags))}
-if [ ! -x /usr/local/bin/k3s ] || [ "$(cat /etc/quicstack/k3s-installed 2>/dev/null)" != "$desired" ]; then
-  fetch_k3s_installer {K3S_INSTALLER_URL} {K3S_INSTALLER_SHA256}
-  INSTALL_K3S_VERSION={version} INSTALL_K3S_EXEC={exec_flags} sh /run/k3s-install.sh
-  printf '%s' "$desired" >/etc/quicstack/k3s-installed
-fi
-
-# 4. Certificate rotation: weekly, and at the next boot after a missed week (Persistent).
-cat >/etc/systemd/system/quicstack-k3s-cert-rotate.service <<'EOF'
-[Unit]
-Description=Rotate k3s certificates that expire within {CERT_ROTATE_DAYS_LEFT} days
-After=k3s.service
-
-[Service]
-Type=oneshot
-ExecStart=/bin/sh -c {shlex.quote(rotate_command())}
-EOF
-cat >/etc/systemd/system/quicstack-k3s-cert-rotate.timer <<'EOF'
-[Unit]
-Description=Weekly k3s certificate expiry check
-
-[Timer]
-OnCalendar=weekly
-Persistent=true
-RandomizedDelaySec=1h
-
-[Install]
-WantedBy=timers.target
-EOF
-systemctl daemon-reload
-systemctl enable --now quicstack-k3s-cert-rotate.timer
 """
-
-
-def rotate_command(days_left: int = CERT_ROTATE_DAYS_LEFT, cert: str = ADMIN_CLIENT_CERT) -> str:
-    """Shell that rotates k3s's certificates when ``cert`` expires within ``days_left`` days."""
-    # `k3s certificate rotate` needs k3s stopped; pods keep running (containerd stays up).
-    return (f"openssl x509 -checkend {days_left * 86400} -noout -in {cert} >/dev/null || "
-            "{ systemctl stop k3s; /usr/local/bin/k3s certificate rotate; systemctl start k3s; }")

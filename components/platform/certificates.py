@@ -33,7 +33,9 @@ class Issuer:
     ready: Sequence[pulumi.Resource] = ()
     """Issuers and cert-manager itself: a Certificate created earlier would be rejected by the webhook."""
 
-    def certificate(self, name: str, host: str, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions) -> Certificate:
+    def certificate(
+        self, name: str, host: str, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
+    ) -> Certificate:
         """A Certificate for ``host`` (ECDSA P-256, PKCS#8, a fresh key on every renewal)."""
         secret = secret_name(host)
         resource = k8s.apiextensions.CustomResource(

@@ -14,10 +14,10 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.cluster import LoadBalancer
+from components.cluster.contract import Exposure
 from components.helm import release_options, spread_over_nodes
 from components.k8s import lb_address, restricted_namespace
-from stacks.config.resources import Resources
+from components.shared.resources import Resources
 
 CHART = "ingress-nginx"
 CHART_VERSION = "4.15.1"
@@ -45,7 +45,7 @@ class IngressArgs:
     """IngressClass that this controller serves."""
     service_type: str
     """`LoadBalancer`, or `NodePort` for clusters without a load balancer."""
-    exposure: LoadBalancer
+    exposure: Exposure
     """Address, class and annotations of the controller's LoadBalancer Service (from the cluster layer)."""
     replicas: int
     """Controller pods; above 1 the chart adds a PodDisruptionBudget (minAvailable 1)."""
@@ -103,7 +103,9 @@ class IngressController(pulumi.ComponentResource):
         )
         if args.service_type == "LoadBalancer":
             svc = k8s.core.v1.Service.get(
-                f"{name}-service", f"{NAMESPACE}/{SERVICE}", opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release])
+                f"{name}-service",
+                f"{NAMESPACE}/{SERVICE}",
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
             )
             self.address = svc.status.apply(lb_address)
         else:

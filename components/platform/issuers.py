@@ -81,14 +81,20 @@ class Issuers(pulumi.ComponentResource):
             self.ca_certificate = pulumi.Output.from_input("")
         self.register_outputs({"issuer": self.issuer.name, "caCertificate": self.ca_certificate})
 
-    def _acme(self, name: str, env: str, args: IssuersArgs, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    def _acme(
+        self, name: str, env: str, args: IssuersArgs, opts: pulumi.ResourceOptions
+    ) -> k8s.apiextensions.CustomResource:
         solvers = []
         if args.dns01_hosts:
             solvers.append({"selector": {"dnsNames": sorted(args.dns01_hosts)}, "dns01": dict(args.dns01)})
         if args.http01_hosts:
             solvers.append({"selector": {"dnsNames": sorted(args.http01_hosts)},
                             "http01": {"ingress": {"ingressClassName": args.ingress_class}}})
-        acme = {"server": ACME_SERVERS[env], "privateKeySecretRef": {"name": f"letsencrypt-{env}-account"}, "solvers": solvers}
+        acme = {
+            "server": ACME_SERVERS[env],
+            "privateKeySecretRef": {"name": f"letsencrypt-{env}-account"},
+            "solvers": solvers,
+        }
         if args.email:
             acme["email"] = args.email
         return k8s.apiextensions.CustomResource(
@@ -104,10 +110,16 @@ class Issuers(pulumi.ComponentResource):
             metadata={"name": "quicstack-selfsigned"}, spec={"selfSigned": {}}, opts=opts,
         )
         root = k8s.apiextensions.CustomResource(
-            f"{name}-root-ca", api_version="cert-manager.io/v1", kind="Certificate",
+            f"{name}-root-ca",
+            api_version="cert-manager.io/v1",
+            kind="Certificate",
             # Pulumi waits until cert-manager has issued the root, so the CA issuer and the read-back
             # below never see a missing Secret.
-            metadata={"name": ROOT_CA_SECRET, "namespace": NAMESPACE, "annotations": {"pulumi.com/waitFor": "condition=Ready"}},
+            metadata={
+                "name": ROOT_CA_SECRET,
+                "namespace": NAMESPACE,
+                "annotations": {"pulumi.com/waitFor": "condition=Ready"},
+            },
             spec={
                 "isCA": True,
                 "commonName": "quicstack local root CA",
@@ -129,8 +141,12 @@ class Issuers(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[root])),
         )
         secret = k8s.core.v1.Secret.get(
-            f"{name}-root-ca-secret", f"{NAMESPACE}/{ROOT_CA_SECRET}", opts=pulumi.ResourceOptions(parent=self, depends_on=[root])
+            f"{name}-root-ca-secret",
+            f"{NAMESPACE}/{ROOT_CA_SECRET}",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[root]),
         )
         # The root's certificate is public (clients trust it); only the Secret's tls.key is sensitive.
-        pem = pulumi.Output.unsecret(secret.data.apply(lambda d: base64.b64decode((d or {}).get("ca.crt", "")).decode()))
+        pem = pulumi.Output.unsecret(
+            secret.data.apply(lambda d: base64.b64decode((d or {}).get("ca.crt", "")).decode())
+        )
         return Issuer(name="quicstack-ca", ready=[ca]), pem

@@ -10,12 +10,13 @@ from typing import Literal, Mapping, Optional, Sequence
 
 import pulumi
 
-from components.cluster import LoadBalancer
+from components.cluster.contract import Cluster, ExposeRequest, Exposure
 from components.platform.cert_manager import CertManager, CertManagerArgs
+from components.platform.config import AcmeConfig, IngressConfig
 from components.platform.certificates import Issuer
 from components.platform.ingress import IngressArgs, IngressController
 from components.platform.issuers import Issuers, IssuersArgs
-from stacks.config.resources import Resources
+from components.shared.resources import Resources
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class PlatformArgs:
     """IngressClass the controller serves and Ingresses use."""
     ingress_service_type: str
     """`LoadBalancer` or `NodePort`."""
-    ingress_exposure: LoadBalancer
+    ingress_exposure: Exposure
     """How the cluster exposes the controller's Service."""
     ingress_resources: Resources
     """Controller requests and limits."""
@@ -49,20 +50,46 @@ class PlatformArgs:
     depends_on: Sequence[pulumi.Resource] = ()
     """What both releases wait for (EKS: the load balancer controller)."""
 
+    @classmethod
+    def of(cls, ingress: IngressConfig, acme: AcmeConfig, cluster: Cluster, challenges: Mapping[str, str],
+           udp: Mapping[int, str], domain: str) -> "PlatformArgs":
+        """The platform's arguments from its config sections, the hosts' challenges and the cluster's capabilities."""
+        return cls(
+            ingress_class=ingress.class_name,
+            ingress_service_type=ingress.service_type,
+            ingress_exposure=cluster.expose(ExposeRequest("ingress")),
+            ingress_resources=ingress.resources,
+            replicas=ingress.replicas or cluster.profile.system_replicas,
+            environment=acme.environment,
+            http01_hosts=[h for h, c in challenges.items() if c == "http01"],
+            dns01_hosts=[h for h, c in challenges.items() if c == "dns01"],
+            dns01=cluster.dns01_solver,
+            email=acme.email,
+            domain=domain,
+            # The ingress controller carries UDP ports only where mixed protocol works (validated).
+            udp=udp,
+            cert_manager_annotations=cluster.cert_manager_annotations,
+            depends_on=cluster.platform_dependencies,
+        )
+
 
 class Platform(pulumi.ComponentResource):
     issuer: Issuer
+    """Signs every workload's certificate."""
     ingress_class: str
     ingress_address: pulumi.Output[str]
     ca_certificate: pulumi.Output[str]
+    udp: Mapping[int, str]
+    """UDP ports the ingress controller carries (port -> ``namespace/service:port``)."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("quicstack:platform:Platform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         ingress = IngressController(
             f"{name}-ingress",
-            IngressArgs(class_name=args.ingress_class, service_type=args.ingress_service_type, exposure=args.ingress_exposure,
-                        replicas=args.replicas, resources=args.ingress_resources, udp=args.udp, depends_on=args.depends_on),
+            IngressArgs(class_name=args.ingress_class, service_type=args.ingress_service_type,
+                        exposure=args.ingress_exposure, replicas=args.replicas, resources=args.ingress_resources,
+                        udp=args.udp, depends_on=args.depends_on),
             opts=child,
         )
         cert_manager = CertManager(
@@ -73,13 +100,15 @@ class Platform(pulumi.ComponentResource):
         )
         issuers = Issuers(
             f"{name}-issuers",
-            IssuersArgs(environment=args.environment, ingress_class=args.ingress_class, http01_hosts=args.http01_hosts,
-                        dns01_hosts=args.dns01_hosts, dns01=args.dns01, email=args.email, ca_domain=args.domain,
-                        cert_manager=[cert_manager.release]),
+            IssuersArgs(environment=args.environment, ingress_class=args.ingress_class,
+                        http01_hosts=args.http01_hosts, dns01_hosts=args.dns01_hosts, dns01=args.dns01,
+                        email=args.email, ca_domain=args.domain, cert_manager=[cert_manager.release]),
             opts=child,
         )
         self.issuer = issuers.issuer
         self.ingress_class = args.ingress_class
         self.ingress_address = ingress.address
         self.ca_certificate = issuers.ca_certificate
+        self.udp = dict(args.udp)
+        self.outputs = {"ingress_address": self.ingress_address, "ca_certificate": self.ca_certificate}
         self.register_outputs({"ingressAddress": self.ingress_address, "caCertificate": self.ca_certificate})

@@ -13,10 +13,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import rules
-from .errors import PROJECT, ConfigError, from_validation_error
-from .settings import Hosts, Settings, Topology
+from components.shared.errors import PROJECT, ConfigError, from_validation_error
+from .settings import Hosts, Settings
 
-__all__ = ["ConfigError", "Hosts", "Settings", "Topology", "from_pulumi", "load"]
+__all__ = ["ConfigError", "Hosts", "Settings", "from_pulumi", "load"]
 
 
 def load(raw: Mapping[str, Any]) -> Settings:

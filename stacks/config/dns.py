@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from .base import Model
+from components.shared.model import Model
 
 
 class Dns(Model):
@@ -19,6 +19,11 @@ class Dns(Model):
     region: Optional[str] = None
     """AWS region for Route53 API calls; unset means the EKS region."""
     credentials_secret: Optional[str] = None
-    """Name of an existing Secret in the cert-manager namespace holding a Cloud DNS service-account key (`key.json`); unset means ambient credentials (GKE Workload Identity)."""
+    """Name of an existing Secret in the cert-manager namespace holding a Cloud DNS service-account key (`key.json`);
+    unset means ambient credentials (GKE Workload Identity)."""
     records: bool = True
     """Create A (or alias) records for the web, relay and Envoy demo hosts in `zone`."""
+
+    def writes_records(self, provider: str) -> bool:
+        """The stack manages the hosts' records in a zone of ``provider``."""
+        return self.provider == provider and self.records

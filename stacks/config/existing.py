@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .base import Model
+from components.cluster.profile import Profile
+from components.shared.model import Model
 
 
 class Existing(Model):
@@ -15,6 +16,13 @@ class Existing(Model):
     context: Optional[str] = None
     """kubeconfig context; unset means the current context."""
     shared_address: bool = True
-    """All LoadBalancer Services share one address (k3s/k3d ServiceLB, Docker Desktop, a single node): HTTP-01 works for the relay and host ports must not collide."""
+    """All LoadBalancer Services share one address (k3s/k3d ServiceLB, Docker Desktop, a single node): HTTP-01 works for
+    the relay and host ports must not collide."""
     mixed_protocol: bool = False
     """The cluster's load balancer accepts one Service with TCP and UDP ports (needed for `ingress.relayUdp`)."""
+
+    @property
+    def profile(self) -> Profile:
+        return Profile(shared_address=self.shared_address, shares_ingress_address=self.shared_address,
+                       mixed_protocol=self.mixed_protocol, tcp_udp_service=self.mixed_protocol, managed=False,
+                       dns_providers=("clouddns", "route53"))

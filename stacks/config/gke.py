@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Literal, Optional
+from typing import Any, Annotated, Literal, Optional
 
 from pydantic import Field
 
-from .base import Model, matching
-from .errors import ConfigError
+from components.cluster.profile import Profile
+from components.shared.model import Model
+from components.shared.fields import matching
+from components.shared.errors import ConfigError
 from .k3s import GcpProject, GcpRegion, GcpZone, Ipv4Cidr, MachineType, disjoint, zone_in
 
-if TYPE_CHECKING:
-    from .settings import Settings
+# The rules below read the whole stack config (``Settings``), which composes this section: it is
+# passed in, not imported, so the two modules do not import each other.
+Settings = Any
 
 _GKE_VERSION = re.compile(r"^1\.([0-9]+)(\.([0-9]+)(-gke\.([0-9]+))?)?$")
 # New clusters at this version or later accept one LoadBalancer Service with TCP and UDP ports.
@@ -50,17 +53,25 @@ class Gke(Model):
     region: GcpRegion
     """GCP region of the static addresses, the subnet and a regional cluster."""
     zone: Optional[GcpZone] = None
-    """Zone of a zonal cluster (the default, cheapest), inside `region`, e.g. `europe-west1-b`. Leave unset with `regional`."""
+    """Zone of a zonal cluster (the default, cheapest), inside `region`, e.g. `europe-west1-b`. Leave unset with
+    `regional`."""
     regional: bool = False
-    """A regional cluster: control plane and nodes in every zone of `region` (more available, and nodes cost per zone)."""
+    """A regional cluster: control plane and nodes in every zone of `region` (more available, and nodes cost per zone).
+    """
     release_channel: Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"] = "REGULAR"
     """GKE release channel the cluster follows."""
-    min_master_version: Optional[Annotated[str, matching(_GKE_VERSION, "is not a GKE version such as 1.34 or 1.34.1-gke.2190000")]] = None
-    """Lowest control-plane version to create the cluster at, e.g. `1.34.1-gke.2190000`; unset means the channel's default."""
+    min_master_version: Optional[
+        Annotated[str, matching(_GKE_VERSION, "is not a GKE version such as 1.34 or 1.34.1-gke.2190000")]
+    ] = None
+    """Lowest control-plane version to create the cluster at, e.g. `1.34.1-gke.2190000`; unset means the channel's
+    default."""
     mixed_protocol: bool = False
-    """Create every LoadBalancer Service with `loadBalancerClass: networking.gke.io/l4-regional-external`, which accepts TCP and UDP ports in one Service (allows `ingress.relayUdp`). Needs a cluster created at 1.34.1-gke.2190000 or later: set `minMasterVersion`."""
+    """Create every LoadBalancer Service with `loadBalancerClass: networking.gke.io/l4-regional-external`, which accepts
+    TCP and UDP ports in one Service (allows `ingress.relayUdp`). Needs a cluster created at 1.34.1-gke.2190000 or
+    later: set `minMasterVersion`."""
     deletion_protection: bool = False
-    """GKE refuses to delete a protected cluster: with `true`, `pulumi destroy` fails until it is set back to `false` and applied."""
+    """GKE refuses to delete a protected cluster: with `true`, `pulumi destroy` fails until it is set back to `false`
+    and applied."""
     node_pool: NodePool = NodePool()
     """The node pool."""
     subnet_cidr: Ipv4Cidr = "10.20.0.0/20"
@@ -70,30 +81,59 @@ class Gke(Model):
     service_cidr: Ipv4Cidr = "10.28.0.0/20"
     """Secondary range for Service cluster IPs."""
     admin_cidrs: Optional[list[Ipv4Cidr]] = None
-    """IPv4 blocks allowed to reach the control plane (master authorized networks), e.g. `203.0.113.7/32`; unset leaves the endpoint reachable from anywhere (it still requires Google credentials)."""
+    """IPv4 blocks allowed to reach the control plane (master authorized networks), e.g. `203.0.113.7/32`; unset leaves
+    the endpoint reachable from anywhere (it still requires Google credentials)."""
+
+    @property
+    def profile(self) -> Profile:
+        # One reserved address serves the ingress and the relay's Service (stacks/gke.py).
+        return Profile(shared_address=False, shares_ingress_address=True, mixed_protocol=self.mixed_protocol,
+                       tcp_udp_service=self.mixed_protocol, managed=True, dns_providers=("clouddns",),
+                       dns_project=self.project)
 
 
 def check(s: "Settings") -> None:
     """GKE rules that span keys."""
     gke: Gke = s.cluster
     if gke.regional and gke.zone:
-        raise ConfigError("gke.zone", "is set, but gke.regional is true: a regional cluster uses every zone of gke.region; "
-                          "remove gke.zone", gke.zone)
+        raise ConfigError(
+            "gke.zone",
+            "is set, but gke.regional is true: a regional cluster uses every zone of gke.region; " "remove gke.zone",
+            gke.zone,
+        )
     if not gke.regional and not gke.zone:
-        raise ConfigError("gke.zone", f"is required for a zonal cluster (e.g. {gke.region}-b), or set gke.regional true", has_value=False)
+        raise ConfigError(
+            "gke.zone",
+            f"is required for a zonal cluster (e.g. {gke.region}-b), or set gke.regional true",
+            has_value=False,
+        )
     zone_in(gke.zone, gke.region, "gke")
     pool = gke.node_pool
     if pool.min_nodes > pool.max_nodes:
-        raise ConfigError("gke.nodePool.minNodes", f"is greater than gke.nodePool.maxNodes ({pool.max_nodes})", pool.min_nodes)
+        raise ConfigError(
+            "gke.nodePool.minNodes", f"is greater than gke.nodePool.maxNodes ({pool.max_nodes})", pool.min_nodes
+        )
     disjoint({"gke.subnetCidr": gke.subnet_cidr, "gke.podCidr": gke.pod_cidr, "gke.serviceCidr": gke.service_cidr})
     if gke.mixed_protocol:
         if not gke.min_master_version:
-            raise ConfigError("gke.minMasterVersion", f"is required when gke.mixedProtocol is true: only clusters created at "
-                              f"{MIXED_PROTOCOL_MIN_VERSION} or later accept a mixed-protocol Service", has_value=False)
+            raise ConfigError(
+                "gke.minMasterVersion",
+                f"is required when gke.mixedProtocol is true: only clusters created at "
+                f"{MIXED_PROTOCOL_MIN_VERSION} or later accept a mixed-protocol Service",
+                has_value=False,
+            )
         if version_key(gke.min_master_version) < version_key(MIXED_PROTOCOL_MIN_VERSION):
-            raise ConfigError("gke.minMasterVersion", f"is below {MIXED_PROTOCOL_MIN_VERSION}, the first version whose new clusters "
-                              "accept a mixed-protocol Service (gke.mixedProtocol)", gke.min_master_version)
+            raise ConfigError(
+                "gke.minMasterVersion",
+                f"is below {MIXED_PROTOCOL_MIN_VERSION}, the first version whose new clusters "
+                "accept a mixed-protocol Service (gke.mixedProtocol)",
+                gke.min_master_version,
+            )
     hosts = s.hosts
     if s.envoy_demo.enabled and hosts.envoy in {hosts.web, hosts.relay}:
-        raise ConfigError("envoyDemo.host", "is also the web or relay host, but on GKE the Envoy demo has an address of its own; "
-                          "choose another host", hosts.envoy)
+        raise ConfigError(
+            "envoyDemo.host",
+            "is also the web or relay host, but on GKE the Envoy demo has an address of its own; "
+            "choose another host",
+            hosts.envoy,
+        )

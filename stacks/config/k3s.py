@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import TYPE_CHECKING, Annotated, Mapping, Optional
+from typing import Any, Annotated, Mapping, Optional
 
 from pydantic import AfterValidator, Field
 
-from .base import Cidr, Model, matching
-from .errors import ConfigError
+from components.cluster.profile import Profile
+from components.shared.model import Model
+from components.shared.fields import Cidr, matching
+from components.shared.errors import ConfigError
 
-if TYPE_CHECKING:
-    from .settings import Settings
+# The rules below read the whole stack config (``Settings``), which composes this section: it is
+# passed in, not imported, so the two modules do not import each other.
+Settings = Any
 
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
@@ -60,9 +63,13 @@ GcpProject = Annotated[str, matching(
 GcpRegion = Annotated[str, AfterValidator(_region)]
 GcpZone = Annotated[str, AfterValidator(_zone)]
 MachineType = Annotated[str, matching(_MACHINE_TYPE, "is not a machine type such as e2-medium or n2-standard-4")]
-ResourceName = Annotated[str, matching(_NAME, "is not a GCP resource name (lower-case letters, digits and '-', starting with a letter)")]
+ResourceName = Annotated[
+    str, matching(_NAME, "is not a GCP resource name (lower-case letters, digits and '-', starting with a letter)")
+]
 Ipv4Cidr = Annotated[Cidr, AfterValidator(_ipv4_cidr)]
-K3sVersion = Annotated[str, matching(_K3S_VERSION, "is not a k3s release such as v1.34.9+k3s1 (a channel or 'latest' is not pinned)")]
+K3sVersion = Annotated[
+    str, matching(_K3S_VERSION, "is not a k3s release such as v1.34.9+k3s1 (a channel or 'latest' is not pinned)")
+]
 
 DEFAULT_K3S_VERSION = "v1.34.9+k3s1"
 # k3s's default `--service-cidr`, which the stack does not change.
@@ -79,17 +86,21 @@ class K3s(Model):
     zone: GcpZone
     """GCP zone of the VM, inside `region`, e.g. `europe-west1-b`."""
     admin_cidrs: Annotated[list[Ipv4Cidr], AfterValidator(_not_empty)]
-    """IPv4 blocks allowed to reach SSH (22) and the Kubernetes API (6443): the machine running `pulumi up` and your own, e.g. `203.0.113.7/32`."""
+    """IPv4 blocks allowed to reach SSH (22) and the Kubernetes API (6443): the machine running `pulumi up` and your
+    own, e.g. `203.0.113.7/32`."""
     allow_open_admin: bool = False
-    """Permit `0.0.0.0/0` in `adminCidrs` (SSH and the Kubernetes API open to the internet, guarded only by keys). Off: an open block is a config error."""
+    """Permit `0.0.0.0/0` in `adminCidrs` (SSH and the Kubernetes API open to the internet, guarded only by keys). Off:
+    an open block is a config error."""
     machine_type: MachineType = "e2-medium"
     """VM machine type; k3s with the platform and workloads needs 2 vCPUs and 4 GB (`e2-medium`)."""
     image: str = "debian-cloud/debian-12"
-    """Boot image (`project/family` or `project/image`): Debian 12 or an Ubuntu LTS, e.g. `ubuntu-os-cloud/ubuntu-2404-lts-amd64`."""
+    """Boot image (`project/family` or `project/image`): Debian 12 or an Ubuntu LTS, e.g.
+    `ubuntu-os-cloud/ubuntu-2404-lts-amd64`."""
     disk_size_gb: int = Field(default=30, ge=20, le=2000)
     """Boot disk size in GB (images, container layers, logs)."""
     k3s_version: K3sVersion = Field(default=DEFAULT_K3S_VERSION, alias="k3sVersion")
-    """k3s release installed on the VM (`INSTALL_K3S_VERSION`); changing it upgrades k3s in place on the next `pulumi up`."""
+    """k3s release installed on the VM (`INSTALL_K3S_VERSION`); changing it upgrades k3s in place on the next `pulumi
+    up`."""
     pod_cidr: Ipv4Cidr = "10.42.0.0/16"
     """k3s pod network (`--cluster-cidr`); traffic from it to the metadata server is dropped."""
     subnet_cidr: Ipv4Cidr = "10.10.0.0/24"
@@ -101,6 +112,12 @@ class K3s(Model):
     ssh_user: ResourceName = "quicstack"
     """Login the stack's SSH key is installed for (used to fetch the kubeconfig)."""
 
+    @property
+    def profile(self) -> Profile:
+        # ServiceLB binds every LoadBalancer port on the node itself, whatever the protocols.
+        return Profile(shared_address=True, shares_ingress_address=True, mixed_protocol=True, tcp_udp_service=True,
+                       managed=False, dns_providers=("clouddns",), dns_project=self.project)
+
 
 def check(s: "Settings") -> None:
     """k3s rules that span keys."""
@@ -108,17 +125,27 @@ def check(s: "Settings") -> None:
     zone_in(k3s.zone, k3s.region, "k3s")
     for cidr in k3s.admin_cidrs:
         if ipaddress.ip_network(cidr).prefixlen == 0 and not k3s.allow_open_admin:
-            raise ConfigError("k3s.adminCidrs", "opens SSH and the Kubernetes API to the whole internet: list your own addresses, "
-                              "or set k3s.allowOpenAdmin true to accept that", cidr)
+            raise ConfigError(
+                "k3s.adminCidrs",
+                "opens SSH and the Kubernetes API to the whole internet: list your own addresses, "
+                "or set k3s.allowOpenAdmin true to accept that",
+                cidr,
+            )
     if k3s.subnetwork and not k3s.network:
-        raise ConfigError("k3s.subnetwork", "is set without k3s.network: name the VPC network it belongs to", k3s.subnetwork)
+        raise ConfigError(
+            "k3s.subnetwork", "is set without k3s.network: name the VPC network it belongs to", k3s.subnetwork
+        )
     ranges = {"the k3s service range": K3S_SERVICE_CIDR, "k3s.podCidr": k3s.pod_cidr}
     disjoint(ranges if k3s.network else {**ranges, "k3s.subnetCidr": k3s.subnet_cidr})
     acme = s.acme
-    if acme.is_acme and "dns01" in (acme.challenge, acme.relay):
+    if acme.uses_dns01:
         key = "acme.challenge" if acme.challenge == "dns01" else "acme.relayChallenge"
-        raise ConfigError(key, "is not available on k3s: cert-manager has no cloud identity here (pods are cut off from the metadata "
-                          "server); use http01, which works for every host because they all share the VM's address", "dns01")
+        raise ConfigError(
+            key,
+            "is not available on k3s: cert-manager has no cloud identity here (pods are cut off from the metadata "
+            "server); use http01, which works for every host because they all share the VM's address",
+            "dns01",
+        )
 
 
 def zone_in(zone: Optional[str], region: str, section: str) -> None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from . import envoy, relay, web
-from .errors import ConfigError
-from .settings import CLOUD_SECTIONS, Settings
+from components.shared.errors import ConfigError
 
-_DNS_FOR_CLOUD = {"existing": ("clouddns", "route53"), "k3s": ("clouddns",), "gke": ("clouddns",), "eks": ("route53",)}
+from .settings import CLOUD_SECTIONS, Settings
 
 
 def check(s: Settings) -> None:
@@ -17,9 +15,8 @@ def check(s: Settings) -> None:
     _dns(s)
     _ingress(s)
     _host_ports(s)
-    envoy.check(s)
-    relay.check(s)
-    web.check(s)
+    _relay(s)
+    _web(s)
     # Rules of the selected cloud live with its section: `def check(settings)` in stacks/config/<cloud>.py.
     cloud_check = getattr(import_module(f".{s.cloud}", __package__), "check", None)
     if cloud_check:
@@ -31,41 +28,65 @@ def _cloud_sections(s: Settings) -> None:
         raise ConfigError(s.cloud, f"is required when quicstack:cloud is '{s.cloud}'", has_value=False)
     for other in CLOUD_SECTIONS:
         if other != s.cloud and getattr(s, other) is not None:
-            raise ConfigError(other, f"is set, but quicstack:cloud is '{s.cloud}' (remove the section or change cloud)", has_value=False)
+            raise ConfigError(
+                other,
+                f"is set, but quicstack:cloud is '{s.cloud}' (remove the section or change cloud)",
+                has_value=False,
+            )
 
 
 def _acme(s: Settings) -> None:
     acme = s.acme
     if acme.is_acme and not acme.email:
-        raise ConfigError("acme.email", f"is required when acme.environment is {acme.environment} (Let's Encrypt needs an account e-mail)", has_value=False)
-    uses_dns01 = acme.is_acme and "dns01" in (acme.challenge, acme.relay)
-    if uses_dns01 and (s.dns.provider == "none" or not s.dns.zone):
-        raise ConfigError("dns.zone", "is required for acme dns01: set dns.provider and dns.zone to the zone that holds the hosts", has_value=False)
-    if acme.is_acme and acme.relay == "http01" and s.relay.enabled and not s.topology.relay_shares_ingress_address:
         raise ConfigError(
-            "acme.relayChallenge", "is not possible here: the relay has its own load balancer with no TCP 80 behind it; "
-            "use dns01 (or a cluster where the relay shares the ingress address)", "http01")
+            "acme.email",
+            f"is required when acme.environment is {acme.environment} (Let's Encrypt needs an account e-mail)",
+            has_value=False,
+        )
+    if acme.uses_dns01 and (s.dns.provider == "none" or not s.dns.zone):
+        raise ConfigError(
+            "dns.zone",
+            "is required for acme dns01: set dns.provider and dns.zone to the zone that holds the hosts",
+            has_value=False,
+        )
+    if acme.is_acme and acme.relay == "http01" and s.relay.enabled and not s.profile.shares_ingress_address:
+        raise ConfigError(
+            "acme.relayChallenge",
+            "is not possible here: the relay has its own load balancer with no TCP 80 behind it; "
+            "use dns01 (or a cluster where the relay shares the ingress address)",
+            "http01",
+        )
 
 
 def _dns(s: Settings) -> None:
     dns = s.dns
     if dns.provider == "none":
         return
-    if dns.provider not in _DNS_FOR_CLOUD[s.cloud]:
-        allowed = ", ".join(_DNS_FOR_CLOUD[s.cloud])
-        raise ConfigError("dns.provider", f"is not available on a {s.cloud} stack (allowed: none, {allowed})", dns.provider)
+    if dns.provider not in s.profile.dns_providers:
+        allowed = ", ".join(s.profile.dns_providers)
+        raise ConfigError(
+            "dns.provider", f"is not available on a {s.cloud} stack (allowed: none, {allowed})", dns.provider
+        )
     if not dns.zone:
         raise ConfigError("dns.zone", f"is required when dns.provider is {dns.provider}", has_value=False)
     if dns.provider == "clouddns" and not s.dns_project:
-        raise ConfigError("dns.project", "is required for clouddns on this cloud (the GCP project that owns the zone)", has_value=False)
+        raise ConfigError(
+            "dns.project",
+            "is required for clouddns on this cloud (the GCP project that owns the zone)",
+            has_value=False,
+        )
     if dns.provider == "route53" and not s.dns_region:
-        raise ConfigError("dns.region", "is required for route53 on this cloud (the AWS region for Route53 API calls)", has_value=False)
+        raise ConfigError(
+            "dns.region",
+            "is required for route53 on this cloud (the AWS region for Route53 API calls)",
+            has_value=False,
+        )
 
 
 def _ingress(s: Settings) -> None:
     if s.ingress.replicas is not None and s.ingress.replicas < 1:
         raise ConfigError("ingress.replicas", "is not at least 1", s.ingress.replicas)
-    if s.ingress.relay_udp and not s.topology.mixed_protocol:
+    if s.ingress.relay_udp and not s.profile.mixed_protocol:
         raise ConfigError(
             "ingress.relayUdp", f"is not possible on {s.cloud}: it needs one LoadBalancer Service with TCP and UDP "
             "(mixed protocol), which this cluster does not support", True)
@@ -73,10 +94,44 @@ def _ingress(s: Settings) -> None:
 
 def _host_ports(s: Settings) -> None:
     """On a single-address cluster every LoadBalancer port is a port on that one address."""
-    if not s.topology.shared_address or s.ingress.service_type != "LoadBalancer":
+    if not s.profile.shared_address or s.ingress.service_type != "LoadBalancer":
         return
     owners: dict[tuple[int, str], str] = {}
     for p in s.public_ports:
         if (p.port, p.protocol) in owners:
-            raise ConfigError(p.key, f"collides with {owners[(p.port, p.protocol)]} on {p.protocol} {p.port}: all Services share one address here; choose another port", p.port)
+            raise ConfigError(
+                p.key,
+                f"collides with {owners[(p.port, p.protocol)]} on {p.protocol} "
+                f"{p.port}: all Services share one address here; choose another port",
+                p.port,
+            )
         owners[(p.port, p.protocol)] = p.owner
+
+
+def _relay(s: Settings) -> None:
+    """Relay rules that depend on other sections."""
+    if not s.relay.enabled:
+        return
+    hosts = s.hosts
+    others = {"web.host": hosts.web if s.web.enabled else None,
+              "envoyDemo.host": hosts.envoy if s.envoy_demo.enabled else None}
+    for key, host in others.items():
+        if host == hosts.relay:
+            raise ConfigError("relay.host", f"is also {key}: each host gets its own certificate and its own route for "
+                              "TCP 443; choose another host", hosts.relay)
+    if s.relay.websocket_route(s.profile, s.relay_udp_via_ingress) != "load-balancer":
+        return
+    # k3s and GKE always put the relay behind the ingress's address; EKS NLBs take TCP and UDP on one port
+    # (stacks/config/eks.py requires webPort == quicPort for that listener).
+    if not s.profile.tcp_udp_service:
+        raise ConfigError(
+            "relay.websocket", "is not possible here: the relay has its own load balancer, which would need TCP and "
+            "UDP 443 on one Service; set existing.mixedProtocol if the cluster supports that, or relay.websocket false",
+            True)
+
+
+def _web(s: Settings) -> None:
+    if s.web.enabled and not s.relay.enabled:
+        raise ConfigError(
+            "web.enabled", "needs the relay it plays from: set relay.enabled true, or web.enabled false", True
+        )

@@ -1,8 +1,9 @@
-"""``stacks.eks.build`` in-process: what it hands up in ``Cluster``, and the Route53 records hook."""
+"""``stacks.eks.build`` in-process: what it hands up in ``Cluster``, and its Route53 records."""
 
 import pulumi
 import pytest
 
+from components.cluster.contract import ExposeRequest, PublicEndpoint
 from stacks.config import load
 from tests.conftest import MONITOR
 from tools.plan import fake_aws
@@ -28,8 +29,8 @@ def build(s):
     @pulumi.runtime.test
     def run():
         built["cluster"] = eks.build(s)
-        if built["cluster"].publish_records:
-            built["cluster"].publish_records({h: pulumi.Output.from_input(t) for h, t in HOSTS.items()})
+        built["cluster"].publish_records([PublicEndpoint(h, h.split(".")[0], pulumi.Output.from_input(t))
+                                          for h, t in HOSTS.items()])
 
     run()
     return built["cluster"], MONITOR.registrations[start:]
@@ -61,7 +62,8 @@ def test_load_balancer_and_platform_dependencies(built):
     assert sorted(r.pulumi_resource_type for r in cluster.platform_dependencies[1:]) == [
         "aws:eks/podIdentityAssociation:PodIdentityAssociation", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"]
     assert cluster.cert_manager_annotations == {}
-    for exposure in (cluster.ingress, cluster.relay, cluster.envoy):
+    for endpoint in ("ingress", "relay", "envoy"):
+        exposure = cluster.expose(ExposeRequest(endpoint))
         assert exposure.class_name == "service.k8s.aws/nlb" and exposure.address is None
 
 
@@ -71,7 +73,7 @@ def test_load_balancer_and_platform_dependencies(built):
 ], ids=["records-off", "no-dns"])
 def test_no_records_and_no_dns01_role_without_route53(overrides):
     cluster, registrations = build(settings(**overrides))
-    assert cluster.publish_records is None
+    assert cluster.write_records is None
     assert not [r for r in registrations if r.type == "aws:route53/record:Record"]
     if overrides["dns"]["provider"] == "none":
         assert len(cluster.platform_dependencies) == 1

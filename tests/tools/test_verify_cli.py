@@ -65,6 +65,22 @@ def test_explicit_flags_override(pki):
     assert endpoints[0].replicas == 3 and options.trust.cafile == str(pki.ca) and options.relay_path == "/demo"
 
 
+def test_expected_values_come_from_the_outputs_and_flags_win():
+    outputs = {"envoyUrl": "https://quic.example.com", "envoyServerIdLength": 6, "relayPublicPrefix": "live",
+               "envoyH2Body": "two", "envoyH3Body": "three"}
+    _, options = configure([], json.dumps(outputs))
+    assert (options.server_id_length, options.relay_path, options.h2_body, options.h3_body) == (6, "/live", "two", "three")
+    _, options = configure(["--server-id-length", "4", "--relay-path", "x", "--h2-body", "a", "--h3-body", "b"],
+                           json.dumps(outputs))
+    assert (options.server_id_length, options.relay_path, options.h2_body, options.h3_body) == (4, "/x", "a", "b")
+
+
+def test_without_outputs_the_config_defaults_are_expected():
+    _, options = configure(["--url", "https://example.com"])
+    assert (options.server_id_length, options.relay_path, options.h2_body, options.h3_body) == (
+        8, "/anon", "h2 success!", "h3 success!")
+
+
 @pytest.mark.parametrize("argv, stdin, message", [
     ([], "", "nothing to verify: stdin is empty"),
     ([], "not json", "stdin is not JSON"),

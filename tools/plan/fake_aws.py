@@ -42,7 +42,10 @@ COMPUTED: dict[str, Callable[[dict], dict]] = {
     "aws:iam/role:Role": _iam("role"),
     "aws:iam/policy:Policy": _iam("policy"),
     "aws:eks/cluster:Cluster": _cluster,
-    "aws:eks/nodeGroup:NodeGroup": lambda i: {"arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:nodegroup/mock/{_suffix(i)}", "status": "ACTIVE"},
+    "aws:eks/nodeGroup:NodeGroup": lambda i: {
+        "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:nodegroup/mock/{_suffix(i)}",
+        "status": "ACTIVE",
+    },
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": lambda i: {"associationId": f"a-{_suffix(i)}"},
     "aws:ec2/launchTemplate:LaunchTemplate": lambda i: {"latestVersion": 1},
     "aws:ec2/eip:Eip": lambda i: {"publicIp": "198.51.100.10"},

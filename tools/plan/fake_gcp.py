@@ -50,10 +50,15 @@ def _remote_command(inputs: dict) -> dict:
 # resource type token -> function(inputs) -> outputs the provider would compute
 COMPUTED: dict[str, Callable[[dict], dict]] = {
     "gcp:compute/address:Address": _address,
-    "gcp:compute/instance:Instance": lambda i: {"instanceId": "4000000000000000001", "selfLink": "projects/quicstack-demo/zones/mock/instances/k3s"},
+    "gcp:compute/instance:Instance": lambda i: {
+        "instanceId": "4000000000000000001",
+        "selfLink": "projects/quicstack-demo/zones/mock/instances/k3s",
+    },
     "gcp:serviceaccount/account:Account": _account,
     "gcp:container/cluster:Cluster": lambda i: {
-        "name": "quicstack-gke", "endpoint": "203.0.113.250", "masterVersion": "1.34.1-gke.2190000",
+        "name": "quicstack-gke",
+        "endpoint": "203.0.113.250",
+        "masterVersion": "1.34.1-gke.2190000",
         "masterAuth": {"clusterCaCertificate": _PEM},
     },
     "gcp:projects/iAMCustomRole:IAMCustomRole": lambda i: {"name": f"projects/{i['project']}/roles/{i['roleId']}"},

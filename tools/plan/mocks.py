@@ -77,7 +77,9 @@ def _service(inputs: dict) -> dict:
         return {}
     if spec.get("loadBalancerClass") == "service.k8s.aws/nlb":  # NLBs report a host name, never an IP
         name = (inputs.get("metadata") or {}).get("name", "lb")
-        return {"status": {"loadBalancer": {"ingress": [{"hostname": f"{name}-0123456789.elb.eu-west-1.amazonaws.com"}]}}}
+        return {
+            "status": {"loadBalancer": {"ingress": [{"hostname": f"{name}-0123456789.elb.eu-west-1.amazonaws.com"}]}}
+        }
     return {"status": {"loadBalancer": {"ingress": [{"ip": spec.get("loadBalancerIP") or "192.0.2.10"}]}}}
 
 
@@ -92,7 +94,10 @@ def _secret(inputs: dict) -> dict:
 COMPUTED: dict[str, Callable[[dict], dict]] = {
     "kubernetes:core/v1:Service": _service,
     "kubernetes:core/v1:Secret": _secret,
-    "random:index/randomBytes:RandomBytes": lambda i: {"base64": "AAECAwQFBgcICQoLDA0ODw==", "hex": "000102030405060708090a0b0c0d0e0f"},
+    "random:index/randomBytes:RandomBytes": lambda i: {
+        "base64": "AAECAwQFBgcICQoLDA0ODw==",
+        "hex": "000102030405060708090a0b0c0d0e0f",
+    },
     "random:index/randomPassword:RandomPassword": lambda i: {"result": "mock-password-0123456789"},
     "tls:index/privateKey:PrivateKey": lambda i: {
         "privateKeyPem": "-----BEGIN PRIVATE KEY-----\nMOCK\n-----END PRIVATE KEY-----\n",
@@ -141,8 +146,11 @@ class RecordingMonitor(MockMonitor):
                         "deleteBeforeReplace": request.deleteBeforeReplace,
                         "retainOnDelete": request.retainOnDelete,
                         "additionalSecretOutputs": sorted(request.additionalSecretOutputs),
-                        "customTimeouts": {"create": request.customTimeouts.create, "update": request.customTimeouts.update,
-                                           "delete": request.customTimeouts.delete},
+                        "customTimeouts": {
+                            "create": request.customTimeouts.create,
+                            "update": request.customTimeouts.update,
+                            "delete": request.customTimeouts.delete,
+                        },
                     },
                 )
             )
@@ -171,4 +179,3 @@ def run(program: Callable[[], None]) -> dict[str, Any]:
 
     pulumi.runtime.test(lambda: pulumi.Output.from_input(collect()))()
     return outputs
-

@@ -12,8 +12,17 @@ import yaml
 from .mocks import Registration, plain, redacted
 
 CLUSTER_SCOPED = {
-    "Namespace", "ClusterIssuer", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "IngressClass",
-    "PriorityClass", "StorageClass", "PersistentVolume", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
+    "Namespace",
+    "ClusterIssuer",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "IngressClass",
+    "PriorityClass",
+    "StorageClass",
+    "PersistentVolume",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
 }
 _REDACTED_B64 = "cmVkYWN0ZWQ="  # base64("redacted"): keeps Secret.data schema-valid
 
@@ -84,4 +93,8 @@ def write(out_dir: Path, registrations: list[Registration], outputs: dict[str, A
     ]
     (out_dir / "resources.json").write_text(json.dumps(resources, indent=1, sort_keys=False))
     (out_dir / "outputs.json").write_text(json.dumps(shown(outputs), indent=1))
-    return {"manifests": len(objs), "counts": Counter(r.type for r in registrations), "chain": longest_chain(registrations)}
+    return {
+        "manifests": len(objs),
+        "counts": Counter(r.type for r in registrations),
+        "chain": longest_chain(registrations),
+    }

@@ -13,6 +13,7 @@ import logging
 import sys
 import time
 
+from . import defaults
 from .checks import CHECKS, Endpoint, Options, Result, run_all
 from .inputs import UsageError, from_outputs, from_urls, parse_outputs, stack_outputs, trust
 from .report import Progress, as_json, table
@@ -37,27 +38,67 @@ def _bounded(kind, low, high):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tools.verify", description="Check a deployed stack end to end over HTTP/2, HTTP/3 and WebTransport.",
-                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m tools.verify",
+        description="Check a deployed stack end to end over HTTP/2, HTTP/3 and WebTransport.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     source = p.add_argument_group("what to verify (default: stack outputs JSON on stdin)")
-    source.add_argument("--stack", metavar="NAME", help="run `pulumi stack output --json --stack NAME` and verify that stack")
+    source.add_argument(
+        "--stack", metavar="NAME", help="run `pulumi stack output --json --stack NAME` and verify that stack"
+    )
     source.add_argument("--envoy", metavar="URL", help="the Envoy demo: DNS, TLS, HTTP/2, HTTP/3, QUIC-LB")
-    source.add_argument("--relay", metavar="URL", help="the relay: DNS, TLS, WebTransport, its HTTP endpoints, WebSocket fallback")
-    source.add_argument("--web", metavar="URL", help="the watch page: DNS, TLS, page and cross-origin isolation headers")
-    source.add_argument("--url", metavar="URL", action="append", default=[], help="any HTTPS URL: DNS, TLS, HTTP/2, HTTP/3 (repeatable)")
-    trust_group = p.add_argument_group("trust (default: the stack's caCertificate output if any, else the system CA store)")
+    source.add_argument(
+        "--relay", metavar="URL", help="the relay: DNS, TLS, WebTransport, its HTTP endpoints, WebSocket fallback"
+    )
+    source.add_argument(
+        "--web", metavar="URL", help="the watch page: DNS, TLS, page and cross-origin isolation headers"
+    )
+    source.add_argument(
+        "--url", metavar="URL", action="append", default=[], help="any HTTPS URL: DNS, TLS, HTTP/2, HTTP/3 (repeatable)"
+    )
+    trust_group = p.add_argument_group(
+        "trust (default: the stack's caCertificate output if any, else the system CA store)"
+    )
     trust_group.add_argument("--ca", metavar="FILE", help="trust only the CA certificates in this PEM file")
     trust_group.add_argument("--insecure", action="store_true", help="do not check certificates at all")
-    tuning = p.add_argument_group("checks")
-    tuning.add_argument("--timeout", type=_bounded(float, 0.1, 300), default=5.0, metavar="SECONDS", help="bound of each check (default 5)")
-    tuning.add_argument("--probes", type=_bounded(int, 1, 500), default=20, metavar="N", help="QUIC-LB connections to open (default 20)")
-    tuning.add_argument("--replicas", type=_bounded(int, 1, 1000), metavar="N", help="Envoy replicas to expect (default: the envoyReplicas output)")
-    tuning.add_argument("--server-id-length", type=_bounded(int, 1, 15), default=8, metavar="OCTETS", help="QUIC-LB server ID length (default 8, what the AWS controller assigns)")
-    tuning.add_argument("--relay-path", default="/anon", metavar="PATH", help="relay session path when the relay URL has none (default /anon, the public prefix)")
-    tuning.add_argument("--h2-body", default="h2 success!", metavar="TEXT", help="body the Envoy demo answers over HTTP/2")
-    tuning.add_argument("--h3-body", default="h3 success!", metavar="TEXT", help="body the Envoy demo answers over HTTP/3")
+    _tuning(p.add_argument_group("checks"))
     p.add_argument("--json", action="store_true", help="print the results as JSON (for CI) instead of a table")
     return p
+
+
+def _tuning(tuning) -> None:
+    """What to expect; unset means the stack's outputs say, else the config's defaults."""
+    tuning.add_argument("--timeout", type=_bounded(float, 0.1, 300), default=5.0, metavar="SECONDS",
+                        help="bound of each check (default 5)")
+    tuning.add_argument("--probes", type=_bounded(int, 1, 500), default=20, metavar="N",
+                        help="QUIC-LB connections to open (default 20)")
+    tuning.add_argument("--replicas", type=_bounded(int, 1, 1000), metavar="N",
+                        help="Envoy replicas to expect (default: the envoyReplicas output)")
+    tuning.add_argument("--server-id-length", type=_bounded(int, 1, 15), metavar="OCTETS",
+                        help=f"QUIC-LB server ID length (default: the envoyServerIdLength output, else "
+                        f"{defaults.SERVER_ID_LENGTH})")
+    tuning.add_argument("--relay-path", metavar="PATH", help="relay session path when the relay URL has none "
+                        f"(default: the relayPublicPrefix output, else {defaults.RELAY_PATH})")
+    tuning.add_argument("--h2-body", metavar="TEXT", help="body the Envoy demo answers over HTTP/2 "
+                        "(default: the envoyH2Body output)")
+    tuning.add_argument("--h3-body", metavar="TEXT", help="body the Envoy demo answers over HTTP/3 "
+                        "(default: the envoyH3Body output)")
+
+
+def _expected(args: argparse.Namespace, outputs: dict) -> dict:
+    """Flags first, then the stack's outputs, then the config's defaults."""
+    length = outputs.get("envoyServerIdLength")
+    prefix = outputs.get("relayPublicPrefix")
+    bodies = {key: outputs.get(key) for key in ("envoyH2Body", "envoyH3Body")}
+    return {
+        "server_id_length": args.server_id_length or (length if isinstance(length, int) else defaults.SERVER_ID_LENGTH),
+        "relay_path": "/" + (args.relay_path if args.relay_path is not None
+                             else prefix if isinstance(prefix, str) else defaults.RELAY_PATH).lstrip("/"),
+        "h2_body": args.h2_body if args.h2_body is not None else bodies["envoyH2Body"] or defaults.H2_BODY,
+        "h3_body": args.h3_body if args.h3_body is not None else bodies["envoyH3Body"] or defaults.H3_BODY,
+    }
 
 
 def configure(args: argparse.Namespace, stdin) -> tuple[list[Endpoint], Options]:
@@ -73,15 +114,19 @@ def configure(args: argparse.Namespace, stdin) -> tuple[list[Endpoint], Options]
         if args.stack:
             outputs = stack_outputs(args.stack)
         elif stdin is None or stdin.isatty():
-            raise UsageError("nothing to verify: pipe `pulumi stack output --json` in, or pass --stack NAME or URLs (see --help)")
+            raise UsageError(
+                "nothing to verify: pipe `pulumi stack output --json` in, or pass --stack NAME or URLs (see --help)"
+            )
         else:
             text = stdin.read()
             if not text.strip():
-                raise UsageError("nothing to verify: stdin is empty; pipe `pulumi stack output --json` in, or pass --stack NAME or URLs")
+                raise UsageError(
+                    "nothing to verify: stdin is empty; pipe `pulumi "
+                    "stack output --json` in, or pass --stack NAME or URLs"
+                )
             outputs = parse_outputs(text, "stdin")
         endpoints = from_outputs(outputs, args.replicas)
-    options = Options(trust(args.ca, args.insecure, outputs), args.timeout, args.probes, args.server_id_length,
-                      "/" + args.relay_path.lstrip("/"), args.h2_body, args.h3_body)
+    options = Options(trust(args.ca, args.insecure, outputs), args.timeout, args.probes, **_expected(args, outputs))
     return endpoints, options
 
 

@@ -24,7 +24,7 @@ from aioquic.quic.logger import QuicLogger
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID, NameOID
 
-from . import net, quic_lb
+from . import defaults, net, quic_lb
 from .net import QuicFailure, Trust
 
 EXPIRY_WARNING_DAYS = 14
@@ -56,10 +56,10 @@ class Options:
     trust: Trust
     timeout: float = 5.0
     probes: int = 20
-    server_id_length: int = 8
-    relay_path: str = "/anon"
-    h2_body: str = "h2 success!"
-    h3_body: str = "h3 success!"
+    server_id_length: int = defaults.SERVER_ID_LENGTH
+    relay_path: str = defaults.RELAY_PATH
+    h2_body: str = defaults.H2_BODY
+    h3_body: str = defaults.H3_BODY
 
 
 @dataclass
@@ -259,12 +259,15 @@ def explain_certificate(cert: x509.Certificate, host: str, error: ssl.SSLCertVer
         shown = ", ".join(names[:4]) + (", …" if len(names) > 4 else "") or "no host name"
         return f"certificate is for {shown}, not {host}"
     if now > cert.not_valid_after_utc:
-        return f"certificate expired on {cert.not_valid_after_utc:%Y-%m-%d} ({(now - cert.not_valid_after_utc).days} days ago)"
+        expired = cert.not_valid_after_utc
+        return f"certificate expired on {expired:%Y-%m-%d} ({(now - expired).days} days ago)"
     if now < cert.not_valid_before_utc:
         return f"certificate is not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
     issuer = _issuer(cert)
     if "STAGING" in issuer.upper():
-        return f"certificate comes from Let's Encrypt staging ({issuer}), which nobody trusts: switch acme to production"
+        return (
+            f"certificate comes from Let's Encrypt staging ({issuer}), which nobody trusts: switch acme to production"
+        )
     hint = "; pass --ca with the CA that issued it" if trust.cafile is None and trust.cadata is None else ""
     return f"certificate issued by {issuer} is not trusted by the {trust.label}{hint} ({error.verify_message})"
 
@@ -384,9 +387,11 @@ async def check_quic_lb(run: EndpointRun) -> Verdict:
     })
     shown = ", ".join(f"{sid.hex()}×{n}" for sid, n in servers.most_common(3)) + (", …" if len(servers) > 3 else "")
     of = f" for {ep.replicas} replica{'s' if ep.replicas != 1 else ''}" if ep.replicas else ""
-    summary = (f"{len(connections)}/{opts.probes} connections, {len(servers)} server ID{'s' if len(servers) != 1 else ''}"
-               f"{of} ({shown}), config {','.join(map(str, sorted(configs)))}, one ID per connection across "
-               f"{min(per_connection)}-{max(per_connection)} CIDs")
+    summary = (
+        f"{len(connections)}/{opts.probes} connections, {len(servers)} server ID{'s' if len(servers) != 1 else ''}"
+        f"{of} ({shown}), config {','.join(map(str, sorted(configs)))}, one ID per connection across "
+        f"{min(per_connection)}-{max(per_connection)} CIDs"
+    )
     if ep.replicas and len(servers) > ep.replicas:
         return "warn", f"{summary}: more IDs than replicas (pods replaced during the check?)", figures
     if ep.replicas and ep.replicas > 1 and len(servers) == 1:
@@ -440,7 +445,9 @@ async def check_websocket(run: EndpointRun) -> Verdict:
     if response.status == 101 and response.headers.get("sec-websocket-accept") == net.websocket_accept(key):
         return "pass", f"upgrade on {path} accepted (101) in {response.ms:.0f} ms over TCP/{ep.port}", figures
     if response.status == 101:
-        raise Failed("the upgrade answered 101 with a wrong Sec-WebSocket-Accept: something in between rewrites it", figures)
+        raise Failed(
+            "the upgrade answered 101 with a wrong Sec-WebSocket-Accept: something in between rewrites it", figures
+        )
     if response.status in (401, 403):
         raise Failed(f"the WebSocket fallback refused {path} with {response.status}: that path needs a token", figures)
     raise Failed(f"the WebSocket fallback on TCP/{ep.port} answered {response.status}, expected 101: "
@@ -454,15 +461,25 @@ def _policy(headers: dict[str, str], name: str) -> str:
 async def check_page(run: EndpointRun) -> Verdict:
     ep = run.ep
     response = await run.get(ep.path)
-    coop, coep = _policy(response.headers, "cross-origin-opener-policy"), _policy(response.headers, "cross-origin-embedder-policy")
-    figures = {"status": response.status, "protocol": response.protocol, "bytes": len(response.body), "coop": coop, "coep": coep}
+    coop, coep = _policy(response.headers, "cross-origin-opener-policy"), _policy(
+        response.headers, "cross-origin-embedder-policy"
+    )
+    figures = {
+        "status": response.status,
+        "protocol": response.protocol,
+        "bytes": len(response.body),
+        "coop": coop,
+        "coep": coep,
+    }
     if response.status != 200:
         raise Failed(f"the page answered {response.status}, expected 200", figures)
     missing = [f"{name}: {want}" + (f" (got {got})" if got else "")
                for name, want, got in (("Cross-Origin-Opener-Policy", "same-origin", coop),
                                        ("Cross-Origin-Embedder-Policy", "require-corp", coep)) if got != want]
     if missing:
-        raise Failed(f"the page loads but lacks {' and '.join(missing)}: the player needs cross-origin isolation", figures)
+        raise Failed(
+            f"the page loads but lacks {' and '.join(missing)}: the player needs cross-origin isolation", figures
+        )
     summary = f"200 over {response.protocol}, {len(response.body)} bytes, COOP same-origin, COEP require-corp"
     if ep.relay_url and ep.relay_url.rstrip("/") not in response.body.decode("utf-8", "replace"):
         return "warn", f"{summary}; the page does not mention the relay {ep.relay_url}", figures

@@ -8,10 +8,16 @@ import ssl
 import subprocess
 from urllib.parse import urlsplit
 
+from stacks.outputs import name
+
 from .checks import Endpoint
 from .net import Trust
 
-OUTPUTS = {"envoy": ("envoyUrl", "envoyAddress"), "relay": ("relayUrl", "relayAddress"), "web": ("webUrl", "ingressAddress")}
+OUTPUTS = {
+    "envoy": (name("envoy_url"), name("envoy_address")),
+    "relay": (name("relay_url"), name("relay_address")),
+    "web": (name("web_url"), name("ingress_address")),
+}
 """Role -> (its URL output, the output with the load balancer address its host must resolve to)."""
 
 
@@ -54,7 +60,9 @@ def stack_outputs(stack: str) -> dict:
     except subprocess.TimeoutExpired:
         raise UsageError(f"`pulumi stack output --stack {stack}` did not finish within 120 s") from None
     if proc.returncode != 0:
-        reason = next((line.strip() for line in proc.stderr.splitlines() if line.strip()), f"exit code {proc.returncode}")
+        reason = next(
+            (line.strip() for line in proc.stderr.splitlines() if line.strip()), f"exit code {proc.returncode}"
+        )
         raise UsageError(f"`pulumi stack output --stack {stack}` failed: {reason}")
     return parse_outputs(proc.stdout, f"the outputs of stack {stack}")
 
@@ -75,12 +83,16 @@ def from_outputs(outputs: dict, replicas: int | None = None) -> list[Endpoint]:
         extra: dict = {"expected_address": _text(outputs, address_key)}
         if role == "envoy":
             reported = outputs.get("envoyReplicas")
-            extra["replicas"] = replicas or (int(reported) if isinstance(reported, (int, float)) and reported >= 1 else None)
+            extra["replicas"] = replicas or (
+                int(reported) if isinstance(reported, (int, float)) and reported >= 1 else None
+            )
         if role == "web":
             extra["relay_url"] = _text(outputs, "relayUrl")
         endpoints.append(endpoint(role, role, url, **extra))
     if not endpoints:
-        raise UsageError(f"the stack outputs have none of {', '.join(u for u, _ in OUTPUTS.values())}: is the stack deployed?")
+        raise UsageError(
+            f"the stack outputs have none of {', '.join(u for u, _ in OUTPUTS.values())}: is the stack deployed?"
+        )
     return endpoints
 
 
@@ -105,7 +117,9 @@ def trust(ca_file: str | None, insecure: bool, outputs: dict) -> Trust:
         try:
             ssl.create_default_context(cafile=ca_file)
         except (OSError, ssl.SSLError) as exc:
-            raise UsageError(f"--ca {ca_file}: not a readable PEM CA certificate ({getattr(exc, 'strerror', None) or exc})") from None
+            raise UsageError(
+                f"--ca {ca_file}: not a readable PEM CA certificate ({getattr(exc, 'strerror', None) or exc})"
+            ) from None
         return Trust(f"CA file {ca_file}", cafile=ca_file)
     ca = _text(outputs, "caCertificate")
     if ca is None:

@@ -9,7 +9,7 @@ import pytest
 from components.helm import RELEASE_TIMEOUT_SECONDS
 from components.platform.ingress import ACCESS_LOG_FORMAT
 from tests.components.platform.test_platform import RELEASE, releases
-from tests.components.workloads.test_watch_page_browser import NGINX, nginx
+from tests.components.workloads.watch.test_browser import NGINX, nginx
 from tests.conftest import STACKS, stack_config
 from tests.support.envoy import free_port
 

@@ -22,7 +22,7 @@ def test_defaults():
     assert (eks.kubernetes_version, eks.zones, eks.nat_gateways, eks.ip_family) == ("1.35", 2, "single", "ipv4")
     assert (eks.nodes.instance_type, eks.nodes.desired_size, eks.nodes.min_size, eks.nodes.max_size) == ("t3.medium", 3, 2, 4)
     assert eks.public_access_cidrs == ["0.0.0.0/0"] and eks.admins == [] and eks.vpc_cidr == "10.0.0.0/16"
-    assert s.topology.managed and not s.topology.shared_address and s.envoy_public_port == 443
+    assert s.profile.managed and not s.profile.shared_address and s.envoy_public_port == 443
 
 
 def test_default_nodes_hold_the_default_stack_with_room():

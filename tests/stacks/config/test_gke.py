@@ -58,7 +58,7 @@ def test_defaults_and_topology():
     assert (c.release_channel, c.regional, c.deletion_protection, c.mixed_protocol) == ("REGULAR", False, False, False)
     assert (c.node_pool.machine_type, c.node_pool.min_nodes, c.node_pool.max_nodes) == ("e2-standard-2", 1, 3)
     # One reserved address for the ingress and the relay: HTTP-01 works for the relay host.
-    assert s.topology.relay_shares_ingress_address and not s.topology.shared_address
+    assert s.profile.shares_ingress_address and not s.profile.shared_address
     assert s.envoy_public_port == 443
 
 

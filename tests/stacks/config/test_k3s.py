@@ -68,7 +68,7 @@ def test_defaults():
     assert (c.machine_type, c.image, c.k3s_version, c.pod_cidr) == ("e2-medium", "debian-cloud/debian-12", DEFAULT_K3S_VERSION, "10.42.0.0/16")
     assert c.network is None and c.allow_open_admin is False
     # One address for everything: the Envoy demo moves off 443, which the ingress holds.
-    assert s.topology.shared_address and s.topology.mixed_protocol and s.envoy_public_port == 8443
+    assert s.profile.shared_address and s.profile.mixed_protocol and s.envoy_public_port == 8443
 
 
 def test_open_admin_with_explicit_opt_in():

@@ -10,7 +10,7 @@ def test_defaults_for_an_existing_cluster():
     assert s.cloud == "existing" and s.domain == "example.com"
     assert (s.hosts.web, s.hosts.relay, s.hosts.envoy) == ("example.com", "relay.example.com", "quic.example.com")
     assert s.acme.environment == "selfsigned" and s.acme.relay == "http01"
-    assert s.topology.shared_address and not s.topology.mixed_protocol
+    assert s.profile.shared_address and not s.profile.mixed_protocol
     # On a shared address 443 belongs to the ingress, so the Envoy demo moves.
     assert s.envoy_public_port == 8443
 

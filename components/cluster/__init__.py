@@ -1,0 +1,1 @@
+"""The cluster layer's contract: what every cloud (``stacks/<cloud>.py``) hands to the platform and the workloads."""

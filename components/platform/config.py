@@ -1,0 +1,58 @@
+"""The platform's config sections: ``quicstack:ingress`` (the ingress controller) and ``quicstack:acme`` (issuing)."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from components.shared.fields import Email
+from components.shared.model import Model
+from components.shared.resources import Resources
+
+
+Challenge = Literal["http01", "dns01"]
+
+
+class AcmeConfig(Model):
+    """Certificate issuing for every public host."""
+
+    environment: Literal["production", "staging", "selfsigned"] = "selfsigned"
+    """Let's Encrypt `production` or `staging`, or `selfsigned`: one local CA issues every certificate (local and test
+    clusters)."""
+    challenge: Challenge = "http01"
+    """ACME challenge for the web and Envoy demo hosts: `http01` through the ingress controller, or `dns01` through
+    `quicstack:dns`."""
+    relay_challenge: Optional[Challenge] = None
+    """ACME challenge for the relay host; unset means the same as `challenge`. Must be `dns01` where the relay has its
+    own load balancer (no TCP 80 behind its address)."""
+    email: Optional[Email] = None
+    """ACME account e-mail; required for `production` and `staging`."""
+
+    @property
+    def is_acme(self) -> bool:
+        return self.environment != "selfsigned"
+
+    @property
+    def relay(self) -> Challenge:
+        return self.relay_challenge or self.challenge
+
+    @property
+    def uses_dns01(self) -> bool:
+        """Some host's certificate is validated over DNS-01."""
+        return self.is_acme and "dns01" in (self.challenge, self.relay)
+
+
+class IngressConfig(Model):
+    """Ingress controller (ingress-nginx, the product's named default)."""
+
+    class_name: str = "nginx"
+    """IngressClass name that Ingresses and the HTTP-01 solver use."""
+    service_type: Literal["LoadBalancer", "NodePort"] = "LoadBalancer"
+    """How the controller is exposed; `NodePort` for clusters without a load balancer."""
+    replicas: Optional[int] = None
+    """Controller replicas; unset means 2 (with a PodDisruptionBudget) on GKE and EKS, 1 on k3s and existing clusters.
+    """
+    relay_udp: bool = False
+    """Carry the relay's UDP 443 through the controller's Service (one mixed TCP+UDP load balancer). Only where the
+    cluster supports mixed protocol."""
+    resources: Resources = Resources.of("100m", "128Mi", "1", "512Mi")
+    """Controller container requests and limits."""

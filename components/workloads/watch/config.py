@@ -1,0 +1,44 @@
+"""``quicstack:web``: the watch page."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Optional
+
+from pydantic import AfterValidator
+
+from components.shared.model import Model
+from components.shared.fields import DnsName, Image, matching
+from components.workloads.relay.config import BroadcastPath
+from components.shared.resources import Resources
+
+_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+def _named(value: str) -> str:
+    if not value:
+        raise ValueError("is empty: name the broadcast the page plays")
+    return value
+
+
+class WebConfig(Model):
+    """The watch page served by an unprivileged nginx through the ingress."""
+
+    enabled: bool = True
+    """Deploy the watch page."""
+    image: Image = "nginxinc/nginx-unprivileged:1.29.3-alpine"
+    """nginx image that serves the page, pinned by tag or digest."""
+    host: Optional[DnsName] = None
+    """Public host name; unset means `<domain>` itself."""
+    watch_version: Annotated[
+        str, matching(_VERSION, "is not an exact npm version such as 0.4.6 (no ranges or tags)")
+    ] = "0.4.6"
+    """Version of the `@moq/watch` web component the page loads (from esm.sh); it must speak the relay's protocol."""
+    broadcast: Annotated[BroadcastPath, AfterValidator(_named)] = "bbb.hang"
+    """Broadcast the page plays, relative to the relay's public prefix."""
+    resources: Resources = Resources.of("10m", "16Mi", "100m", "64Mi")
+    """nginx container requests and limits."""
+
+
+    def host_under(self, domain: str) -> str:
+        return self.host or domain

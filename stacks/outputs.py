@@ -1,0 +1,78 @@
+"""Every stack output, declared once: the field docstrings are the descriptions (README, ``tools.outputs_reference``).
+
+The cluster layer, the platform and the workloads each hand up a mapping of field name -> value
+(their ``outputs``); ``export`` is the only place the stack calls ``pulumi.export``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Optional
+
+import pulumi
+from pydantic.alias_generators import to_camel
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    """What ``pulumi stack output`` shows; unset fields (a disabled workload, another cloud) are not exported."""
+
+    ingress_address: Any
+    """Public IP or host name of the ingress controller's load balancer ("" with `ingress.serviceType: NodePort`)."""
+    ca_certificate: Any
+    """PEM of the stack's own root CA (`acme.environment: selfsigned`), which `tools.verify` trusts; "" otherwise."""
+    relay_url: Optional[Any] = None
+    """`https://<relay host>`: the relay's URL."""
+    relay_address: Optional[Any] = None
+    """Where the relay host must resolve: its load balancer's IP or host name (the ingress's where it shares it)."""
+    relay_certificate_secret: Optional[Any] = None
+    """Name of the Secret in namespace `moq` with the relay's certificate and key."""
+    relay_public_prefix: Optional[Any] = None
+    """Broadcast path prefix open without a token (`relay.publicPrefix`), where `tools.verify` opens its session."""
+    web_url: Optional[Any] = None
+    """`https://<web host>`: the watch page."""
+    envoy_url: Optional[Any] = None
+    """`https://<Envoy host>[:port]`: the Envoy demo."""
+    envoy_address: Optional[Any] = None
+    """Public IP or host name of the Envoy demo's load balancer."""
+    envoy_replicas: Optional[Any] = None
+    """Envoy pods: distinct QUIC-LB server IDs `tools.verify` expects to see."""
+    envoy_h2_body: Optional[Any] = None
+    """Body the Envoy demo answers over HTTP/1.1 and HTTP/2 (`envoyDemo.h2Body`)."""
+    envoy_h3_body: Optional[Any] = None
+    """Body the Envoy demo answers over HTTP/3 (`envoyDemo.h3Body`)."""
+    envoy_server_id_length: Optional[Any] = None
+    """Bytes of QUIC-LB server ID in the Envoy demo's connection IDs (`envoyDemo.serverIdLength`)."""
+    kube_context: Optional[Any] = None
+    """`cloud: existing`: the kubeconfig context the stack deploys to."""
+    kubeconfig: Optional[Any] = None
+    """k3s, GKE, EKS: a kubeconfig for the cluster (secret)."""
+    ssh_private_key: Optional[Any] = None
+    """k3s: the VM's SSH private key (secret)."""
+    ssh_command: Optional[Any] = None
+    """k3s: `ssh` to the VM with that key (save it as `quicstack-k3s.key`)."""
+    cluster_name: Optional[Any] = None
+    """GKE, EKS: the cluster's name."""
+    cluster_location: Optional[Any] = None
+    """GKE: the cluster's zone or region."""
+
+    @classmethod
+    def collect(cls, *parts: Optional[object]) -> "StackOutputs":
+        """One ``StackOutputs`` from the ``outputs`` mapping of each part (None: a disabled workload)."""
+        values: dict[str, Any] = {}
+        for part in parts:
+            values.update(getattr(part, "outputs", None) or {})
+        return cls(**values)
+
+    def export(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                pulumi.export(name(f.name), value)
+
+
+def name(field: str) -> str:
+    """The output's name: the ``StackOutputs`` field in camelCase."""
+    if field not in StackOutputs.__dataclass_fields__:
+        raise KeyError(f"{field} is not a StackOutputs field")
+    return to_camel(field)

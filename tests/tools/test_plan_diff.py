@@ -1,0 +1,46 @@
+"""``tools.plan_diff``: identical plans say so; a changed manifest, input, dependency or output is named."""
+
+import json
+import shutil
+
+import yaml
+
+from tools import plan_diff
+
+URN = "urn:pulumi:s::quicstack::{}::{}"
+
+
+def write_plan(root, *, replicas=1, parent=None, outputs=None):
+    (root / "manifests").mkdir(parents=True)
+    (root / "manifests" / "deployment-moq-relay.yaml").write_text(yaml.safe_dump({"spec": {"replicas": replicas}}))
+    ns = URN.format("kubernetes:core/v1:Namespace", "moq")
+    if parent:
+        ns = URN.format(f"{parent}$kubernetes:core/v1:Namespace", "moq")
+    resources = [
+        {"type": "kubernetes:core/v1:Namespace", "name": "moq", "urn": ns, "parent": None, "provider": None,
+         "dependencies": [], "custom": True, "options": {}, "inputs": {}},
+        {"type": "kubernetes:apps/v1:Deployment", "name": "relay",
+         "urn": URN.format("kubernetes:apps/v1:Deployment", "relay"), "parent": None, "provider": None, "dependencies": [ns], "custom": True, "options": {},
+         "inputs": {"spec": {"replicas": replicas}}},
+    ]
+    (root / "resources.json").write_text(json.dumps(resources))
+    (root / "outputs.json").write_text(json.dumps(outputs or {"webUrl": "https://example.com"}))
+    return root
+
+
+def test_identical_plans(tmp_path):
+    old = write_plan(tmp_path / "old")
+    shutil.copytree(old, tmp_path / "new")
+    assert plan_diff.diff(old, tmp_path / "new") == []
+    assert plan_diff.main([str(old), str(tmp_path / "new")]) == 0
+
+
+def test_differences_are_named(tmp_path):
+    old = write_plan(tmp_path / "old")
+    new = write_plan(tmp_path / "new", replicas=2, parent="quicstack:workloads:Relay", outputs={"relayUrl": "x"})
+    lines = plan_diff.diff(old, new)
+    assert "manifest differs: deployment-moq-relay.yaml: spec" in lines
+    assert "resource differs: kubernetes:apps/v1:Deployment::relay: inputs" in lines
+    assert "resource differs: kubernetes:core/v1:Namespace::moq: urn" in lines
+    assert "output only in old: webUrl" in lines and "output only in new: relayUrl" in lines
+    assert plan_diff.main([str(old), str(new)]) == 1
