@@ -17,6 +17,9 @@ from components.k8s import container_security, pod_security
 
 CONFIG_SHA256 = "quicstack/config-sha256"
 """Pod annotation holding the digest of what the process reads only at start: a change rolls the pods."""
+# Egress to name servers only: port 53 to any address, so it holds for kube-dns pods, a node-local
+# cache on a link-local address and a cloud resolver alike.
+DNS_EGRESS = {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
 # Best effort, so a single-zone or single-node cluster still schedules every pod.
 _SPREAD_KEYS = ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
 
@@ -45,14 +48,17 @@ class RestrictedWorkload:
 
     def deployment(self, containers: Sequence[Mapping], volumes: Sequence[Mapping], config_sha256: str, *,
                    replicas: int = 1, init_containers: Sequence[Mapping] = (), spread: bool = False,
-                   annotations: Optional[Mapping[str, str]] = None,
+                   annotations: Optional[Mapping[str, str]] = None, grace_seconds: Optional[int] = None,
                    depends_on: Sequence[pulumi.Resource] = ()) -> k8s.apps.v1.Deployment:
-        """Pods without API credentials, every container non-root, read-only and without capabilities."""
+        """Pods without API credentials, every container non-root, read-only and without capabilities;
+        ``grace_seconds`` is the time from preStop to SIGKILL (Kubernetes' default is 30)."""
         pod: dict = {
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
             "securityContext": pod_security(),
         }
+        if grace_seconds is not None:
+            pod["terminationGracePeriodSeconds"] = grace_seconds
         if spread:
             pod["topologySpreadConstraints"] = [
                 {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",

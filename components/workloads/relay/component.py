@@ -29,7 +29,7 @@ from components.cluster.contract import Cluster, ExposeRequest, Exposure, Public
 from components.k8s import labels, lb_address
 from components.platform.certificates import Issuer
 from components.platform.platform import Platform
-from components.restricted_workload import RestrictedWorkload
+from components.restricted_workload import DNS_EGRESS, RestrictedWorkload
 from components.workloads.relay.config import RelayConfig, WebSocketRoute
 from components.workloads.relay.toml import (
     AUTH_DIR,
@@ -152,7 +152,11 @@ class Relay(pulumi.ComponentResource):
         if args.websocket == "ingress":
             self._websocket_ingress(workload, args, certificate.secret_name)
         # The internal listener must bind the pod IP for the kubelet's probes; no other pod may reach it.
-        workload.isolate([{"protocol": "UDP", "port": args.quic_port}, {"protocol": "TCP", "port": args.web_port}])
+        # Out: name servers, and other relays' QUIC port (clustered relays connect to each other); nothing else.
+        peers = {"to": [{"podSelector": {"matchLabels": workload.selector}}],
+                 "ports": [{"protocol": "UDP", "port": args.quic_port}]}
+        workload.isolate([{"protocol": "UDP", "port": args.quic_port}, {"protocol": "TCP", "port": args.web_port}],
+                         egress=[DNS_EGRESS, peers])
 
         self.url = f"https://{args.host}"
         self.public_url = f"{self.url}/{args.public_prefix}"
