@@ -11,6 +11,7 @@ from components.cluster.profile import Profile
 from components.shared.model import Model
 from components.shared.fields import matching
 from components.shared.errors import ConfigError
+from .admin import refuse_open_admin
 from .k3s import GcpProject, GcpRegion, GcpZone, Ipv4Cidr, MachineType, disjoint, zone_in
 
 # The rules below read the whole stack config (``Settings``), which composes this section: it is
@@ -80,9 +81,12 @@ class Gke(Model):
     """Secondary range for pod addresses (VPC-native)."""
     service_cidr: Ipv4Cidr = "10.28.0.0/20"
     """Secondary range for Service cluster IPs."""
-    admin_cidrs: Optional[list[Ipv4Cidr]] = None
-    """IPv4 blocks allowed to reach the control plane (master authorized networks), e.g. `203.0.113.7/32`; unset leaves
-    the endpoint reachable from anywhere (it still requires Google credentials)."""
+    admin_cidrs: Annotated[list[Ipv4Cidr], Field(min_length=1)]
+    """IPv4 blocks allowed to reach the control plane (master authorized networks): the machine running `pulumi up` and
+    your own, e.g. `203.0.113.7/32` (requests still need Google credentials)."""
+    allow_open_admin: bool = False
+    """Permit `0.0.0.0/0` in `adminCidrs` (the control plane open to the internet, guarded only by Google credentials).
+    Off: an open block is a config error."""
 
     @property
     def profile(self) -> Profile:
@@ -108,6 +112,7 @@ def check(s: "Settings") -> None:
             has_value=False,
         )
     zone_in(gke.zone, gke.region, "gke")
+    refuse_open_admin("gke.adminCidrs", gke.admin_cidrs, gke.allow_open_admin, "the Kubernetes API")
     pool = gke.node_pool
     if pool.min_nodes > pool.max_nodes:
         raise ConfigError(

@@ -16,6 +16,8 @@ from components.shared.model import Model
 from components.shared.fields import Cidr, matching
 from components.shared.errors import ConfigError
 
+from .admin import refuse_open_admin
+
 # The rules below read the whole stack config (``Settings``), which composes this section: it is
 # passed in, not imported, so the two modules do not import each other.
 Settings = Any
@@ -123,14 +125,7 @@ def check(s: "Settings") -> None:
     """k3s rules that span keys."""
     k3s: K3s = s.cluster
     zone_in(k3s.zone, k3s.region, "k3s")
-    for cidr in k3s.admin_cidrs:
-        if ipaddress.ip_network(cidr).prefixlen == 0 and not k3s.allow_open_admin:
-            raise ConfigError(
-                "k3s.adminCidrs",
-                "opens SSH and the Kubernetes API to the whole internet: list your own addresses, "
-                "or set k3s.allowOpenAdmin true to accept that",
-                cidr,
-            )
+    refuse_open_admin("k3s.adminCidrs", k3s.admin_cidrs, k3s.allow_open_admin, "SSH and the Kubernetes API")
     if k3s.subnetwork and not k3s.network:
         raise ConfigError(
             "k3s.subnetwork", "is set without k3s.network: name the VPC network it belongs to", k3s.subnetwork
