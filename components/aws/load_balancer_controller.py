@@ -38,6 +38,9 @@ def controller_policy() -> dict[str, Any]:
     return json.loads(POLICY_FILE.read_text())
 
 
+READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
+
+
 def nlb(name: str, *, quic_port: int | None = None, tcp_udp: bool = False) -> Exposure:
     """An internet-facing NLB with pod IP targets, named ``name`` (at most 32 characters, fixed at creation).
 
@@ -55,7 +58,10 @@ def nlb(name: str, *, quic_port: int | None = None, tcp_udp: bool = False) -> Ex
     if quic_port is not None:
         annotations[f"{_ANNOTATION}quic-enabled-ports"] = str(quic_port)
         annotations[f"{_ANNOTATION}disable-nlb-sg"] = "true"
-    return Exposure(class_name=LOAD_BALANCER_CLASS, annotations=annotations)
+    # A rollout waits until each new pod is healthy in its target group, not only Ready in Kubernetes
+    # (https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/deploy/pod_readiness_gate/).
+    return Exposure(class_name=LOAD_BALANCER_CLASS, annotations=annotations,
+                    namespace_labels={READINESS_GATE_LABEL: "enabled"})
 
 
 def release_values(

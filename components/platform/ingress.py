@@ -89,7 +89,9 @@ class IngressController(pulumi.ComponentResource):
             },
             "udp": {str(port): target for port, target in args.udp.items()},
         }
-        namespace = restricted_namespace(f"{name}-namespace", NAMESPACE, pulumi.ResourceOptions(parent=self))
+        namespace = restricted_namespace(
+            f"{name}-namespace", NAMESPACE, pulumi.ResourceOptions(parent=self),
+            labels=args.exposure.namespace_labels if args.service_type == "LoadBalancer" else None)
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name="ingress-nginx",

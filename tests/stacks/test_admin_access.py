@@ -14,3 +14,4 @@ def test_eks_endpoint_admits_only_the_admin_blocks(plan):
     vpc = plan("eks").one("aws:eks/cluster:Cluster")["inputs"]["vpcConfig"]
     assert vpc["publicAccessCidrs"] == stack_config("eks")["quicstack:eks"]["publicAccessCidrs"]
     assert "0.0.0.0/0" not in vpc["publicAccessCidrs"]
+

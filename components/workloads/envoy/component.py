@@ -127,6 +127,7 @@ class EnvoyDemo(pulumi.ComponentResource):
         ns_labels = {
             "pod-security.kubernetes.io/enforce": "restricted",
             **({INJECT_LABEL: "enabled"} if injected else {}),
+            **args.exposure.namespace_labels,
         }
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace", metadata={"name": args.namespace, "labels": ns_labels}, opts=child

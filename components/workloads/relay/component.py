@@ -128,7 +128,8 @@ class Relay(pulumi.ComponentResource):
         # Created at the stack's root before the relay owned it: the alias keeps the existing Namespace.
         namespace = k8s.core.v1.Namespace(
             args.namespace,
-            metadata={"name": args.namespace, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}},
+            metadata={"name": args.namespace, "labels": {"pod-security.kubernetes.io/enforce": "restricted",
+                                                          **(args.exposure.namespace_labels if args.exposure else {})}},
             opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]),
         )
         ns = self.namespace = namespace.metadata.name
@@ -146,8 +147,11 @@ class Relay(pulumi.ComponentResource):
         # One replica: nothing routes QUIC by connection ID here (no QUIC-LB), so with a second replica
         # behind the one UDP address a client's NAT rebinding could land on the other pod and lose its
         # connection. Scale out with more relays on more addresses instead.
+        # With a readiness gate the controller's webhook must admit the pods: they wait for it.
+        gated = list(args.load_balancer_dependencies) if args.exposure and args.exposure.namespace_labels else []
         deployment = workload.deployment([_container(args, config, mounts)], volumes,
-                                         hashlib.sha256(toml.encode()).hexdigest(), depends_on=[certificate.resource])
+                                         hashlib.sha256(toml.encode()).hexdigest(),
+                                         depends_on=[certificate.resource, *gated])
         service = self._services(workload, args)
         if args.websocket == "ingress":
             self._websocket_ingress(workload, args, certificate.secret_name)
