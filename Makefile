@@ -33,11 +33,22 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	.checkov-venv/bin/pip install -q -r requirements-checkov.txt
 	touch $@
 
+# The real moq-relay for the tests: the crate of the pinned image's version (moqdev/moq-relay:0.14.12),
+# a debug build (no release optimisation) with only the QUIC (quinn) and WebSocket transports, which
+# builds much faster than the release defaults. Installed under the git-ignored .tools/ and reused while the binary is there; the
+# cargo target directory stays next to it, so a rebuild (another version, a wiped bin/) is incremental.
+RELAY_VERSION := 0.14.12
+RELAY := .tools/moq-relay-$(RELAY_VERSION)/bin/moq-relay
+$(RELAY):
+	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-relay $(RELAY_VERSION): https://rustup.rs" >&2; exit 2)
+	CARGO_TARGET_DIR=$(CURDIR)/.tools/cargo-target cargo install moq-relay --version $(RELAY_VERSION) --locked --quiet \
+		--debug --no-default-features --features quinn,websocket --root .tools/moq-relay-$(RELAY_VERSION)
+
 tests/validators/node_modules/.installed: tests/validators/package-lock.json
 	npm ci --prefix tests/validators --no-audit --no-fund --loglevel=error
 	touch $@
 
-deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed
+deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY)
 	@# Headless Chromium and nginx for the watch-page test: Debian's packages where missing (needs root).
 	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq chromium nginx-light >/dev/null)

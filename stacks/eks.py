@@ -32,6 +32,7 @@ from stacks.capabilities import capabilities
 from stacks.config import ConfigError, Settings
 from stacks.config.eks import Eks, check_name, default_name, load_balancer_names
 
+
 def zones(region: str, count: int, provider: aws.Provider) -> list[str]:
     """The first ``count`` zones of the region that need no opt-in (no Local or Wavelength Zones)."""
     found = aws.get_availability_zones(

@@ -22,8 +22,8 @@ from components.gcp.names import account_id
 from components.gcp.network import Network, NetworkArgs
 from stacks.capabilities import capabilities
 from stacks.config import Settings
-from stacks.gcp import provider_options, records
 from stacks.config.k3s import K3s
+from stacks.gcp import provider_options, records
 
 NETWORK_TAG = "quicstack-k3s"
 

@@ -8,7 +8,6 @@ from components.shared.fields import Email
 from components.shared.model import Model
 from components.shared.resources import Resources
 
-
 Challenge = Literal["http01", "dns01"]
 
 

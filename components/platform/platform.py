@@ -12,8 +12,8 @@ import pulumi
 
 from components.cluster.contract import Cluster, ExposeRequest, Exposure
 from components.platform.cert_manager import CertManager, CertManagerArgs
-from components.platform.config import AcmeConfig, IngressConfig
 from components.platform.certificates import Issuer
+from components.platform.config import AcmeConfig, IngressConfig
 from components.platform.ingress import IngressArgs, IngressController
 from components.platform.issuers import Issuers, IssuersArgs
 from components.shared.resources import Resources

@@ -12,8 +12,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import rules
 from components.shared.errors import PROJECT, ConfigError, from_validation_error
+
+from . import rules
 from .settings import Hosts, Settings
 
 __all__ = ["ConfigError", "Hosts", "Settings", "from_pulumi", "load"]

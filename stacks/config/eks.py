@@ -5,14 +5,14 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from typing import Any, Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import AfterValidator, Field
 
 from components.cluster.profile import Profile
-from components.shared.model import Model
-from components.shared.fields import Cidr
 from components.shared.errors import ConfigError
+from components.shared.fields import Cidr, matching
+from components.shared.model import Model
 
 from .admin import refuse_open_admin
 
@@ -85,14 +85,6 @@ def _region(value: str) -> str:
     return value
 
 
-def _matching(pattern: re.Pattern, problem: str):
-    def check(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(problem)
-        return value
-    return check
-
-
 def _kubernetes_version(value: str) -> str:
     found = _VERSION.match(value)
     if not found:
@@ -147,17 +139,10 @@ def _instance_type(value: str) -> str:
 
 
 Region = Annotated[str, AfterValidator(_region)]
-Name = Annotated[
-    str,
-    AfterValidator(_matching(_NAME, "is not a name of lower-case letters, digits and '-' that starts with a letter")),
-]
+Name = Annotated[str, matching(_NAME, "is not a name of lower-case letters, digits and '-' that starts with a letter")]
 KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
 IamPrincipal = Annotated[
-    str,
-    AfterValidator(
-        _matching(_IAM_PRINCIPAL, "is not an IAM role or user ARN such as arn:aws:iam::123456789012:role/Admin")
-    ),
-]
+    str, matching(_IAM_PRINCIPAL, "is not an IAM role or user ARN such as arn:aws:iam::123456789012:role/Admin")]
 InstanceType = Annotated[str, AfterValidator(_instance_type)]
 RetentionDays = Annotated[int, AfterValidator(_retention)]
 Addon = Literal["vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import Field
 
 from components.cluster.profile import Profile
-from components.shared.model import Model
-from components.shared.fields import matching
 from components.shared.errors import ConfigError
+from components.shared.fields import matching
+from components.shared.model import Model
+
 from .admin import refuse_open_admin
 from .k3s import GcpProject, GcpRegion, GcpZone, Ipv4Cidr, MachineType, disjoint, zone_in
 

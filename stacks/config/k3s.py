@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any, Annotated, Mapping, Optional
+from typing import Annotated, Any, Mapping, Optional
 
 from pydantic import AfterValidator, Field
 
 from components.cluster.profile import Profile
-from components.shared.model import Model
-from components.shared.fields import Cidr, matching
+from components.gcp.startup import K3S_VERSION
 from components.shared.errors import ConfigError
+from components.shared.fields import Cidr, matching
+from components.shared.model import Model
 
 from .admin import refuse_open_admin
 
@@ -27,7 +28,6 @@ _REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
 _ZONE = re.compile(r"^([a-z]+-[a-z]+[0-9]+)-[a-z]$")
 # Predefined (e2-medium, n2-standard-4, c3-highcpu-4-lssd) and custom (e2-custom-2-4096) types.
 _MACHINE_TYPE = re.compile(r"^[a-z][a-z0-9]*-[a-z0-9]+(-[a-z0-9]+)*$")
-_K3S_VERSION = re.compile(r"^v1\.[0-9]+\.[0-9]+\+k3s[0-9]+$")
 _NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
@@ -70,7 +70,7 @@ ResourceName = Annotated[
 ]
 Ipv4Cidr = Annotated[Cidr, AfterValidator(_ipv4_cidr)]
 K3sVersion = Annotated[
-    str, matching(_K3S_VERSION, "is not a k3s release such as v1.34.9+k3s1 (a channel or 'latest' is not pinned)")
+    str, matching(K3S_VERSION, "is not a k3s release such as v1.34.9+k3s1 (a channel or 'latest' is not pinned)")
 ]
 
 DEFAULT_K3S_VERSION = "v1.34.9+k3s1"

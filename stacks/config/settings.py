@@ -32,8 +32,11 @@ class Hosts:
     """The public host names, each defaulting to a name under ``domain``."""
 
     web: str
+    """The watch page's: `web.host`, else the domain itself."""
     relay: str
+    """The relay's: `relay.host`, else `relay.<domain>`."""
     envoy: str
+    """The Envoy demo's: `envoyDemo.host`, else `quic.<domain>`."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class PublicPort:
     port: int
     protocol: Literal["TCP", "UDP"]
     owner: str
+    """Who opens it, as errors name it."""
     key: str
     """The config key that decides this port (named in errors)."""
 

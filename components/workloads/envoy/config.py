@@ -12,10 +12,10 @@ from typing import Annotated, Optional
 
 from pydantic import AfterValidator, Field, model_validator
 
-from components.shared.model import Model
 from components.cluster.profile import Profile
-from components.shared.fields import DnsName, Image, Port
 from components.shared.errors import ConfigError
+from components.shared.fields import DnsName, Image, Port
+from components.shared.model import Model
 from components.shared.resources import Resources
 from components.workloads.envoy.bootstrap import DIRECT_RESPONSE_LIMIT, MAX_CONNECTION_ID_PAYLOAD, MAX_WORKERS
 

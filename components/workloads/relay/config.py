@@ -8,9 +8,9 @@ from typing import Annotated, Literal, Optional
 from pydantic import model_validator
 
 from components.cluster.profile import Profile
-from components.shared.model import Model
-from components.shared.fields import DnsName, Image, Port, matching
 from components.shared.errors import ConfigError
+from components.shared.fields import DnsName, Image, Port, matching
+from components.shared.model import Model
 from components.shared.resources import Resources
 
 # Broadcast paths are `/`-separated segments; the relay matches prefixes on segment boundaries.
@@ -103,7 +103,6 @@ class RelayConfig(Model):
                 self.jwt_key_secret,
             )
         return self
-
 
     def host_under(self, domain: str) -> str:
         return self.host or f"relay.{domain}"

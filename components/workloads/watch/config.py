@@ -7,10 +7,10 @@ from typing import Annotated, Optional
 
 from pydantic import AfterValidator
 
-from components.shared.model import Model
 from components.shared.fields import DnsName, Image, matching
-from components.workloads.relay.config import BroadcastPath
+from components.shared.model import Model
 from components.shared.resources import Resources
+from components.workloads.relay.config import BroadcastPath
 
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 

@@ -1,0 +1,148 @@
+"""A MoQ peer on the real client library (PyPI ``moq-rs``), run as its own process by ``moq_client.py``.
+
+``python -m tests.support.moq_peer publish|subscribe|announced ...`` prints one JSON object per line
+on stdout (``{"event": ...}``); a failure is ``{"event": "error", "kind": <MoqError variant or
+timeout>, "message": ...}`` and exit code 1. The library runs its own Tokio runtime under asyncio;
+a process per peer keeps it out of the pytest process (and its event loop) and lets a test kill a
+peer that hangs.
+
+Frames travel through files: 4-byte big-endian length, then the payload, per frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import struct
+import sys
+from pathlib import Path
+
+
+def write_frames(path: Path, frames: list[bytes]) -> None:
+    path.write_bytes(b"".join(struct.pack(">I", len(f)) + f for f in frames))
+
+
+def read_frames(path: Path) -> list[bytes]:
+    data, frames, at = path.read_bytes(), [], 0
+    while at < len(data):
+        (size,) = struct.unpack_from(">I", data, at)
+        frames.append(data[at + 4:at + 4 + size])
+        at += 4 + size
+    return frames
+
+
+def emit(event: str, **fields) -> None:
+    print(json.dumps({"event": event, **fields}), flush=True)
+
+
+def _client(args):
+    import moq
+
+    # Trust exactly the given CA, like a browser that imported it, and not the system store.
+    return moq.Client(args.url, tls_roots=[args.ca], tls_system_roots=False)
+
+
+async def publish(args) -> None:
+    frames = read_frames(Path(args.frames))
+    async with _client(args) as client:
+        emit("connected")
+        broadcast = client.create_broadcast(args.broadcast)
+        track = broadcast.publish_track(args.track)
+        emit("announced")
+        # Live tracks start at the newest group: wait until the relay subscribes for someone.
+        await asyncio.wait_for(track.used(), args.wait)
+        emit("subscribed")
+        for start in range(0, len(frames), args.group_size):
+            group = track.append_group()
+            for i, frame in enumerate(frames[start:start + args.group_size], start):
+                group.write_frame(frame, timestamp_us=i * 1000)
+            group.finish()
+            if args.interval:
+                await asyncio.sleep(args.interval)
+        emit("sent", frames=len(frames))
+        await asyncio.sleep(args.hold)  # keep the broadcast up until the test has read it back
+        track.finish()
+
+
+async def subscribe(args) -> None:
+    import moq
+
+    received: list[bytes] = []
+    async with _client(args) as client:
+        emit("connected")
+        broadcast = await asyncio.wait_for(client.announced_broadcast(args.broadcast), args.wait)
+        emit("announced")
+        # From the track's first group, in order: a live subscription starts at the newest group, and
+        # the publisher may have written several by the time the relay forwards this subscription.
+        track = await broadcast.subscribe_track(args.track, moq.Subscription(group_start=0, ordered=True))
+        emit("subscribed")
+        async with track:
+            while len(received) < args.count:
+                group = await asyncio.wait_for(track.next_group(), args.wait)
+                if group is None:
+                    break
+                async with group:
+                    async for frame in group:
+                        received.append(bytes(frame.payload))
+        write_frames(Path(args.out), received)
+        emit("received", frames=len(received))
+
+
+async def announced(args) -> None:
+    """Every broadcast path announced under ``--prefix`` within ``--wait`` seconds."""
+    paths: list[str] = []
+    async with _client(args) as client:
+        emit("connected")
+
+        async def collect():
+            async for announcement in client.announced(args.prefix):
+                paths.append(announcement.path)
+                emit("announcement", path=announcement.path)
+
+        try:
+            await asyncio.wait_for(collect(), args.wait)
+        except asyncio.TimeoutError:
+            pass
+    emit("done", paths=paths)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m tests.support.moq_peer")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name in ("publish", "subscribe", "announced"):
+        s = sub.add_parser(name)
+        s.add_argument("--url", required=True, help="relay URL with the session path (and ?jwt=)")
+        s.add_argument("--ca", required=True, help="PEM file of the CA to trust")
+        s.add_argument("--wait", type=float, default=10, help="seconds to wait for the other side")
+        if name != "announced":
+            s.add_argument("--broadcast", required=True)
+            s.add_argument("--track", default="data")
+    pub = sub.choices["publish"]
+    pub.add_argument("--frames", required=True, help="file of length-prefixed frames to send")
+    pub.add_argument("--group-size", type=int, default=5)
+    pub.add_argument("--interval", type=float, default=0.0, help="seconds between groups")
+    pub.add_argument("--hold", type=float, default=30, help="seconds to stay up after sending")
+    sub.choices["subscribe"].add_argument("--count", type=int, required=True, help="frames to read")
+    sub.choices["subscribe"].add_argument("--out", required=True, help="file for the frames read")
+    sub.choices["announced"].add_argument("--prefix", default="")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    import moq
+
+    try:
+        asyncio.run({"publish": publish, "subscribe": subscribe, "announced": announced}[args.command](args))
+    except asyncio.TimeoutError:
+        emit("error", kind="timeout", message=f"nothing within {args.wait} s")
+        return 1
+    except moq.Error as exc:
+        emit("error", kind=type(exc).__name__, message=str(exc))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

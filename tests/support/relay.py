@@ -1,0 +1,281 @@
+"""The real moq-relay (crates.io, built by ``make deps``) running what a plan deploys, on loopback.
+
+- :func:`materialize` lays out the relay pod of a plan under a directory: every volume the way the
+  kubelet writes it (``..data`` symlink swaps), a certificate from a :class:`~tests.support.pki.LocalCA`
+  where cert-manager's Secret is mounted, the planned TOML with only file paths and listen addresses
+  rewritten (to the local files and free loopback ports), and the container's environment.
+- :func:`running` starts ``moq-relay <toml>``, waits (bounded) until the internal listener answers
+  ``/health`` and always stops the process again, by PID.
+- :meth:`LocalRelay.renew_certificate` swaps the mounted certificate the way the kubelet updates a
+  Secret volume; the relay watches the files.
+
+Clients connect to :attr:`LocalRelay.url` (QUIC/WebTransport) or :attr:`LocalRelay.websocket_url`
+(the WebSocket fallback on the web listener), trusting :attr:`LocalRelay.ca_file`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import time
+import tomllib
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Optional
+
+import tomli_w
+
+from tests.support.envoy import _object, _rewrite, _secret_files, free_port, write_volume
+from tests.support.pki import LocalCA
+from tests.support.plan import ROOT, Plan
+
+VERSION = "0.14.12"
+"""The crate version: the same as the pinned image ``moqdev/moq-relay:0.14.12``."""
+BINARY = Path(os.environ.get("QUICSTACK_MOQ_RELAY") or ROOT / ".tools" / f"moq-relay-{VERSION}" / "bin" / "moq-relay")
+"""Where ``make deps`` installs the relay (``cargo install --root``); the variable overrides it."""
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+CONFIG_MAP = "relay-config"
+DEPLOYMENT = "relay"
+CONTAINER = "relay"
+# Where the TOML names a listen address: (table path, key). The relay reads no other addresses.
+LISTENERS = {"quic": (("server",), "bind"), "web": (("web", "http"), "listen"), "web_tls": (("web", "https"), "listen"),
+             "internal": (("internal",), "listen")}
+
+
+def planned_toml(plan: Plan) -> str:
+    """The relay's TOML exactly as the plan's ConfigMap holds it."""
+    (config_map,) = [m for m in plan.objects("ConfigMap") if m["metadata"]["name"] == CONFIG_MAP]
+    return config_map["data"]["relay.toml"]
+
+
+def relay_host(plan: Plan) -> str:
+    """The host of the relay's Certificate (what cert-manager would sign)."""
+    pod = plan.object("Deployment", DEPLOYMENT)["spec"]["template"]["spec"]
+    secret = next(v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v and v["name"] == "tls")
+    (cert,) = [c for c in plan.objects("Certificate") if c["spec"]["secretName"] == secret]
+    return cert["spec"]["dnsNames"][0]
+
+
+@dataclass
+class LocalRelay:
+    """One relay pod of a plan, laid out under ``root``; :func:`running` starts it."""
+
+    root: Path
+    command: list[str]
+    """``moq-relay <local toml>``."""
+    env: dict[str, str]
+    """The container's environment (its ``env`` values) plus PATH; nothing else is inherited."""
+    config: dict
+    """The TOML as rewritten for loopback (what the local relay reads)."""
+    ports: dict[int, int]
+    """Port in the pod -> port on the loopback address."""
+    address: str
+    """The loopback address every listener binds (127.0.0.1 or ::1)."""
+    host: str
+    """The relay's public host (the certificate's first name)."""
+    ca: LocalCA
+    tls_volume: Path
+    """Where the certificate Secret is mounted (``tls.crt``, ``tls.key``, ``ca.crt``)."""
+    mounts: dict[str, Path] = field(default_factory=dict)
+    """Container mount path -> local directory."""
+
+    def _port(self, listener: str) -> Optional[int]:
+        tables, key = LISTENERS[listener]
+        table = self.config
+        for name in tables:
+            table = table.get(name, {})
+        return int(table[key].rsplit(":", 1)[1]) if key in table else None
+
+    @property
+    def quic_port(self) -> int:
+        return self._port("quic")
+
+    @property
+    def web_port(self) -> int:
+        port = self._port("web") or self._port("web_tls")
+        assert port, "the relay has no web listener"
+        return port
+
+    @property
+    def web_tls(self) -> bool:
+        """The web listener terminates TLS itself (``[web.https]``), as where its own load balancer carries TCP 443."""
+        return self._port("web_tls") is not None
+
+    @property
+    def internal_port(self) -> int:
+        return self._port("internal")
+
+    @property
+    def _authority(self) -> str:
+        return f"[{self.address}]" if ":" in self.address else self.address
+
+    @property
+    def url(self) -> str:
+        """The QUIC (WebTransport) URL of the relay's root; append ``/<path>`` for a session root."""
+        return f"https://{self._authority}:{self.quic_port}"
+
+    @property
+    def websocket_url(self) -> str:
+        """The WebSocket fallback on the web listener (``ws://``, or ``wss://`` when it terminates TLS)."""
+        return f"{'wss' if self.web_tls else 'ws'}://{self._authority}:{self.web_port}"
+
+    @property
+    def health_url(self) -> str:
+        return f"http://{self._authority}:{self.internal_port}/health"
+
+    @property
+    def ca_file(self) -> Path:
+        """PEM of the CA that signed the served certificate (after :meth:`renew_certificate`: the new one)."""
+        return self.tls_volume / "ca.crt"
+
+    def renew_certificate(self, ca: Optional[LocalCA] = None) -> dict[str, bytes]:
+        """A new leaf (from ``ca``, default the same CA) swapped in the way the kubelet updates the Secret volume."""
+        if ca is not None:
+            self.ca = ca
+        files = self.ca.issue([self.host])
+        write_volume(self.tls_volume, files)
+        return files
+
+
+def _loopback_listeners(config: dict, address: str, ports: dict[int, int]) -> dict:
+    """Every listen address in the TOML on ``address``, each distinct pod port on a free loopback port."""
+    host = f"[{address}]" if ":" in address else address
+    for tables, key in LISTENERS.values():
+        table = config
+        for name in tables:
+            table = table.get(name, {})
+        if key in table:
+            pod_port = int(table[key].rsplit(":", 1)[1])
+            ports.setdefault(pod_port, free_port())  # TCP and UDP both free: EKS shares one port for QUIC and HTTPS
+            table[key] = f"{host}:{ports[pod_port]}"
+    return config
+
+
+def _write_volumes(plan: Plan, pod: dict, namespace: str, root: Path, ca: LocalCA, host: str) -> Optional[Path]:
+    """Each volume of the pod under ``root``; returns the one that got cert-manager's certificate."""
+    certificate = None
+    for vol in pod.get("volumes", []):
+        directory = root / vol["name"]
+        if "configMap" in vol:
+            config_map = _object(plan.manifests, "ConfigMap", vol["configMap"]["name"], namespace)
+            assert config_map, f"ConfigMap {vol['configMap']['name']} is not in the plan"
+            files = {k: v.encode() for k, v in (config_map.get("data") or {}).items()}
+        elif "secret" in vol:
+            secret = _object(plan.manifests, "Secret", vol["secret"]["secretName"], namespace)
+            if secret:
+                files = _secret_files(secret)
+                assert b"[secret]" not in b"".join(files.values()), "plan with --show-secrets to run the relay"
+            else:  # not planned: the Secret cert-manager writes for the Certificate
+                files = ca.issue([host])
+                certificate = directory
+        else:
+            directory.mkdir(parents=True, exist_ok=True)
+            continue
+        write_volume(directory, files)
+    return certificate
+
+
+def materialize(plan: Plan, root: Path, *, address: str = "127.0.0.1", ca: Optional[LocalCA] = None) -> LocalRelay:
+    """Lay out the plan's relay pod under ``root`` and return how to run it locally.
+
+    ``address`` is the loopback address every listener binds (``::1`` for IPv6). ``ca`` signs the
+    relay's certificate (a new :class:`LocalCA` by default).
+    """
+    deployment = plan.object("Deployment", DEPLOYMENT)
+    namespace = deployment["metadata"]["namespace"]
+    pod = deployment["spec"]["template"]["spec"]
+    (main,) = [c for c in pod["containers"] if c["name"] == CONTAINER]
+    mounts = {m["mountPath"]: root / m["name"] for m in main.get("volumeMounts", [])}
+    ca = ca or LocalCA()
+    host = relay_host(plan)
+    tls_volume = _write_volumes(plan, pod, namespace, root, ca, host)
+    assert tls_volume, "the relay mounts no certificate Secret"
+
+    # The image's entrypoint is `moq-relay "$@"`: the container's args are the relay's arguments.
+    args = _rewrite(list(main.get("command", [])) + list(main.get("args", [])), mounts)
+    (toml_path,) = [a for a in args if a.endswith(".toml")]
+    ports: dict[int, int] = {}
+    config = _loopback_listeners(_rewrite(tomllib.loads(Path(toml_path).read_text()), mounts), address, ports)
+    local_toml = root / "relay.toml"
+    local_toml.write_text(tomli_w.dumps(config))
+    command = [str(BINARY), *(str(local_toml) if a == toml_path else a for a in args)]
+    env = {"PATH": os.environ["PATH"], **{e["name"]: e["value"] for e in main.get("env", []) if "value" in e}}
+    return LocalRelay(root=root, command=command, env=env, config=config, ports=ports, address=address, host=host,
+                      ca=ca, tls_volume=tls_volume, mounts=mounts)
+
+
+@dataclass
+class RunningRelay:
+    relay: LocalRelay
+    process: subprocess.Popen
+    log: Path
+
+    def output(self) -> str:
+        """Everything the relay printed so far (stdout and stderr), without terminal colour codes."""
+        return ANSI.sub("", self.log.read_text(errors="replace"))
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def running(relay: LocalRelay, timeout: float = 20, env: Optional[dict[str, str]] = None) -> Iterator[RunningRelay]:
+    """Run the relay until the block ends (even by an exception); waits until ``/health`` answers 200.
+
+    ``env`` adds or replaces environment variables (e.g. ``MOQ_LOG_LEVEL``).
+    """
+    assert BINARY.is_file(), f"{BINARY} is missing: run `make deps` (it builds moq-relay {VERSION} with cargo)"
+    log = relay.root / f"relay-{time.time_ns()}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(relay.command, env={**relay.env, **(env or {})}, stdout=out, stderr=subprocess.STDOUT,
+                                   cwd=relay.root)
+    run = RunningRelay(relay, process, log)
+    try:
+        deadline = time.monotonic() + timeout
+        while not healthy(relay.health_url):
+            if process.poll() is not None:
+                raise RuntimeError(f"moq-relay exited with {process.returncode}:\n{run.output()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"moq-relay not healthy after {timeout} s:\n{run.output()[-3000:]}")
+            time.sleep(0.05)
+        yield run
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def served_certificate(relay: LocalRelay, cafile: Optional[Path] = None, server_name: Optional[str] = None) -> int:
+    """A new QUIC handshake with the relay, verified against ``cafile`` (default: the current CA); the leaf's serial.
+
+    aioquic in a fresh event loop (never ``asyncio.run`` in the test process). Offers ALPN ``h3``
+    (WebTransport), which the relay accepts; the handshake alone shows the certificate.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(asyncio.wait_for(
+            _handshake(relay.address, relay.quic_port, cafile or relay.ca_file, server_name or relay.host), 10))
+    finally:
+        loop.close()
+
+
+async def _handshake(address: str, port: int, cafile: Path, server_name: str) -> int:
+    from aioquic.asyncio.client import connect
+    from aioquic.quic.configuration import QuicConfiguration
+
+    config = QuicConfiguration(is_client=True, alpn_protocols=["h3"], server_name=server_name)
+    config.load_verify_locations(str(cafile))
+    async with connect(address, port, configuration=config) as client:
+        return client._quic.tls._peer_certificate.serial_number
