@@ -16,7 +16,7 @@ endif
 SECRETS_PROVIDER ?=
 STACK_FILE := stacks/Pulumi.$(STACK).yaml
 
-.PHONY: up preview plan verify destroy test deps stack-secrets
+.PHONY: up preview plan verify destroy test deps bench stack-secrets
 
 $(VENV)/.runtime: requirements.txt
 	python3 -m venv $(VENV)
@@ -49,12 +49,18 @@ tests/validators/node_modules/.installed: tests/validators/package-lock.json
 	touch $@
 
 deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY)
-	@# Headless Chromium and nginx for the watch-page test: Debian's packages where missing (needs root).
-	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null || \
-		(apt-get update -qq && apt-get install -y -qq chromium nginx-light >/dev/null)
+	@# Headless Chromium and nginx for the watch-page test, nginx's stream module for the ingress UDP
+	@# test: Debian's packages where missing (needs root).
+	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null && \
+		test -f /usr/lib/nginx/modules/ngx_stream_module.so || \
+		(apt-get update -qq && apt-get install -y -qq chromium nginx-light libnginx-mod-stream >/dev/null)
 
 test: deps
 	$(PY) -m pytest
+
+# The relay benchmark (not part of the tests; README "Relay benchmark"): the relay make deps builds.
+bench: $(VENV)/.dev $(RELAY)
+	$(PY) -m bench.relay
 
 plan: $(VENV)/.runtime
 	$(PY) -m tools.plan $(STACK)

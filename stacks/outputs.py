@@ -29,6 +29,9 @@ class StackOutputs:
     """Name of the Secret in namespace `moq` with the relay's certificate and key."""
     relay_public_prefix: Optional[Any] = None
     """Broadcast path prefix open without a token (`relay.publicPrefix`), where `tools.verify` opens its session."""
+    relay_token_key: Optional[Any] = None
+    """Where publishing takes tokens and the stack generates the key: PEM of the private key `python -m tools.token`
+    signs with (secret)."""
     web_url: Optional[Any] = None
     """`https://<web host>`: the watch page."""
     envoy_url: Optional[Any] = None

@@ -37,6 +37,15 @@ ACCESS_LOG_FORMAT = (
     "[$proxy_alternative_upstream_name] $upstream_addr $upstream_response_length $upstream_response_time "
     "$upstream_status $req_id"
 )
+# The controller renders `proxy_responses <proxy-stream-responses>` (default 1) into each UDP server
+# block: nginx ends the UDP session after that many answers from the backend, so a QUIC handshake
+# through it never completes. 2147483647 is the most nginx accepts; a QUIC connection lives as long as
+# it stays active (`proxy-stream-timeout`, 600 s idle). A string on purpose: the chart passes it through
+# `toString`, which would print a float (Helm's values are JSON) as 2.147483647e+09, which the
+# controller's Atoi rejects, silently keeping 1.
+# Upstream (github.com/kubernetes/ingress-nginx, tag controller-v1.15.1): rootfs/etc/nginx/template/nginx.tmpl
+# (UDP services) and internal/ingress/controller/template/configmap.go (proxy-stream-responses).
+UDP_SESSION_RESPONSES = "2147483647"
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,8 @@ class IngressController(pulumi.ComponentResource):
             },
             "udp": {str(port): target for port, target in args.udp.items()},
         }
+        if args.udp:
+            values["controller"]["config"]["proxy-stream-responses"] = UDP_SESSION_RESPONSES
         namespace = restricted_namespace(
             f"{name}-namespace", NAMESPACE, pulumi.ResourceOptions(parent=self),
             labels=args.exposure.namespace_labels if args.service_type == "LoadBalancer" else None)

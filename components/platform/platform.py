@@ -106,6 +106,8 @@ class Platform(pulumi.ComponentResource):
             opts=child,
         )
         self.issuer = issuers.issuer
+        self.public_certificates = args.environment != "selfsigned"
+        """Let's Encrypt signs the hosts' certificates: the stack is public."""
         self.ingress_class = args.ingress_class
         self.ingress_address = ingress.address
         self.ca_certificate = issuers.ca_certificate

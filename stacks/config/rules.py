@@ -112,6 +112,7 @@ def _relay(s: Settings) -> None:
     """Relay rules that depend on other sections."""
     if not s.relay.enabled:
         return
+    s.relay.check_key(s.acme.is_acme)
     hosts = s.hosts
     others = {"web.host": hosts.web if s.web.enabled else None,
               "envoyDemo.host": hosts.envoy if s.envoy_demo.enabled else None}

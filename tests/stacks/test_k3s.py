@@ -93,7 +93,7 @@ def test_startup_script_pins_k3s_tunes_udp_and_blocks_metadata(k3s):
 
 
 def test_ssh_key_and_kubeconfig_are_secrets(k3s):
-    assert k3s.one("tls:index/privateKey:PrivateKey")["inputs"]["algorithm"] == "ED25519"
+    assert k3s.one("tls:index/privateKey:PrivateKey", "k3s-ssh")["inputs"]["algorithm"] == "ED25519"
     for command in k3s.of_type(COMMAND):
         assert command["inputs"]["connection"] == "[secret]"
     read = k3s.one(COMMAND, "k3s-access-kubeconfig")["inputs"]

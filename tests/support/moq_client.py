@@ -93,8 +93,8 @@ def publishing(url: str, ca: Path, broadcast: str, frames: list[bytes], workdir:
     tag = f"{broadcast.replace('/', '_')}-{time.time_ns()}"
     source, out, err = workdir / f"{tag}.frames", workdir / f"{tag}.pub.out", workdir / f"{tag}.pub.err"
     write_frames(source, frames)
-    command = [*PEER, "publish", "--url", url, "--ca", str(ca), "--broadcast", broadcast, "--track", track,
-               "--frames", str(source), "--group-size", str(group_size), "--wait", str(wait), "--hold", str(hold)]
+    command = [*PEER, *peer_args("publish", url, ca, broadcast=broadcast, track=track, frames=source,
+                                 group_size=group_size, wait=wait, hold=hold)]
     with out.open("wb") as stdout, err.open("wb") as stderr:
         process = subprocess.Popen(command, stdout=stdout, stderr=stderr, cwd=ROOT, env=_peer_env())
     try:
@@ -108,34 +108,46 @@ def publishing(url: str, ca: Path, broadcast: str, frames: list[bytes], workdir:
             process.wait()
 
 
+def peer_args(command: str, url: str, ca: Path, **options) -> list[str]:
+    """``moq_peer`` arguments: ``COMMAND --url URL --ca CA --option-name VALUE ...``."""
+    return [command, "--url", url, "--ca", str(ca),
+            *(item for name, value in options.items() for item in (f"--{name.replace('_', '-')}", str(value)))]
+
+
 def _run(args: list[str], timeout: float) -> PeerResult:
     try:
-        proc = subprocess.run([*PEER, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=_peer_env())
+        proc = subprocess.run(
+            [*PEER, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=_peer_env()
+        )
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-        return PeerResult(None, [*events, {"event": "error", "kind": "timeout", "message": f"killed after {timeout} s"}], "")
+        return PeerResult(
+            None, [*events, {"event": "error", "kind": "timeout", "message": f"killed after {timeout} s"}], ""
+        )
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     return PeerResult(proc.returncode, events, proc.stderr)
 
 
-def subscribe(url: str, ca: Path, broadcast: str, count: int, workdir: Path, *, track: str = "data",
-              wait: float = 15) -> tuple[PeerResult, list[bytes]]:
+def subscribe(
+    url: str, ca: Path, broadcast: str, count: int, workdir: Path, *, track: str = "data", wait: float = 15
+) -> tuple[PeerResult, list[bytes]]:
     """Wait for ``broadcast`` to be announced at ``url``, read ``count`` frames of ``track``; (result, frames)."""
     workdir.mkdir(parents=True, exist_ok=True)
     out = workdir / f"{broadcast.replace('/', '_')}-{time.time_ns()}.sub.frames"
-    result = _run(["subscribe", "--url", url, "--ca", str(ca), "--broadcast", broadcast, "--track", track,
-                   "--count", str(count), "--out", str(out), "--wait", str(wait)], timeout=wait * 3 + 15)
+    args = peer_args("subscribe", url, ca, broadcast=broadcast, track=track, count=count, out=out, wait=wait)
+    result = _run(args, timeout=wait * 3 + 15)
     return result, read_frames(out) if out.exists() else []
 
 
 def announced(url: str, ca: Path, prefix: str = "", wait: float = 3) -> PeerResult:
     """Collect the broadcast paths announced under ``prefix`` for ``wait`` seconds (event ``done`` has ``paths``)."""
-    return _run(["announced", "--url", url, "--ca", str(ca), "--prefix", prefix, "--wait", str(wait)], timeout=wait + 30)
+    return _run(peer_args("announced", url, ca, prefix=prefix, wait=wait), timeout=wait + 30)
 
 
 def round_trip(publish_url: str, subscribe_url: str, ca: Path, frames: list[bytes], workdir: Path, *,
-               broadcast: str = "roundtrip", group_size: int = 5, wait: float = 15) -> tuple[PeerResult, PeerResult, list[bytes]]:
+               broadcast: str = "roundtrip", group_size: int = 5, wait: float = 15,
+               ) -> tuple[PeerResult, PeerResult, list[bytes]]:
     """Publish ``frames`` at one URL and read them back at another: (publisher, subscriber, frames read)."""
     with publishing(publish_url, ca, broadcast, frames, workdir, group_size=group_size, wait=wait) as publisher:
         publisher.wait_for("announced", wait)

@@ -27,13 +27,34 @@ def read_frames(path: Path) -> list[bytes]:
     data, frames, at = path.read_bytes(), [], 0
     while at < len(data):
         (size,) = struct.unpack_from(">I", data, at)
-        frames.append(data[at + 4:at + 4 + size])
+        frames.append(data[at + 4 : at + 4 + size])
         at += 4 + size
     return frames
 
 
 def emit(event: str, **fields) -> None:
     print(json.dumps({"event": event, **fields}), flush=True)
+
+
+class SessionClosed(Exception):
+    """The relay ended the session first (how it refuses a token after the handshake)."""
+
+
+async def _unless_closed(client, awaitable, wait: float):
+    """``awaitable``'s result, unless the session closes first (:class:`SessionClosed`) or ``wait`` passes."""
+    work = asyncio.ensure_future(awaitable)
+    closed = asyncio.ensure_future(client.session.closed())
+    try:
+        done, _ = await asyncio.wait({work, closed}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (work, closed):
+            if not task.done():
+                task.cancel()
+    if work in done:
+        return work.result()
+    if closed in done:
+        raise SessionClosed("the relay closed the session")
+    raise asyncio.TimeoutError
 
 
 def _client(args):
@@ -51,11 +72,11 @@ async def publish(args) -> None:
         track = broadcast.publish_track(args.track)
         emit("announced")
         # Live tracks start at the newest group: wait until the relay subscribes for someone.
-        await asyncio.wait_for(track.used(), args.wait)
+        await _unless_closed(client, track.used(), args.wait)
         emit("subscribed")
         for start in range(0, len(frames), args.group_size):
             group = track.append_group()
-            for i, frame in enumerate(frames[start:start + args.group_size], start):
+            for i, frame in enumerate(frames[start : start + args.group_size], start):
                 group.write_frame(frame, timestamp_us=i * 1000)
             group.finish()
             if args.interval:
@@ -71,7 +92,7 @@ async def subscribe(args) -> None:
     received: list[bytes] = []
     async with _client(args) as client:
         emit("connected")
-        broadcast = await asyncio.wait_for(client.announced_broadcast(args.broadcast), args.wait)
+        broadcast = await _unless_closed(client, client.announced_broadcast(args.broadcast), args.wait)
         emit("announced")
         # From the track's first group, in order: a live subscription starts at the newest group, and
         # the publisher may have written several by the time the relay forwards this subscription.
@@ -137,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run({"publish": publish, "subscribe": subscribe, "announced": announced}[args.command](args))
     except asyncio.TimeoutError:
         emit("error", kind="timeout", message=f"nothing within {args.wait} s")
+        return 1
+    except SessionClosed as exc:
+        emit("error", kind="closed", message=str(exc))
         return 1
     except moq.Error as exc:
         emit("error", kind=type(exc).__name__, message=str(exc))

@@ -42,8 +42,12 @@ CONFIG_MAP = "relay-config"
 DEPLOYMENT = "relay"
 CONTAINER = "relay"
 # Where the TOML names a listen address: (table path, key). The relay reads no other addresses.
-LISTENERS = {"quic": (("server",), "bind"), "web": (("web", "http"), "listen"), "web_tls": (("web", "https"), "listen"),
-             "internal": (("internal",), "listen")}
+LISTENERS = {
+    "quic": (("server",), "bind"),
+    "web": (("web", "http"), "listen"),
+    "web_tls": (("web", "https"), "listen"),
+    "internal": (("internal",), "listen"),
+}
 
 
 def planned_toml(plan: Plan) -> str:
@@ -73,8 +77,8 @@ class LocalRelay:
     """The TOML as rewritten for loopback (what the local relay reads)."""
     ports: dict[int, int]
     """Port in the pod -> port on the loopback address."""
-    address: str
-    """The loopback address every listener binds (127.0.0.1 or ::1)."""
+    address: Optional[str]
+    """The loopback address every listener binds (127.0.0.1 or ::1); None: the planned wildcard."""
     host: str
     """The relay's public host (the certificate's first name)."""
     ca: LocalCA
@@ -111,7 +115,8 @@ class LocalRelay:
 
     @property
     def _authority(self) -> str:
-        return f"[{self.address}]" if ":" in self.address else self.address
+        address = self.address or "127.0.0.1"  # a wildcard relay answers on loopback too
+        return f"[{address}]" if ":" in address else address
 
     @property
     def url(self) -> str:
@@ -141,17 +146,19 @@ class LocalRelay:
         return files
 
 
-def _loopback_listeners(config: dict, address: str, ports: dict[int, int]) -> dict:
-    """Every listen address in the TOML on ``address``, each distinct pod port on a free loopback port."""
-    host = f"[{address}]" if ":" in address else address
+def _loopback_listeners(config: dict, address: Optional[str], ports: dict[int, int]) -> dict:
+    """Every listen address in the TOML on ``address`` (None: the planned host), each pod port on a free port."""
     for tables, key in LISTENERS.values():
         table = config
         for name in tables:
             table = table.get(name, {})
         if key in table:
-            pod_port = int(table[key].rsplit(":", 1)[1])
-            ports.setdefault(pod_port, free_port())  # TCP and UDP both free: EKS shares one port for QUIC and HTTPS
-            table[key] = f"{host}:{ports[pod_port]}"
+            planned_host, pod_port = table[key].rsplit(":", 1)
+            host = planned_host if address is None else f"[{address}]" if ":" in address else address
+            ports.setdefault(
+                int(pod_port), free_port()
+            )  # TCP and UDP both free: EKS shares one port for QUIC and HTTPS
+            table[key] = f"{host}:{ports[int(pod_port)]}"
     return config
 
 
@@ -179,11 +186,14 @@ def _write_volumes(plan: Plan, pod: dict, namespace: str, root: Path, ca: LocalC
     return certificate
 
 
-def materialize(plan: Plan, root: Path, *, address: str = "127.0.0.1", ca: Optional[LocalCA] = None) -> LocalRelay:
+def materialize(
+    plan: Plan, root: Path, *, address: Optional[str] = "127.0.0.1", ca: Optional[LocalCA] = None
+) -> LocalRelay:
     """Lay out the plan's relay pod under ``root`` and return how to run it locally.
 
-    ``address`` is the loopback address every listener binds (``::1`` for IPv6). ``ca`` signs the
-    relay's certificate (a new :class:`LocalCA` by default).
+    ``address`` is the loopback address every listener binds (``::1`` for IPv6); None keeps the
+    planned wildcard, only for a relay run in a private network namespace (:mod:`tests.support.netns`).
+    ``ca`` signs the relay's certificate (a new :class:`LocalCA` by default).
     """
     deployment = plan.object("Deployment", DEPLOYMENT)
     namespace = deployment["metadata"]["namespace"]
@@ -204,8 +214,18 @@ def materialize(plan: Plan, root: Path, *, address: str = "127.0.0.1", ca: Optio
     local_toml.write_text(tomli_w.dumps(config))
     command = [str(BINARY), *(str(local_toml) if a == toml_path else a for a in args)]
     env = {"PATH": os.environ["PATH"], **{e["name"]: e["value"] for e in main.get("env", []) if "value" in e}}
-    return LocalRelay(root=root, command=command, env=env, config=config, ports=ports, address=address, host=host,
-                      ca=ca, tls_volume=tls_volume, mounts=mounts)
+    return LocalRelay(
+        root=root,
+        command=command,
+        env=env,
+        config=config,
+        ports=ports,
+        address=address,
+        host=host,
+        ca=ca,
+        tls_volume=tls_volume,
+        mounts=mounts,
+    )
 
 
 @dataclass
@@ -236,8 +256,9 @@ def running(relay: LocalRelay, timeout: float = 20, env: Optional[dict[str, str]
     assert BINARY.is_file(), f"{BINARY} is missing: run `make deps` (it builds moq-relay {VERSION} with cargo)"
     log = relay.root / f"relay-{time.time_ns()}.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(relay.command, env={**relay.env, **(env or {})}, stdout=out, stderr=subprocess.STDOUT,
-                                   cwd=relay.root)
+        process = subprocess.Popen(
+            relay.command, env={**relay.env, **(env or {})}, stdout=out, stderr=subprocess.STDOUT, cwd=relay.root
+        )
     run = RunningRelay(relay, process, log)
     try:
         deadline = time.monotonic() + timeout
@@ -265,13 +286,19 @@ def served_certificate(relay: LocalRelay, cafile: Optional[Path] = None, server_
     """
     loop = asyncio.new_event_loop()
     try:
-        return loop.run_until_complete(asyncio.wait_for(
-            _handshake(relay.address, relay.quic_port, cafile or relay.ca_file, server_name or relay.host), 10))
+        return loop.run_until_complete(
+            asyncio.wait_for(
+                handshake_serial(
+                    relay.address or "127.0.0.1", relay.quic_port, cafile or relay.ca_file, server_name or relay.host
+                ),
+                10,
+            )
+        )
     finally:
         loop.close()
 
 
-async def _handshake(address: str, port: int, cafile: Path, server_name: str) -> int:
+async def handshake_serial(address: str, port: int, cafile: Path, server_name: str) -> int:
     from aioquic.asyncio.client import connect
     from aioquic.quic.configuration import QuicConfiguration
 

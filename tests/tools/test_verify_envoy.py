@@ -142,10 +142,11 @@ def test_three_endpoint_stack_with_20_probes_finishes_under_5_seconds(envoys, pk
     with Servers() as servers:
         servers.https(port, pki, site)
         servers.quic(port, pki, site)
-        run = run_verify("--json", stdin=json.dumps(outputs))
+        # The relay stand-in speaks WebTransport but not MoQ (the moq check has the real relay: test_verify_moq.py).
+        run = run_verify("--json", "--skip", "moq", stdin=json.dumps(outputs))
     assert run.returncode == 0, run.stdout
     report = run.report
-    assert (report["passed"], report["failed"], report["warnings"]) == (13, 0, 0)
+    assert (report["passed"], report["failed"], report["warnings"], report["skipped"]) == (13, 0, 0, 1)
     assert run.check("envoy", "quic-lb")["figures"]["probes"] == 20
     record_property("verify_seconds", report["seconds"])
     record_property("process_seconds", round(run.seconds, 3))

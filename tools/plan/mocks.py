@@ -90,6 +90,27 @@ def _secret(inputs: dict) -> dict:
     return {"data": {"ca.crt": base64.b64encode(MOCK_CA_PEM.encode()).decode(), "tls.crt": "", "tls.key": ""}}
 
 
+def _private_key(inputs: dict) -> dict:
+    """A real key of the requested algorithm, as the tls provider generates one: the program derives
+    public material from it (the relay's JWK), and tests sign with the private half."""
+    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+    if inputs.get("algorithm") == "ECDSA" and inputs.get("ecdsaCurve", "P224") == "P256":
+        key = ec.generate_private_key(ec.SECP256R1())
+    elif inputs.get("algorithm") == "ED25519":
+        key = ed25519.Ed25519PrivateKey.generate()
+    else:
+        raise ValueError(f"the plan's tls.PrivateKey mock makes ED25519 and ECDSA P256 keys, not {inputs}")
+    public, none = key.public_key(), ser.NoEncryption()
+    return {
+        "privateKeyPem": key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, none).decode(),
+        "privateKeyOpenssh": key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.OpenSSH, none).decode(),
+        "publicKeyOpenssh": public.public_bytes(ser.Encoding.OpenSSH, ser.PublicFormat.OpenSSH).decode() + "\n",
+        "publicKeyPem": public.public_bytes(ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo).decode(),
+    }
+
+
 # Computed outputs the program reads, per resource type (documentation-range values, RFC 5737).
 COMPUTED: dict[str, Callable[[dict], dict]] = {
     "kubernetes:core/v1:Service": _service,
@@ -99,12 +120,7 @@ COMPUTED: dict[str, Callable[[dict], dict]] = {
         "hex": "000102030405060708090a0b0c0d0e0f",
     },
     "random:index/randomPassword:RandomPassword": lambda i: {"result": "mock-password-0123456789"},
-    "tls:index/privateKey:PrivateKey": lambda i: {
-        "privateKeyPem": "-----BEGIN PRIVATE KEY-----\nMOCK\n-----END PRIVATE KEY-----\n",
-        "privateKeyOpenssh": "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK\n-----END OPENSSH PRIVATE KEY-----\n",
-        "publicKeyOpenssh": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMOCK quicstack",
-        "publicKeyPem": "-----BEGIN PUBLIC KEY-----\nMOCK\n-----END PUBLIC KEY-----\n",
-    },
+    "tls:index/privateKey:PrivateKey": lambda i: _private_key(i),
 }
 
 # Invoke results the program indexes into, per token.

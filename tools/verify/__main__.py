@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 import time
 
@@ -18,10 +19,12 @@ from .checks import CHECKS, Endpoint, Options, Result, run_all
 from .inputs import UsageError, from_outputs, from_urls, parse_outputs, stack_outputs, trust
 from .report import Progress, as_json, table
 
+JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 EXAMPLES = """examples:
   pulumi stack output --json | python -m tools.verify
   python -m tools.verify --stack local
   python -m tools.verify --envoy https://127.0.0.1:8443 --ca ca.pem --replicas 1
+  python -m tools.verify --relay https://relay.example.com --token "$RELAY_TOKEN"
   python -m tools.verify --url https://example.com --json"""
 
 
@@ -50,7 +53,8 @@ def parser() -> argparse.ArgumentParser:
     )
     source.add_argument("--envoy", metavar="URL", help="the Envoy demo: DNS, TLS, HTTP/2, HTTP/3, QUIC-LB")
     source.add_argument(
-        "--relay", metavar="URL", help="the relay: DNS, TLS, WebTransport, its HTTP endpoints, WebSocket fallback"
+        "--relay", metavar="URL",
+        help="the relay: DNS, TLS, WebTransport, its HTTP endpoints, WebSocket fallback, a MoQ session"
     )
     source.add_argument(
         "--web", metavar="URL", help="the watch page: DNS, TLS, page and cross-origin isolation headers"
@@ -81,6 +85,11 @@ def _tuning(tuning) -> None:
                         f"{defaults.SERVER_ID_LENGTH})")
     tuning.add_argument("--relay-path", metavar="PATH", help="relay session path when the relay URL has none "
                         f"(default: the relayPublicPrefix output, else {defaults.RELAY_PATH})")
+    tuning.add_argument("--token", metavar="JWT", help="relay token: the moq check publishes a probe broadcast "
+                        "under the relay path with it and reads it back (never printed)")
+    skippable = sorted({name for names in CHECKS.values() for name in names} - {"dns"})
+    tuning.add_argument("--skip", action="append", default=[], choices=skippable, metavar="CHECK",
+                        help=f"do not run this check (repeatable): {', '.join(skippable)}")
     tuning.add_argument("--h2-body", metavar="TEXT", help="body the Envoy demo answers over HTTP/2 "
                         "(default: the envoyH2Body output)")
     tuning.add_argument("--h3-body", metavar="TEXT", help="body the Envoy demo answers over HTTP/3 "
@@ -99,6 +108,15 @@ def _expected(args: argparse.Namespace, outputs: dict) -> dict:
         "h2_body": args.h2_body if args.h2_body is not None else bodies["envoyH2Body"] or defaults.H2_BODY,
         "h3_body": args.h3_body if args.h3_body is not None else bodies["envoyH3Body"] or defaults.H3_BODY,
     }
+
+
+def _check_token(token: str | None, endpoints: list[Endpoint]) -> None:
+    if token is None:
+        return
+    if not JWT.fullmatch(token):
+        raise UsageError("--token is not a JWT (three base64url parts separated by dots); the value is not shown")
+    if not any(ep.role == "relay" for ep in endpoints):
+        raise UsageError("--token is for the relay's moq check, but there is no relay to verify")
 
 
 def configure(args: argparse.Namespace, stdin) -> tuple[list[Endpoint], Options]:
@@ -126,7 +144,9 @@ def configure(args: argparse.Namespace, stdin) -> tuple[list[Endpoint], Options]
                 )
             outputs = parse_outputs(text, "stdin")
         endpoints = from_outputs(outputs, args.replicas)
-    options = Options(trust(args.ca, args.insecure, outputs), args.timeout, args.probes, **_expected(args, outputs))
+    _check_token(args.token, endpoints)
+    options = Options(trust(args.ca, args.insecure, outputs), args.timeout, args.probes, **_expected(args, outputs),
+                      token=args.token, skip=frozenset(args.skip))
     return endpoints, options
 
 

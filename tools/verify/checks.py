@@ -26,6 +26,7 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 
 from . import defaults, net, quic_lb
 from .net import QuicFailure, Trust
+from .outcome import Failed, Skipped, Verdict
 
 EXPIRY_WARNING_DAYS = 14
 WEBTRANSPORT_SETTINGS = {0x2B603742: "ENABLE_WEBTRANSPORT", 0xC671706A: "WEBTRANSPORT_MAX_SESSIONS",
@@ -60,6 +61,10 @@ class Options:
     relay_path: str = defaults.RELAY_PATH
     h2_body: str = defaults.H2_BODY
     h3_body: str = defaults.H3_BODY
+    token: str | None = None
+    """A relay token (JWT): the moq check then publishes a probe broadcast instead of reading one."""
+    skip: frozenset[str] = frozenset()
+    """Checks not to run (reported as skipped)."""
 
 
 @dataclass
@@ -73,24 +78,13 @@ class Result:
     ms: float = 0.0
 
 
-class Failed(Exception):
-    def __init__(self, summary: str, figures: dict | None = None):
-        super().__init__(summary)
-        self.summary, self.figures = summary, figures or {}
-
-
-class Skipped(Exception):
-    pass
-
-
-Verdict = tuple[str, str, dict]
 CHECKS: dict[str, tuple[str, ...]] = {
     "envoy": ("dns", "tls", "http2", "http3", "quic-lb"),
-    "relay": ("dns", "tls", "webtransport", "relay-http", "websocket"),
+    "relay": ("dns", "tls", "webtransport", "relay-http", "websocket", "moq"),
     "web": ("dns", "tls", "page"),
     "url": ("dns", "tls", "http2", "http3"),
 }
-QUIC_CHECKS = ("http3", "quic-lb", "webtransport")
+QUIC_CHECKS = ("http3", "quic-lb", "webtransport", "moq")
 
 
 def short(body: bytes | str, limit: int = 40) -> str:
@@ -117,10 +111,12 @@ class EndpointRun:
     async def _run(self, name: str) -> Result:
         started = time.perf_counter()
         try:
+            if name in self.opts.skip:
+                raise Skipped(f"not run: --skip {name}")
             if name != "dns":
                 await self.connect_address()
-            # QUIC-LB bounds each probe itself; the margin only catches a probe that ignores that.
-            limit = self.opts.timeout + (1 if name == "quic-lb" else 0)
+            # QUIC-LB and MoQ bound their steps themselves; the margin only catches a step that ignores that.
+            limit = self.opts.timeout + (1 if name in ("quic-lb", "moq") else 0)
             status, summary, figures = await asyncio.wait_for(CHECK_FUNCTIONS[name](self), limit)
         except Skipped as skip:
             status, summary, figures = "skip", str(skip), {}
@@ -486,10 +482,17 @@ async def check_page(run: EndpointRun) -> Verdict:
     return "pass", summary, figures
 
 
+async def check_moq(run: EndpointRun) -> Verdict:
+    # Imported on use: the MoQ client is a large native library that the other checks never need.
+    from .moq_check import check_moq as moq_session
+
+    return await moq_session(run)
+
+
 CHECK_FUNCTIONS: dict[str, Callable[[EndpointRun], Awaitable[Verdict]]] = {
     "dns": check_dns, "tls": check_tls, "http2": check_http2, "http3": check_http3, "quic-lb": check_quic_lb,
     "webtransport": check_webtransport, "relay-http": check_relay_http, "websocket": check_websocket,
-    "page": check_page,
+    "moq": check_moq, "page": check_page,
 }
 
 

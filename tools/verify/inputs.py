@@ -48,15 +48,15 @@ def parse_outputs(text: str, source: str) -> dict:
     return outputs
 
 
-def stack_outputs(stack: str) -> dict:
-    """``pulumi stack output --json --stack STACK``, run for the user."""
+def stack_outputs(stack: str, show_secrets: bool = False,
+                  instead: str = "pipe `pulumi stack output --json` in, or pass --envoy/--relay/--web URLs") -> dict:
+    """``pulumi stack output --json --stack STACK`` (with ``--show-secrets``: secret values too), run for the user."""
     pulumi = shutil.which("pulumi")
     if pulumi is None:
-        raise UsageError("--stack needs the Pulumi CLI, which is not on PATH: install it, or pipe "
-                         "`pulumi stack output --json` in, or pass --envoy/--relay/--web URLs")
+        raise UsageError(f"--stack needs the Pulumi CLI, which is not on PATH: install it, or {instead}")
     try:
-        proc = subprocess.run([pulumi, "stack", "output", "--json", "--stack", stack],
-                              capture_output=True, text=True, timeout=120)
+        command = [pulumi, "stack", "output", "--json", "--stack", stack, *(["--show-secrets"] if show_secrets else [])]
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired:
         raise UsageError(f"`pulumi stack output --stack {stack}` did not finish within 120 s") from None
     if proc.returncode != 0:

@@ -4,8 +4,9 @@ Deploys, into its own namespace ``moq`` (restricted pod security; the watch page
 - ConfigMap ``relay-config``: the relay's TOML (``toml.py``);
 - Certificate for the relay host through the platform's issuer; its Secret is mounted as a
   directory, so renewals reach the running relay, which reloads the files;
-- Secret ``relay-auth`` with a per-stack HS256 JWK, when publishing needs a token and no existing
-  key Secret is named;
+- Secret ``relay-auth`` with the public JWK (``<kid>.jwk``) of each ES256 token key the stack
+  generates, when publishing needs a token and no existing key Secret is named; the private keys
+  stay in the stack (the newest is ``token_key``, a Pulumi secret);
 - Deployment ``relay``: one replica, restricted pod security, probes on the internal listener;
 - Service ``relay``: UDP 443 -> the QUIC port; a LoadBalancer, or ClusterIP where the ingress
   controller carries UDP 443; plus TCP 443 -> the relay's HTTPS listener where its own load
@@ -23,7 +24,7 @@ from typing import Literal, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
+import pulumi_tls as tls
 
 from components.cluster.contract import Cluster, ExposeRequest, Exposure, PublicEndpoint
 from components.k8s import labels, lb_address
@@ -31,16 +32,8 @@ from components.platform.certificates import Issuer
 from components.platform.platform import Platform
 from components.restricted_workload import DNS_EGRESS, RestrictedWorkload
 from components.workloads.relay.config import RelayConfig, WebSocketRoute
-from components.workloads.relay.toml import (
-    AUTH_DIR,
-    AUTH_FILE,
-    CONFIG_DIR,
-    CONFIG_FILE,
-    TLS_DIR,
-    RelayToml,
-    render,
-    symmetric_jwk,
-)
+from components.workloads.relay.keys import key_dir_file
+from components.workloads.relay.toml import AUTH_DIR, CONFIG_DIR, CONFIG_FILE, TLS_DIR, RelayToml, environment, render
 
 NAMESPACE = "moq"
 SERVICE = "relay"
@@ -89,7 +82,11 @@ class RelayArgs:
     load_balancer_dependencies: Sequence[pulumi.Resource] = ()
     """What a LoadBalancer Service must be created after and deleted before."""
     jwt_key_secret: Optional[str] = None
-    """With ``auth`` jwt: an existing Secret holding ``root.jwk``; None generates one per stack."""
+    """With ``auth`` jwt: an existing Secret holding ``<kid>.jwk`` public keys; None generates ``jwt_keys``."""
+    jwt_keys: Sequence[str] = ("1",)
+    """Names of the generated token keys (``auth`` jwt without ``jwt_key_secret``); the last one signs."""
+    listen: Literal["dual-stack", "ipv4"] = "dual-stack"
+    """Listeners on ``[::]`` (IPv6 and IPv4) or on ``0.0.0.0``."""
     namespace: str = NAMESPACE
     """Namespace the relay creates for its objects (restricted pod security)."""
 
@@ -100,13 +97,15 @@ class RelayArgs:
         return cls(
             host=host, image=config.image, resources=config.resources.as_k8s(), quic_port=config.quic_port,
             web_port=config.web_port, internal_port=config.internal_port, log_level=config.log_level,
-            public_prefix=config.public_prefix, auth=config.auth, issuer=platform.issuer,
+            public_prefix=config.public_prefix, auth=config.auth_mode(platform.public_certificates),
+            issuer=platform.issuer,
             websocket=config.websocket_route(cluster.profile, via_ingress), ingress_class=platform.ingress_class,
             # Where the ingress controller's load balancer carries UDP 443, the relay's Service stays internal.
             # No QUIC listener: the relay's connection IDs carry no QUIC-LB server ID.
             exposure=None if via_ingress else cluster.expose(ExposeRequest(ENDPOINT, tcp_udp=True)),
             ingress_address=platform.ingress_address, load_balancer_dependencies=cluster.load_balancer_dependencies,
             jwt_key_secret=config.jwt_key_secret if config.jwt_key == "existing" else None,
+            jwt_keys=tuple(config.jwt_keys), listen=config.listen,
         )
 
 
@@ -121,6 +120,8 @@ class Relay(pulumi.ComponentResource):
     """The Secret with the relay's certificate and key."""
     namespace: pulumi.Output[str]
     """The relay's namespace, which the watch page shares."""
+    token_key: Optional[pulumi.Output[str]] = None
+    """PEM of the private key that signs new tokens (a Pulumi secret); None unless the stack generates keys."""
 
     def __init__(self, name: str, args: RelayArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("quicstack:workloads:Relay", name, None, opts)
@@ -136,7 +137,7 @@ class Relay(pulumi.ComponentResource):
         workload = RestrictedWorkload(name, "relay", ns, labels("moq-relay", "relay"), child)
         config = RelayToml(quic_port=args.quic_port, web_port=args.web_port, internal_port=args.internal_port,
                            log_level=args.log_level, public_prefix=args.public_prefix, auth=args.auth,
-                           web_tls=args.websocket == "load-balancer")
+                           web_tls=args.websocket == "load-balancer", listen=args.listen)
         toml = render(config)
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-config", metadata={"name": "relay-config", "namespace": ns, "labels": workload.selector},
@@ -170,7 +171,8 @@ class Relay(pulumi.ComponentResource):
         )
         self.endpoint = PublicEndpoint(args.host, ENDPOINT, self.address)
         self.outputs = {"relay_url": self.url, "relay_address": self.address,
-                        "relay_certificate_secret": self.secret_name, "relay_public_prefix": args.public_prefix}
+                        "relay_certificate_secret": self.secret_name, "relay_public_prefix": args.public_prefix,
+                        "relay_token_key": self.token_key}
         self.register_outputs({"url": self.url, "address": self.address, "secretName": self.secret_name,
                                "deployment": deployment.metadata.name})
 
@@ -185,22 +187,26 @@ class Relay(pulumi.ComponentResource):
         ]
         mounts = [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
                   {"name": "tls", "mountPath": TLS_DIR, "readOnly": True}]
-        if config.jwk_path:
-            volumes.append(
-                {"name": "auth", "secret": {"secretName": args.jwt_key_secret or self._jwt_key(name, ns, child)}}
-            )
+        if config.key_dir:
+            key_secret = args.jwt_key_secret
+            if not key_secret:
+                key_secret, self.token_key = self._token_keys(name, ns, args.jwt_keys, child)
+            # A directory mount: keys added for a rotation reach the relay, which reads `<kid>.jwk` per connection.
+            volumes.append({"name": "auth", "secret": {"secretName": key_secret}})
             mounts.append({"name": "auth", "mountPath": AUTH_DIR, "readOnly": True})
         return volumes, mounts
 
     @staticmethod
-    def _jwt_key(name: str, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
-        """A symmetric JWK, generated once per stack; sign tokens with the same file (``moq-token``)."""
-        secret = random.RandomBytes(f"{name}-jwt-secret", length=32, opts=opts)
-        auth = k8s.core.v1.Secret(
-            f"{name}-auth", metadata={"name": "relay-auth", "namespace": namespace},
-            string_data={AUTH_FILE: pulumi.Output.secret(secret.base64.apply(symmetric_jwk))}, opts=opts,
-        )
-        return auth.metadata.name
+    def _token_keys(name: str, namespace: pulumi.Input[str], names: Sequence[str],
+                    opts: pulumi.ResourceOptions) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """An ES256 key pair per name; the Secret gets the public JWKs only. (Secret name, newest private PEM)."""
+        keys = [tls.PrivateKey(f"{name}-token-key-{key}", algorithm="ECDSA", ecdsa_curve="P256", opts=opts)
+                for key in names]
+        files = pulumi.Output.all(*[k.public_key_pem for k in keys]).apply(
+            lambda pems: dict(key_dir_file(pem) for pem in pems))
+        auth = k8s.core.v1.Secret(f"{name}-auth", metadata={"name": "relay-auth", "namespace": namespace},
+                                  string_data=files, opts=opts)
+        return auth.metadata.name, pulumi.Output.secret(keys[-1].private_key_pem)
 
     @staticmethod
     def _services(workload: RestrictedWorkload, args: RelayArgs) -> k8s.core.v1.Service:
@@ -230,6 +236,7 @@ def _container(args: RelayArgs, config: RelayToml, mounts: list) -> dict:
         "image": args.image,
         # The image's entrypoint runs `moq-relay "$@"`: the config path is the only argument.
         "args": [config.path],
+        "env": environment(config),
         "ports": [
             {"name": "quic", "containerPort": args.quic_port, "protocol": "UDP"},
             {"name": "web", "containerPort": args.web_port, "protocol": "TCP"},

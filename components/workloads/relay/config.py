@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal, Optional
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from components.cluster.profile import Profile
 from components.shared.errors import ConfigError
@@ -14,20 +14,26 @@ from components.shared.model import Model
 from components.shared.resources import Resources
 
 # Broadcast paths are `/`-separated segments; the relay matches prefixes on segment boundaries.
-_PATH = re.compile(r"^([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?$")
+BROADCAST_PATH = re.compile(r"^([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?$")
 # Secret names are DNS-1123 subdomains.
 _SECRET = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
+# Token key names end up in Pulumi resource names: short, lower-case.
+_KEY_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$")
 
 WebSocketRoute = Literal["ingress", "load-balancer", "none"]
+Auth = Literal["anonymous", "jwt"]
 
 BroadcastPath = Annotated[
     str,
     matching(
-        _PATH,
+        BROADCAST_PATH,
         "is not a broadcast path (segments of A-Z, a-z, 0-9 and . _ ~ -, joined by '/', no leading or trailing '/')",
     ),
 ]
 SecretName = Annotated[str, matching(_SECRET, "is not a Secret name (lower-case a-z, 0-9, '-' and '.')")]
+KeyName = Annotated[
+    str, matching(_KEY_NAME, "is not a key name (1-20 of lower-case a-z, 0-9 and '-', no '-' at either end)")
+]
 
 
 class RelayConfig(Model):
@@ -48,18 +54,28 @@ class RelayConfig(Model):
     """Container port of the relay's internal listener (/health, /metrics); used by probes, never exposed by a Service,
     and closed to other pods by a NetworkPolicy."""
     log_level: Literal["error", "warn", "info", "debug", "trace"] = "info"
-    """Relay log level."""
-    auth: Literal["anonymous", "jwt"] = "anonymous"
-    """`anonymous`: anyone may publish and subscribe under `publicPrefix`; `jwt`: anyone may subscribe under
-    `publicPrefix`, and publishing (and every other path) needs a token signed with the relay's key."""
+    """Relay log level (the Deployment sets `MOQ_LOG_LEVEL`: the relay's command-line default would override the
+    TOML's `[log] level`)."""
+    listen: Literal["dual-stack", "ipv4"] = "dual-stack"
+    """Relay listeners bind `[::]` (IPv6 and IPv4, so `localhost` clients that try `::1` first connect), or `0.0.0.0`
+    for nodes booted without IPv6 (`ipv6.disable=1`)."""
+    auth: Optional[Auth] = None
+    """`jwt`: anyone may subscribe under `publicPrefix`; publishing (and every other path) needs a token signed with
+    the relay's key (`python -m tools.token`). `anonymous`: anyone may also publish under `publicPrefix`, so anyone
+    can replace what the watch page plays. Unset: `jwt` wherever certificates come from Let's Encrypt, `anonymous`
+    on `selfsigned` stacks; set `anonymous` on a public stack only knowingly."""
     public_prefix: BroadcastPath = "anon"
     """Broadcast path prefix open without a token (the watch page plays from it); `""` opens every path."""
     jwt_key: Literal["generate", "existing"] = "generate"
-    """With `auth: jwt`: `generate` creates a symmetric HS256 JWK per stack in the Secret `relay-auth` (key `root.jwk`);
+    """With `auth: jwt`: `generate` creates an ES256 key pair per name in `jwtKeys`: the cluster gets only the public
+    JWKs (Secret `relay-auth`), the stack keeps the newest private key as the secret output `relayTokenKey`;
     `existing` uses `jwtKeySecret`."""
+    jwt_keys: list[KeyName] = Field(default_factory=lambda: ["1"], min_length=1, max_length=4)
+    """With `jwtKey: generate`: names of the token keys the relay accepts; the last one signs new tokens. Rotate by
+    appending a name, then (once its tokens expired) removing the old one."""
     jwt_key_secret: Optional[SecretName] = None
-    """With `jwtKey: existing`: a Secret in namespace `moq` whose key `root.jwk` holds the JWK the relay verifies tokens
-    with (e.g. the public half of an ES256 key)."""
+    """With `jwtKey: existing`: a Secret in namespace `moq` holding one public JWK per key as `<kid>.jwk` (the relay's
+    `key_dir`; tokens name their key by `kid`)."""
     websocket: bool = True
     """Serve the WebSocket fallback (browsers without WebTransport) on TCP 443 of the relay host."""
     resources: Resources = Resources.of("100m", "128Mi", "1", "512Mi")
@@ -89,20 +105,25 @@ class RelayConfig(Model):
         return self
 
     @model_validator(mode="after")
-    def _jwt_key(self) -> "RelayConfig":
-        if self.auth == "jwt" and self.jwt_key == "existing" and not self.jwt_key_secret:
-            raise ConfigError(
-                "relay.jwtKeySecret",
-                "is required when relay.jwtKey is existing (a Secret in namespace moq with the key root.jwk)",
-                has_value=False,
-            )
-        if self.jwt_key_secret and (self.auth != "jwt" or self.jwt_key != "existing"):
-            raise ConfigError(
-                "relay.jwtKeySecret",
-                "is set, but is only read with relay.auth jwt and relay.jwtKey existing",
-                self.jwt_key_secret,
-            )
+    def _jwt_keys(self) -> "RelayConfig":
+        twice = [name for i, name in enumerate(self.jwt_keys) if name in self.jwt_keys[:i]]
+        if twice:
+            raise ConfigError("relay.jwtKeys", "is listed twice; give each key its own name", twice[0])
         return self
+
+    def auth_mode(self, public_certificates: bool) -> Auth:
+        """``auth``, or its default: tokens for publishing wherever Let's Encrypt issues (a public stack)."""
+        return self.auth or ("jwt" if public_certificates else "anonymous")
+
+    def check_key(self, public_certificates: bool) -> None:
+        """The key settings against the effective ``auth`` (which depends on the certificates' issuer)."""
+        auth = self.auth_mode(public_certificates)
+        if auth == "jwt" and self.jwt_key == "existing" and not self.jwt_key_secret:
+            raise ConfigError("relay.jwtKeySecret", "is required when relay.jwtKey is existing (a Secret in namespace "
+                              "moq with <kid>.jwk files)", has_value=False)
+        if self.jwt_key_secret and (auth != "jwt" or self.jwt_key != "existing"):
+            raise ConfigError("relay.jwtKeySecret", "is set, but is only read with relay.jwtKey existing and "
+                              f"relay.auth jwt (here {auth})", self.jwt_key_secret)
 
     def host_under(self, domain: str) -> str:
         return self.host or f"relay.{domain}"

@@ -1,14 +1,13 @@
 """The relay's configuration file (moq-relay 0.14 TOML), generated from typed values.
 
 Pure: no Pulumi, no I/O. Only keys the relay documents are written (``[server]``, ``[server.tls]``,
-``[web.http]`` or ``[web.https]``, ``[internal]``, ``[log]``, ``[auth]``); everything else keeps the
-relay's defaults.
+``[web.http]`` or ``[web.https]``, ``[internal]``, ``[auth]``); everything else keeps the relay's
+defaults. No ``[log]``: moq-relay 0.14 merges the file with its command line, whose default level
+(``info``) overwrites the file's, so the level travels in ``MOQ_LOG_LEVEL`` (:func:`environment`).
 """
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass
 from typing import Literal, Optional
 
@@ -18,10 +17,10 @@ import tomli_w
 CONFIG_DIR = "/etc/moq/config"
 CONFIG_FILE = "relay.toml"
 TLS_DIR = "/etc/moq/tls"
+# The relay's key_dir: one public JWK per key, `<kid>.jwk`, looked up by the token's `kid`.
 AUTH_DIR = "/etc/moq/auth"
-AUTH_FILE = "root.jwk"
-# IPv4 wildcard: the relay's default `[::]` fails in pods without IPv6.
-ANY = "0.0.0.0"
+# `[::]` takes IPv6 and (as v4-mapped addresses) IPv4 on Linux; `0.0.0.0` only where a node has no IPv6 at all.
+WILDCARD = {"dual-stack": "[::]", "ipv4": "0.0.0.0"}
 
 
 @dataclass(frozen=True)
@@ -42,35 +41,37 @@ class RelayToml:
     the ingress's TLS (``[web.http]``)."""
     auth: Literal["anonymous", "jwt"] = "anonymous"
     """``anonymous``: the prefix is open for publish and subscribe; ``jwt``: subscribe only, the rest needs a token."""
+    listen: Literal["dual-stack", "ipv4"] = "dual-stack"
 
     @property
     def path(self) -> str:
         return f"{CONFIG_DIR}/{CONFIG_FILE}"
 
     @property
-    def jwk_path(self) -> Optional[str]:
-        return f"{AUTH_DIR}/{AUTH_FILE}" if self.auth == "jwt" else None
+    def key_dir(self) -> Optional[str]:
+        return AUTH_DIR if self.auth == "jwt" else None
 
 
 def document(cfg: RelayToml) -> dict:
     """The TOML document as a dict."""
-    cert, key = f"{TLS_DIR}/tls.crt", f"{TLS_DIR}/tls.key"
+    cert, key, any_ = f"{TLS_DIR}/tls.crt", f"{TLS_DIR}/tls.key", WILDCARD[cfg.listen]
     web = (
-        {"https": {"listen": f"{ANY}:{cfg.web_port}", "cert": cert, "key": key}}
+        {"https": {"listen": f"{any_}:{cfg.web_port}", "cert": cert, "key": key}}
         if cfg.web_tls
-        else {"http": {"listen": f"{ANY}:{cfg.web_port}"}}
+        else {"http": {"listen": f"{any_}:{cfg.web_port}"}}
     )
     if cfg.auth == "jwt":
-        auth: dict = {"key": cfg.jwk_path, "public": {"subscribe": [cfg.public_prefix]}}
+        # key_dir resolves `<kid>.jwk` per token:
+        # https://github.com/moq-dev/moq/blob/moq-relay-v0.14.12/doc/bin/relay/auth.md
+        auth: dict = {"key_dir": cfg.key_dir, "public": {"subscribe": [cfg.public_prefix]}}
     else:
         auth = {"public": cfg.public_prefix}
     return {
-        "log": {"level": cfg.log_level},
         # cert-manager writes tls.crt/tls.key; the relay watches the files and reloads on renewal.
-        "server": {"bind": f"{ANY}:{cfg.quic_port}", "tls": {"cert": [cert], "key": [key]}},
+        "server": {"bind": f"{any_}:{cfg.quic_port}", "tls": {"cert": [cert], "key": [key]}},
         "web": web,
         # Unauthenticated; kubelet probes need it on the pod IP, so no Service names this port.
-        "internal": {"listen": f"{ANY}:{cfg.internal_port}"},
+        "internal": {"listen": f"{any_}:{cfg.internal_port}"},
         "auth": auth,
     }
 
@@ -79,8 +80,6 @@ def render(cfg: RelayToml) -> str:
     return tomli_w.dumps(document(cfg))
 
 
-def symmetric_jwk(secret_base64: str) -> str:
-    """A moq-token JWK (HS256, sign + verify) for a random secret given as standard base64."""
-    secret = base64.b64decode(secret_base64)
-    k = base64.urlsafe_b64encode(secret).rstrip(b"=").decode()
-    return json.dumps({"kty": "oct", "alg": "HS256", "key_ops": ["sign", "verify"], "k": k})
+def environment(cfg: RelayToml) -> list[dict]:
+    """The container's environment: what the relay reads there rather than from its file."""
+    return [{"name": "MOQ_LOG_LEVEL", "value": cfg.log_level}]

@@ -1,12 +1,14 @@
 """The relay in planned stacks: one source of truth for ports, certificate mount, probes, exposure per topology."""
 
 import base64
+import hashlib
 import json
 import posixpath
 import tomllib
 
 import pulumi
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from tests.conftest import STACKS, stack_config
 
@@ -154,8 +156,15 @@ def test_no_websocket_fallback_when_disabled(plan_config):
     assert service_ports(p, "relay", "TCP") == []
 
 
-def test_jwt_generates_a_key_secret_the_toml_reads(plan_config):
-    run, p = plan_config({**BASE, "quicstack:relay": {"auth": "jwt"}}, "--show-secrets")
+def thumbprint(jwk: dict) -> str:
+    """RFC 7638: SHA-256 of the required members, sorted, no whitespace; base64url without padding."""
+    required = {k: jwk[k] for k in ("crv", "kty", "x", "y")}
+    digest = hashlib.sha256(json.dumps(required, sort_keys=True, separators=(",", ":")).encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def test_jwt_mounts_only_public_keys_as_the_key_dir(plan_config):
+    run, p = plan_config({**BASE, "quicstack:relay": {"auth": "jwt", "jwtKeys": ["2026a", "2026b"]}}, "--show-secrets")
     assert run.returncode == 0, run.stderr
     toml = relay_toml(p)
     assert toml["auth"]["public"] == {"subscribe": ["anon"]}
@@ -163,18 +172,47 @@ def test_jwt_generates_a_key_secret_the_toml_reads(plan_config):
     pod = relay_pod(p)
     (volume,) = [v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == "relay-auth"]
     (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == volume["name"]]
-    directory, file = posixpath.split(toml["auth"]["key"])
-    assert directory == mount["mountPath"] and "subPath" not in mount and file in secret["stringData"]
-    jwk = json.loads(secret["stringData"][file])
-    assert (jwk["kty"], jwk["alg"]) == ("oct", "HS256")
-    assert len(base64.urlsafe_b64decode(jwk["k"] + "==")) == 16  # the mock's RandomBytes (a real stack: 32)
+    assert toml["auth"]["key_dir"] == mount["mountPath"] and "subPath" not in mount
+    assert len(secret["stringData"]) == 2  # both keys verify: rotation keeps the old one until it is removed
+    for name, text in secret["stringData"].items():
+        jwk = json.loads(text)
+        # moq-token's `{kid}.jwk`, public half only: ES256 on P-256, verify only, no private `d`.
+        assert name == f"{jwk['kid']}.jwk" and jwk["kid"] == thumbprint(jwk)
+        assert (jwk["kty"], jwk["crv"], jwk["alg"], jwk["key_ops"]) == ("EC", "P-256", "ES256", ["verify"]) and "d" not in jwk
+    # The private key that signs is an output of the stack, the newest key's, and appears in no object.
+    key = serialization.load_pem_private_key(p.outputs["relayTokenKey"].encode(), None)
+    numbers = key.public_key().public_numbers()
+    mine = {"crv": "P-256", "kty": "EC", "x": base64.urlsafe_b64encode(numbers.x.to_bytes(32, "big")).rstrip(b"=").decode(),
+            "y": base64.urlsafe_b64encode(numbers.y.to_bytes(32, "big")).rstrip(b"=").decode()}
+    assert f"{thumbprint(mine)}.jwk" in secret["stringData"]
+    assert not any("PRIVATE KEY" in json.dumps(m) for m in p.manifests)
 
 
-def test_jwt_key_is_a_secret_in_state(plan_config):
+def test_the_token_key_is_a_secret_output(plan_config):
     run, p = plan_config({**BASE, "quicstack:relay": {"auth": "jwt"}})
     assert run.returncode == 0, run.stderr
-    (secret,) = [r for r in p.of_type("kubernetes:core/v1:Secret") if r["inputs"]["metadata"]["name"] == "relay-auth"]
-    assert secret["inputs"]["stringData"] in ("[secret]", {"root.jwk": "[secret]"})
+    assert p.outputs["relayTokenKey"] == "[secret]"
+    assert [r["inputs"]["algorithm"] for r in p.of_type("tls:index/privateKey:PrivateKey")] == ["ECDSA"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_publishing_needs_a_token_wherever_lets_encrypt_issues(plan, stack):
+    auth = relay_toml(plan(stack))["auth"]
+    if stack_config(stack)["quicstack:acme"]["environment"] == "selfsigned":
+        assert auth == {"public": "anon"} and "relayTokenKey" not in plan(stack).outputs
+    else:
+        assert auth == {"key_dir": "/etc/moq/auth", "public": {"subscribe": ["anon"]}}
+        assert plan(stack).outputs["relayTokenKey"] == "[secret]"
+
+
+def test_anonymous_publishing_on_a_public_stack_is_an_explicit_choice(plan_config):
+    acme = {"quicstack:acme": {"environment": "production", "email": "ops@example.com"}}
+    _, default = plan_config({**BASE, **acme})
+    run, opted = plan_config({**BASE, **acme, "quicstack:relay": {"auth": "anonymous"}})
+    assert run.returncode == 0, run.stderr
+    assert relay_toml(default)["auth"]["public"] == {"subscribe": ["anon"]}
+    assert relay_toml(opted)["auth"] == {"public": "anon"}
+    assert "relayTokenKey" not in opted.outputs
 
 
 def test_jwt_with_an_existing_key_secret_creates_none(plan_config):

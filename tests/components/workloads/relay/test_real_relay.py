@@ -13,8 +13,9 @@ import urllib.request
 
 import pytest
 
+from tests.components.workloads.relay.conftest import mint, uses_tokens
 from tests.conftest import STACKS
-from tests.support import moq_client, relay
+from tests.support import moq_client, netns, relay
 from tests.support.moq_client import round_trip, sample_frames, session_url
 from tests.support.pki import LocalCA, serial_of
 
@@ -62,12 +63,16 @@ def test_relay_starts_from_the_stacks_rendered_config_and_answers_health(plan, t
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_anonymous_subscribers_read_the_public_prefix(plan, tmp_path, stack):
-    pod = relay.materialize(plan(stack), tmp_path / "pod")
+def test_anonymous_subscribers_read_the_public_prefix(secret_plan, tmp_path, stack):
+    p = secret_plan(stack)
+    pod = relay.materialize(p, tmp_path / "pod")
     frames = sample_frames(10)
+    # Where publishing takes a token (every ACME stack), the publisher gets one from the stack's key.
+    jwt = mint(p, "--publish", PUBLIC) if uses_tokens(p) else None
     with relay.running(pod) as running:
         publisher, subscriber, received = round_trip(
-            session_url(pod.url, PUBLIC), session_url(pod.url, PUBLIC), pod.ca_file, frames, tmp_path / "peers")
+            session_url(pod.url, PUBLIC, jwt), session_url(pod.url, PUBLIC), pod.ca_file, frames, tmp_path / "peers"
+        )
     assert subscriber.returncode == 0, f"{subscriber}\npublisher: {publisher}\nrelay: {running.output()[-2000:]}"
     assert received == frames, publisher
 
@@ -77,7 +82,13 @@ def test_round_trip_frames_arrive_intact_and_in_order(local_relay, tmp_path):
     # Several groups of several frames, 16 KiB each: more than one QUIC packet per frame.
     frames = sample_frames(60, size=16 * 1024)
     publisher, subscriber, received = round_trip(
-        session_url(pod.url, PUBLIC), session_url(pod.url, PUBLIC), pod.ca_file, frames, tmp_path / "peers", group_size=6)
+        session_url(pod.url, PUBLIC),
+        session_url(pod.url, PUBLIC),
+        pod.ca_file,
+        frames,
+        tmp_path / "peers",
+        group_size=6,
+    )
     assert subscriber.returncode == 0, subscriber
     assert publisher.has("sent"), publisher
     assert len(received) == len(frames)
@@ -90,7 +101,8 @@ def test_websocket_fallback_carries_the_session(local_relay, tmp_path):
     pod = local_relay.relay
     frames = sample_frames(10)
     publisher, subscriber, received = round_trip(
-        session_url(pod.url, PUBLIC), session_url(pod.websocket_url, PUBLIC), pod.ca_file, frames, tmp_path / "peers")
+        session_url(pod.url, PUBLIC), session_url(pod.websocket_url, PUBLIC), pod.ca_file, frames, tmp_path / "peers"
+    )
     assert subscriber.returncode == 0, f"{subscriber}\nrelay: {local_relay.output()[-2000:]}"
     assert received == frames
     # The relay logs WebSocket sessions under a `ws{id=N}` span (QUIC ones under `conn{id=N}`).
@@ -123,10 +135,39 @@ def test_renewed_certificate_reaches_new_connections_without_a_restart(local_rel
 
     frames = sample_frames(5)
     _, subscriber, received = round_trip(
-        session_url(pod.url, PUBLIC), session_url(pod.url, PUBLIC), pod.ca_file, frames, tmp_path / "peers")
+        session_url(pod.url, PUBLIC), session_url(pod.url, PUBLIC), pod.ca_file, frames, tmp_path / "peers"
+    )
     assert subscriber.returncode == 0 and received == frames, subscriber
     refused = moq_client.announced(session_url(pod.url, PUBLIC), old_ca, wait=1)
     assert refused.error and not refused.has("connected"), refused
+
+
+@pytest.mark.skipif(not netns.available(), reason="needs network namespaces (unshare) to bind a wildcard safely")
+@pytest.mark.parametrize(
+    "listen,reachable", [("dual-stack", {"127.0.0.1": True, "::1": True}), ("ipv4", {"127.0.0.1": True, "::1": False})]
+)
+def test_the_planned_wildcard_answers_ipv4_and_ipv6_clients(plan_config, tmp_path, listen, reachable):
+    """`[::]` takes both families on one socket (`localhost` clients trying ::1 first connect); `0.0.0.0` IPv4 only."""
+    run, p = plan_config({"quicstack:domain": "example.com", "quicstack:relay": {"listen": listen}})
+    assert run.returncode == 0, run.stderr
+    pod = relay.materialize(p, tmp_path / "pod", address=None)  # listen where the plan says, in a private namespace
+    assert pod.config["server"]["bind"].startswith("[::]:" if listen == "dual-stack" else "0.0.0.0:")
+    result = netns.probe(pod)
+    assert result == {"health": reachable, "quic": reachable, "localhost session": True}, result
+
+
+@pytest.mark.parametrize("level", ["debug", "info"])
+def test_the_configured_log_level_is_what_the_relay_prints(plan_config, tmp_path, level):
+    """relay.logLevel reaches the relay (as MOQ_LOG_LEVEL: the file's [log] level loses to the command line)."""
+    run, p = plan_config({"quicstack:domain": "example.com", "quicstack:relay": {"logLevel": level}})
+    assert run.returncode == 0, run.stderr
+    pod = relay.materialize(p, tmp_path / "pod")
+    with relay.running(pod) as running:
+        moq_client.announced(session_url(pod.url, PUBLIC), pod.ca_file, wait=0.5)
+        lines = running.output().splitlines()
+    debug = [line for line in lines if " DEBUG " in line]
+    assert any(" INFO " in line for line in lines)
+    assert bool(debug) == (level == "debug"), debug[:5]
 
 
 def _eventually(probe, expected, timeout: float = 10):

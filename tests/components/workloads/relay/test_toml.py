@@ -1,12 +1,10 @@
 """The relay's TOML: parses, holds only keys moq-relay documents, and says what the typed values say."""
 
-import base64
-import json
 import tomllib
 
 import pytest
 
-from components.workloads.relay.toml import AUTH_DIR, TLS_DIR, RelayToml, document, render, symmetric_jwk
+from components.workloads.relay.toml import AUTH_DIR, TLS_DIR, RelayToml, document, environment, render
 
 # Every key moq-relay 0.14 documents, per /work/shared/research/moq.md section 3.3 (current docs and
 # demo/relay/*.toml), written down here independently of the generator.
@@ -41,10 +39,10 @@ def config(**overrides) -> RelayToml:
 
 
 VARIANTS = {
-    "anonymous behind the ingress": (config(), {"log.level", "server.bind", "server.tls.cert", "server.tls.key", "web.http.listen", "internal.listen", "auth.public"}),
-    "anonymous, own TLS": (config(web_tls=True), {"log.level", "server.bind", "server.tls.cert", "server.tls.key", "web.https.listen", "web.https.cert",
+    "anonymous behind the ingress": (config(), {"server.bind", "server.tls.cert", "server.tls.key", "web.http.listen", "internal.listen", "auth.public"}),
+    "anonymous, own TLS": (config(web_tls=True), {"server.bind", "server.tls.cert", "server.tls.key", "web.https.listen", "web.https.cert",
                                                  "web.https.key", "internal.listen", "auth.public"}),
-    "jwt": (config(auth="jwt"), {"log.level", "server.bind", "server.tls.cert", "server.tls.key", "web.http.listen", "internal.listen", "auth.key",
+    "jwt": (config(auth="jwt"), {"server.bind", "server.tls.cert", "server.tls.key", "web.http.listen", "internal.listen", "auth.key_dir",
                                  "auth.public.subscribe"}),
 }
 
@@ -58,11 +56,23 @@ def test_toml_parses_and_holds_exactly_the_documented_keys_it_needs(variant):
     assert keys(parsed) == expected
 
 
-def test_listeners_bind_ipv4_on_the_typed_ports():
+def test_listeners_bind_dual_stack_on_the_typed_ports():
     parsed = tomllib.loads(render(config(quic_port=5000, web_port=5001, internal_port=5002)))
-    assert parsed["server"]["bind"] == "0.0.0.0:5000"
-    assert parsed["web"]["http"]["listen"] == "0.0.0.0:5001"
-    assert parsed["internal"]["listen"] == "0.0.0.0:5002"
+    assert parsed["server"]["bind"] == "[::]:5000"
+    assert parsed["web"]["http"]["listen"] == "[::]:5001"
+    assert parsed["internal"]["listen"] == "[::]:5002"
+
+
+def test_ipv4_only_listeners_for_nodes_without_ipv6():
+    parsed = tomllib.loads(render(config(web_tls=True, listen="ipv4")))
+    assert [parsed["server"]["bind"], parsed["web"]["https"]["listen"], parsed["internal"]["listen"]] == \
+        ["0.0.0.0:4443", "0.0.0.0:4480", "0.0.0.0:9101"]
+
+
+def test_log_level_travels_in_the_environment_not_the_file():
+    # moq-relay 0.14.12 re-applies its command line (default level info) over the file's [log] level.
+    assert "log" not in tomllib.loads(render(config(log_level="debug")))
+    assert environment(config(log_level="debug")) == [{"name": "MOQ_LOG_LEVEL", "value": "debug"}]
 
 
 def test_tls_files_come_from_the_mounted_secret_directory():
@@ -75,14 +85,6 @@ def test_tls_files_come_from_the_mounted_secret_directory():
 def test_anonymous_opens_the_prefix_and_jwt_opens_it_for_subscribing_only():
     assert tomllib.loads(render(config(public_prefix="demo/open")))["auth"] == {"public": "demo/open"}
     jwt = config(auth="jwt", public_prefix="demo/open")
-    assert tomllib.loads(render(jwt))["auth"] == {"key": f"{AUTH_DIR}/root.jwk", "public": {"subscribe": ["demo/open"]}}
-    assert jwt.jwk_path == f"{AUTH_DIR}/root.jwk" and config().jwk_path is None
+    assert tomllib.loads(render(jwt))["auth"] == {"key_dir": AUTH_DIR, "public": {"subscribe": ["demo/open"]}}
+    assert jwt.key_dir == AUTH_DIR and config().key_dir is None
 
-
-def test_symmetric_jwk_is_what_moq_token_reads():
-    """RFC 7517/7518 oct key: `k` is unpadded base64url of the secret; moq-token needs `alg` and `key_ops`."""
-    secret = bytes(range(200, 232))
-    jwk = json.loads(symmetric_jwk(base64.b64encode(secret).decode()))
-    assert (jwk["kty"], jwk["alg"], sorted(jwk["key_ops"])) == ("oct", "HS256", ["sign", "verify"])
-    assert "=" not in jwk["k"] and "+" not in jwk["k"] and "/" not in jwk["k"]
-    assert base64.urlsafe_b64decode(jwk["k"] + "=" * (-len(jwk["k"]) % 4)) == secret

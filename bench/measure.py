@@ -1,0 +1,88 @@
+"""What the relay benchmark measures: latency percentiles, lost frames, and a process's CPU and memory
+read from ``/proc/<pid>/stat`` and ``/proc/<pid>/status`` (Linux)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by linear interpolation between the nearest ranks."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    at = (len(ordered) - 1) * q
+    low = int(at)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (at - low)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used (``utime`` + ``stime``, fields 14 and 15 of stat)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()  # the command name may contain spaces: skip past it
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise ValueError(f"no VmRSS for process {pid}")
+
+
+@dataclass
+class Usage:
+    """CPU and peak memory of a set of processes over a window (sampled by :meth:`sample`)."""
+
+    pids: list[int]
+    cpu_start: float = 0.0
+    cpu_end: float = 0.0
+    rss_peak: int = 0
+
+    def start(self) -> None:
+        self.cpu_start = sum(map(cpu_seconds, self.pids))
+        self.sample()
+
+    def sample(self) -> None:
+        if self.pids:
+            self.rss_peak = max(self.rss_peak, sum(map(rss_bytes, self.pids)))
+
+    def stop(self) -> None:
+        self.sample()
+        self.cpu_end = sum(map(cpu_seconds, self.pids))
+
+    def cpu_percent(self, seconds: float) -> float:
+        """Share of one core used over the window (100 = one core busy)."""
+        return (self.cpu_end - self.cpu_start) / seconds * 100
+
+
+@dataclass
+class Latency:
+    p50_ms: float
+    p99_ms: float
+    received: int
+    expected: int
+
+    @property
+    def lost(self) -> int:
+        return self.expected - self.received
+
+
+def latency(sent: dict[int, int], window: tuple[int, int], clients: list[list]) -> Latency:
+    """Publish-to-receipt latency of the frames sent inside ``window`` (monotonic ns), over every client.
+
+    ``sent`` maps sequence -> send time; each client is a list of ``[seq, send_ns, receive_ns]``. A frame
+    sent in the window that a client never received counts as lost for that client.
+    """
+    expected = {seq for seq, at in sent.items() if window[0] <= at <= window[1]}
+    delays, received = [], 0
+    for frames in clients:
+        seen = {seq: (got - at) / 1e6 for seq, at, got in frames if seq in expected}
+        received += len(seen)
+        delays += seen.values()
+    return Latency(percentile(delays, 0.5), percentile(delays, 0.99), received, len(expected) * len(clients))

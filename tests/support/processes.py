@@ -1,0 +1,41 @@
+"""Processes the tests (and the benchmark) start: output to a log file, waits bounded in time, and always
+stopped again by PID (SIGTERM, then SIGKILL when the process does not exit in time)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+
+def stop(process: subprocess.Popen, grace: float = 10) -> None:
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def started(command: list[str], log: Path, **popen) -> Iterator[subprocess.Popen]:
+    """``command`` running with stdout and stderr in ``log`` until the block ends."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, **popen)
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
+def wait_for_output(log: Path, text: str, process: subprocess.Popen, timeout: float) -> None:
+    """Wait until ``text`` appears in ``log``; fails with the log's tail if the process exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            why = f"exited with {process.returncode}" if process.poll() is not None else f"not within {timeout} s"
+            raise RuntimeError(f"{log.name}: no {text!r} ({why}):\n{log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.05)

@@ -1,0 +1,1 @@
+"""``python -m tools.token``: mint a relay token (see ``__main__.py``)."""
