@@ -18,6 +18,14 @@ STACK_FILE := stacks/Pulumi.$(STACK).yaml
 
 .PHONY: up preview plan verify destroy test deps bench stack-secrets
 
+# `up`, `preview` and `destroy` drive the Pulumi CLI: without it, say so before anything is created
+# (checked while the Makefile is read, so not even the venv is made).
+ifneq ($(filter up preview destroy,$(MAKECMDGOALS)),)
+ifeq ($(shell command -v pulumi),)
+$(error the Pulumi CLI is not installed (needed by make $(filter up preview destroy,$(MAKECMDGOALS))): install it with `curl -fsSL https://get.pulumi.com | sh` (https://www.pulumi.com/docs/iac/download-install/), then open a new shell)
+endif
+endif
+
 $(VENV)/.runtime: requirements.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements.txt

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 METADATA_SERVER = "169.254.169.254"
 # quic-go asks for 7 MiB send and receive buffers; Linux caps both at ~208 KiB by default.
 UDP_BUFFER_BYTES = 8388608
-K3S_VERSION = re.compile(r"^v1\.[0-9]+\.[0-9]+\+k3s[0-9]+$")
+K3S_VERSION = re.compile(r"v1\.[0-9]+\.[0-9]+\+k3s[0-9]+")
 """A pinned k3s release (``v1.34.9+k3s1``); the config's ``k3s.k3sVersion`` uses the same grammar."""
 # get.k3s.io serves whatever install.sh is on k3s's main branch today. Instead: the installer at one
 # commit (install.sh of v1.36.3+k3s1; the same bytes ship with v1.36.1 to v1.36.5), refused unless its

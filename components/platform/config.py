@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from components.shared.fields import Email
+from pydantic import Field
+
+from components.shared.fields import Email, K8sName
 from components.shared.model import Model
 from components.shared.resources import Resources
 
@@ -19,7 +21,8 @@ class AcmeConfig(Model):
     clusters)."""
     challenge: Challenge = "http01"
     """ACME challenge for the web and Envoy demo hosts: `http01` through the ingress controller, or `dns01` through
-    `quicstack:dns`."""
+    `quicstack:dns` (on an existing cluster only `clouddns` with `dns.credentialsSecret`: the stack can give
+    cert-manager no cloud identity there)."""
     relay_challenge: Optional[Challenge] = None
     """ACME challenge for the relay host; unset means the same as `challenge`. Must be `dns01` where the relay has its
     own load balancer (no TCP 80 behind its address)."""
@@ -43,15 +46,16 @@ class AcmeConfig(Model):
 class IngressConfig(Model):
     """Ingress controller (ingress-nginx, the product's named default)."""
 
-    class_name: str = "nginx"
-    """IngressClass name that Ingresses and the HTTP-01 solver use."""
+    class_name: K8sName = "nginx"
+    """IngressClass name that Ingresses and the HTTP-01 solver use (a Kubernetes object name)."""
     service_type: Literal["LoadBalancer", "NodePort"] = "LoadBalancer"
-    """How the controller is exposed; `NodePort` for clusters without a load balancer."""
-    replicas: Optional[int] = None
-    """Controller replicas; unset means 2 (with a PodDisruptionBudget) on GKE and EKS, 1 on k3s and existing clusters.
-    """
+    """How the controller is exposed; `NodePort` for clusters without a load balancer (the relay and the Envoy demo
+    still take their ports on a shared address)."""
+    replicas: Optional[int] = Field(default=None, le=20)
+    """Controller replicas (at most 20); unset means 2 (with a PodDisruptionBudget) on GKE and EKS, 1 on k3s and
+    existing clusters."""
     relay_udp: bool = False
     """Carry the relay's UDP 443 through the controller's Service (one mixed TCP+UDP load balancer). Only where the
-    cluster supports mixed protocol."""
-    resources: Resources = Resources.of("100m", "128Mi", "1", "512Mi")
+    cluster supports mixed protocol, and with `serviceType: LoadBalancer`."""
+    resources: Resources.section("100m", "128Mi", "1", "512Mi")  # type: ignore[valid-type]
     """Controller container requests and limits."""

@@ -115,9 +115,12 @@ class IngressController(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *args.depends_on]),
         )
         if args.service_type == "LoadBalancer":
+            # The id comes from the release's output, not a literal: `pulumi preview` of a new stack then skips
+            # the read (the chart's Service does not exist yet); depends_on alone does not (pulumi/pulumi#16395).
+            service_id = self.release.status.apply(lambda _: f"{NAMESPACE}/{SERVICE}")
             svc = k8s.core.v1.Service.get(
                 f"{name}-service",
-                f"{NAMESPACE}/{SERVICE}",
+                service_id,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
             )
             self.address = svc.status.apply(lb_address)

@@ -140,9 +140,11 @@ class Issuers(pulumi.ComponentResource):
             metadata={"name": "quicstack-ca"}, spec={"ca": {"secretName": ROOT_CA_SECRET}},
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[root])),
         )
+        # An id from the Certificate's output, so `pulumi preview` of a new stack skips the read (pulumi/pulumi#16395).
+        secret_id = root.id.apply(lambda _: f"{NAMESPACE}/{ROOT_CA_SECRET}")
         secret = k8s.core.v1.Secret.get(
             f"{name}-root-ca-secret",
-            f"{NAMESPACE}/{ROOT_CA_SECRET}",
+            secret_id,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[root]),
         )
         # The root's certificate is public (clients trust it); only the Secret's tls.key is sensitive.

@@ -13,6 +13,16 @@ import pulumi
 from pydantic import BaseModel, ValidationError
 
 PROJECT = "quicstack"
+SECURE_PROBLEM = ("is an encrypted (secure:) value, but no quicstack key is a secret: write it in plain text "
+                  "(`pulumi config set` without --secret)")
+HIDDEN = "<a value that looks like key material, not shown>"
+
+# Key material an error must never echo: PEM blocks, JWTs, JWK or service-account JSON, and long
+# base64 or hex runs (a pasted key, token or password).
+_PEM_OR_JSON_KEY = re.compile(r"-----BEGIN |\"(kty|private_key|k|d)\"\s*:", re.ASCII)
+_JWT = re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.", re.ASCII)
+_BLOB = re.compile(r"[A-Za-z0-9+/_=-]{20,}")
+_HEX = re.compile(r"(?<!sha256:)\b[0-9a-fA-F]{32,}\b")
 
 
 class ConfigError(pulumi.RunError):
@@ -27,9 +37,25 @@ class ConfigError(pulumi.RunError):
         super().__init__(f"{PROJECT}:{key}: {shown}{problem}")
 
 
+def looks_like_key_material(text: str) -> bool:
+    """True for text that may be a key, token or password, which an error line must not repeat."""
+    if _PEM_OR_JSON_KEY.search(text) or _JWT.search(text) or _HEX.search(text):
+        return True
+    return any(all(any(test(c) for c in run) for test in (str.isupper, str.islower, str.isdigit))
+               for run in _BLOB.findall(text))
+
+
+class FieldProblem(ValueError):
+    """Raised by a model-level check to name one of the model's own keys (and its value) in the error."""
+
+    def __init__(self, key: str, value: Any, problem: str):
+        super().__init__(problem)
+        self.key, self.value, self.problem = key, value, problem
+
+
 def _show(value: Any) -> str:
     if isinstance(value, str):
-        return repr(value)
+        return HIDDEN if looks_like_key_material(value) else repr(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
@@ -56,8 +82,15 @@ def unwrap_optional(annotation: Any) -> Any:
     return args[0] if len(args) == 1 else annotation
 
 
+def _is_secure(value: Any) -> bool:
+    """A ``secure:`` value from the stack file, still encrypted (the offline plan cannot decrypt it)."""
+    return isinstance(value, dict) and list(value) == ["secure"]
+
+
 def _problem(err: dict) -> str:
     kind, ctx = err["type"], err.get("ctx", {})
+    if _is_secure(err.get("input")):
+        return SECURE_PROBLEM
     if kind == "literal_error":
         return "is not one of " + ", ".join(re.findall(r"'([^']*)'", ctx["expected"]))
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
@@ -82,10 +115,15 @@ def from_validation_error(exc: ValidationError, root: type[BaseModel], prefix: t
     err = exc.errors(include_url=False)[0]
     loc = prefix + tuple(str(p) for p in err["loc"])
     key = ".".join(loc)
+    if _is_secure(err.get("input")) or (err["type"] == "extra_forbidden" and loc[-1] == "secure"):
+        return ConfigError(".".join(loc[:-1]) if loc[-1] == "secure" else key, SECURE_PROBLEM, has_value=False)
     if err["type"] == "extra_forbidden":
         owner = _model_at(root, tuple(err["loc"]))
         allowed = ", ".join(owner.model_fields_by_alias()) if owner else "none"
         return ConfigError(key, f"is not a known key (allowed here: {allowed})", has_value=False)
     if err["type"] == "missing":
         return ConfigError(key, "is required", has_value=False)
+    cause = err.get("ctx", {}).get("error")
+    if isinstance(cause, FieldProblem):
+        return ConfigError(f"{key}.{cause.key}", cause.problem, cause.value)
     return ConfigError(key, _problem(err), err.get("input"))

@@ -8,20 +8,28 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+from components.shared import grammar
+
+# Patterns are matched whole (``fullmatch``): ``$`` would let a trailing newline through.
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+# An address Let's Encrypt can use: an ASCII local part (RFC 5322 atext and dots) at a DNS name.
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
 
 def _dns_name(value: str) -> str:
-    name = value.rstrip(".").lower()
+    if grammar.is_ip_literal(value):
+        raise ValueError("is an IP address; hosts must be DNS names (Ingress rules and certificates need names)")
+    name = value.removesuffix(".").lower()
     labels = name.split(".")
-    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
         raise ValueError("is not a DNS name (lower-case labels of a-z, 0-9 and '-', at least two)")
+    if labels[-1].isdigit():
+        raise ValueError("is not a DNS name: its last label is all digits")
     return name
 
 
 def _email(value: str) -> str:
-    if not _EMAIL.match(value):
+    if not _EMAIL.fullmatch(value):
         raise ValueError("is not an e-mail address")
     return value
 
@@ -40,13 +48,6 @@ def _ipv4(value: str) -> str:
         raise ValueError("is not an IPv4 address") from None
 
 
-def _pinned_image(image: str) -> str:
-    tag = "digest" if "@" in image else image.rsplit("/", 1)[-1].partition(":")[2]
-    if not tag or tag in ("latest", "dev"):
-        raise ValueError("is not pinned: give a version tag (never latest or dev) or a digest")
-    return image
-
-
 def _port(value: int) -> int:
     if not 1 <= value <= 65535:
         raise ValueError("is not a port (1-65535)")
@@ -57,7 +58,7 @@ def matching(pattern: re.Pattern, problem: str) -> AfterValidator:
     """A string validator: values that ``pattern`` does not match fail with ``problem`` ("<value> <problem>")."""
 
     def check(value: str) -> str:
-        if not pattern.match(value):
+        if not pattern.fullmatch(value):
             raise ValueError(problem)
         return value
 
@@ -68,5 +69,11 @@ DnsName = Annotated[str, AfterValidator(_dns_name)]
 Email = Annotated[str, AfterValidator(_email)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 IPv4 = Annotated[str, AfterValidator(_ipv4)]
-Image = Annotated[str, AfterValidator(_pinned_image)]
+Image = Annotated[str, AfterValidator(grammar.image)]
 Port = Annotated[int, AfterValidator(_port)]
+K8sName = Annotated[str, AfterValidator(grammar.k8s_subdomain)]
+"""The name of a Kubernetes object (a DNS-1123 subdomain): Secrets, IngressClasses."""
+Namespace = Annotated[str, AfterValidator(grammar.own_namespace)]
+"""A namespace the stack creates: a DNS-1123 label, not reserved by Kubernetes."""
+Cpu = Annotated[str, AfterValidator(grammar.cpu)]
+Memory = Annotated[str, AfterValidator(grammar.memory)]

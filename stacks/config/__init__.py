@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from components.shared.errors import PROJECT, ConfigError, from_validation_error
+from components.shared.errors import PROJECT, SECURE_PROBLEM, ConfigError, from_validation_error
 
-from . import rules
+from . import keys, rules
 from .settings import Hosts, Settings
 
 __all__ = ["ConfigError", "Hosts", "Settings", "from_pulumi", "load"]
@@ -39,7 +39,11 @@ def from_pulumi() -> Settings:
     import pulumi.runtime.config as runtime_config
 
     values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    keys.check(values, Settings.model_fields_by_alias())
     prefix = f"{PROJECT}:"
+    secret = next((k for k in values if k.startswith(prefix) and runtime_config.is_config_secret(k)), None)
+    if secret:
+        raise ConfigError(secret[len(prefix):], SECURE_PROBLEM, has_value=False)
     return load({k[len(prefix):]: _decode(v) for k, v in values.items() if k.startswith(prefix)})
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
+from components.shared.fields import K8sName
 from components.shared.model import Model
+
+from .eks import Region
+from .k3s import GcpProject
 
 
 class Dns(Model):
@@ -13,14 +17,16 @@ class Dns(Model):
     provider: Literal["none", "clouddns", "route53"] = "none"
     """`clouddns` (GCP stacks), `route53` (EKS), or `none`: records are managed outside the stack."""
     zone: Optional[str] = None
-    """Cloud DNS managed-zone name, or Route53 hosted-zone ID. Required unless `provider` is `none`."""
-    project: Optional[str] = None
+    """Cloud DNS managed-zone *name* (`example-com`, not the DNS name), or Route53 hosted-zone ID (`Z0123...`).
+    Required unless `provider` is `none`."""
+    project: Optional[GcpProject] = None
     """GCP project that owns the Cloud DNS zone; unset means the cluster's project."""
-    region: Optional[str] = None
+    region: Optional[Region] = None
     """AWS region for Route53 API calls; unset means the EKS region."""
-    credentials_secret: Optional[str] = None
+    credentials_secret: Optional[K8sName] = None
     """Name of an existing Secret in the cert-manager namespace holding a Cloud DNS service-account key (`key.json`);
-    unset means ambient credentials (GKE Workload Identity)."""
+    unset means ambient credentials (GKE Workload Identity). Required for `dns01` through `clouddns` on an existing
+    cluster; only read with `clouddns`."""
     records: bool = True
     """Create A (or alias) records for the web, relay and Envoy demo hosts in `zone`."""
 

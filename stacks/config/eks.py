@@ -14,20 +14,20 @@ from components.shared.errors import ConfigError
 from components.shared.fields import Cidr, matching
 from components.shared.model import Model
 
-from .admin import refuse_open_admin
+from . import exposure
 
 # The rules below read the whole stack config (``Settings``), which composes this section: it is
 # passed in, not imported, so the two modules do not import each other.
 Settings = Any
 
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+", re.ASCII)
 # The vendored controller IAM policy and the managed-policy ARNs are written for the `aws` partition.
 _OTHER_PARTITIONS = ("cn-", "us-gov-", "us-iso", "eusc-")
-_NAME = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
-_VERSION = re.compile(r"^1\.(\d+)$")
-_IAM_PRINCIPAL = re.compile(r"^arn:aws:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
-_HOSTED_ZONE = re.compile(r"^Z[0-9A-Z]{4,31}$")
-_INSTANCE = re.compile(r"^([a-z]+)(\d+)([a-z-]*)\.([a-z0-9]+)$")
+_NAME = re.compile(r"[a-z]([a-z0-9-]*[a-z0-9])?")
+_VERSION = re.compile(r"1\.(\d+)", re.ASCII)
+_IAM_PRINCIPAL = re.compile(r"arn:aws:iam::\d{12}:(role|user)/[\w+=,.@/-]+", re.ASCII)
+_ADDON_VERSION = re.compile(r"v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+")
+_INSTANCE = re.compile(r"([a-z]+)(\d+)([a-z-]*)\.([a-z0-9]+)", re.ASCII)
 
 # NLB names are at most 32 characters; each load balancer is named `<eks.name>-<suffix>`.
 LB_NAME_MAX = 32
@@ -75,7 +75,7 @@ FIXED_SYSTEM_PODS = 2 + 2 + 1 + 1
 
 
 def _region(value: str) -> str:
-    if not _REGION.match(value):
+    if not _REGION.fullmatch(value):
         raise ValueError("is not an AWS region name such as eu-west-1")
     if value.startswith(_OTHER_PARTITIONS):
         raise ValueError(
@@ -86,7 +86,7 @@ def _region(value: str) -> str:
 
 
 def _kubernetes_version(value: str) -> str:
-    found = _VERSION.match(value)
+    found = _VERSION.fullmatch(value)
     if not found:
         raise ValueError("is not a Kubernetes minor version such as 1.35")
     if int(found.group(1)) < MIN_KUBERNETES_MINOR:
@@ -130,7 +130,7 @@ def _retention(value: int) -> int:
 
 
 def _instance_type(value: str) -> str:
-    found = _INSTANCE.match(value)
+    found = _INSTANCE.fullmatch(value)
     if not found:
         raise ValueError("is not an EC2 instance type such as t3.medium")
     if "g" in found.group(3):
@@ -146,7 +146,12 @@ IamPrincipal = Annotated[
 InstanceType = Annotated[str, AfterValidator(_instance_type)]
 RetentionDays = Annotated[int, AfterValidator(_retention)]
 Addon = Literal["vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"]
+AddonVersion = Annotated[str, matching(_ADDON_VERSION, "is not an EKS add-on version such as v1.12.4-eksbuild.1")]
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+
+
+# A bound that catches a typo (10^15 nodes) long before AWS quotas would; raise it if you really need more.
+MAX_NODES = 100
 
 
 class EksNodes(Model):
@@ -155,12 +160,13 @@ class EksNodes(Model):
     instance_type: InstanceType = "t3.medium"
     """EC2 instance type. A t3.medium holds 17 pods (VPC CNI, 3 ENIs x 5 addresses + 2); the default stack runs 36 on 3
     nodes, so 3 leave room for 15 more."""
-    desired_size: int = Field(default=3, ge=1)
-    """Nodes to run; checked against the pods the stack runs for the instance types whose pod limit is known."""
-    min_size: int = Field(default=2, ge=1)
-    """Fewest nodes the group may scale to."""
-    max_size: int = Field(default=4, ge=1)
-    """Most nodes the group may scale to."""
+    desired_size: int = Field(default=3, ge=1, le=MAX_NODES)
+    """Nodes to run (at most 100); checked against the pods the stack runs for the instance types whose pod limit is
+    known."""
+    min_size: int = Field(default=2, ge=1, le=MAX_NODES)
+    """Fewest nodes the group may scale to (at most 100)."""
+    max_size: int = Field(default=4, ge=1, le=MAX_NODES)
+    """Most nodes the group may scale to (at most 100)."""
     disk_size: int = Field(default=20, ge=20, le=1000)
     """Root volume size in GiB (gp3, encrypted)."""
     capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
@@ -192,11 +198,11 @@ class Eks(Model):
     """Permit `0.0.0.0/0` in `publicAccessCidrs` (the API endpoint open to the internet, guarded only by IAM). Off: an
     open block is a config error."""
     admins: list[IamPrincipal] = []
-    """IAM role or user ARNs given cluster-admin through access entries, besides the identity that creates the cluster.
-    """
+    """IAM role or user ARNs given cluster-admin through access entries, besides the identity that creates the cluster;
+    each at most once."""
     nodes: EksNodes = EksNodes()
     """The managed node group."""
-    addon_versions: dict[Addon, str] = {}
+    addon_versions: dict[Addon, AddonVersion] = {}
     """Add-on versions to pin, e.g. `{coredns: v1.12.4-eksbuild.1}`; unset ones get EKS's default for
     `kubernetesVersion`."""
     control_plane_logs: list[LogType] = ["api", "audit", "authenticator"]
@@ -284,7 +290,9 @@ def check(s: Settings) -> None:
             raise ConfigError(
                 f"eks.publicAccessCidrs.{i}", "is not an IPv4 block (EKS public endpoint access takes IPv4 only)", cidr
             )
-    refuse_open_admin("eks.publicAccessCidrs", eks.public_access_cidrs, eks.allow_open_admin, "the Kubernetes API")
+    if not eks.allow_open_admin:
+        exposure.check_admin_cidrs("eks.publicAccessCidrs", eks.public_access_cidrs, "eks.allowOpenAdmin",
+                                   opens="the Kubernetes API")
     if eks.name is not None:
         check_name(eks.name, derived=False)
     _nodes(s)
@@ -297,9 +305,9 @@ def check(s: Settings) -> None:
             "NLB listener and target group, which forward both to one container port; set both to the same port",
             s.relay.web_port,
         )
-    if s.dns.provider == "route53" and s.dns.zone and not _HOSTED_ZONE.match(s.dns.zone):
-        raise ConfigError("dns.zone", "is not a Route53 hosted-zone ID such as Z0123456789ABCDEFGHIJ "
-                          "(aws route53 list-hosted-zones-by-name --dns-name <domain>)", s.dns.zone)
+    for i, admin in enumerate(eks.admins):
+        if admin in eks.admins[:i]:
+            raise ConfigError(f"eks.admins.{i}", "is listed twice: EKS has one access entry per principal", admin)
 
 
 def _nodes(s: Settings) -> None:

@@ -12,14 +12,14 @@ from components.shared.errors import ConfigError
 from components.shared.fields import matching
 from components.shared.model import Model
 
-from .admin import refuse_open_admin
+from . import exposure
 from .k3s import GcpProject, GcpRegion, GcpZone, Ipv4Cidr, MachineType, disjoint, zone_in
 
 # The rules below read the whole stack config (``Settings``), which composes this section: it is
 # passed in, not imported, so the two modules do not import each other.
 Settings = Any
 
-_GKE_VERSION = re.compile(r"^1\.([0-9]+)(\.([0-9]+)(-gke\.([0-9]+))?)?$")
+_GKE_VERSION = re.compile(r"1\.([0-9]+)(\.([0-9]+)(-gke\.([0-9]+))?)?")
 # New clusters at this version or later accept one LoadBalancer Service with TCP and UDP ports.
 MIXED_PROTOCOL_MIN_VERSION = "1.34.1-gke.2190000"
 # The backend-service-based external passthrough load balancer, the only kind that takes mixed protocols.
@@ -28,7 +28,7 @@ MIXED_PROTOCOL_CLASS = "networking.gke.io/l4-regional-external"
 
 def version_key(version: str) -> tuple[int, int, int]:
     """(minor, patch, gke build); a missing part counts as 0, so `1.34` sorts below every 1.34.x."""
-    m = _GKE_VERSION.match(version)
+    m = _GKE_VERSION.fullmatch(version)
     return int(m.group(1)), int(m.group(3) or 0), int(m.group(5) or 0)
 
 
@@ -82,7 +82,7 @@ class Gke(Model):
     """Secondary range for pod addresses (VPC-native)."""
     service_cidr: Ipv4Cidr = "10.28.0.0/20"
     """Secondary range for Service cluster IPs."""
-    admin_cidrs: Annotated[list[Ipv4Cidr], Field(min_length=1)]
+    admin_cidrs: list[Ipv4Cidr]
     """IPv4 blocks allowed to reach the control plane (master authorized networks): the machine running `pulumi up` and
     your own, e.g. `203.0.113.7/32` (requests still need Google credentials)."""
     allow_open_admin: bool = False
@@ -100,6 +100,9 @@ class Gke(Model):
 def check(s: "Settings") -> None:
     """GKE rules that span keys."""
     gke: Gke = s.cluster
+    if gke.admin_cidrs == []:
+        raise ConfigError("gke.adminCidrs", "is empty, which closes the control plane to everyone, Pulumi included: "
+                          "list your addresses", has_value=False)
     if gke.regional and gke.zone:
         raise ConfigError(
             "gke.zone",
@@ -113,7 +116,8 @@ def check(s: "Settings") -> None:
             has_value=False,
         )
     zone_in(gke.zone, gke.region, "gke")
-    refuse_open_admin("gke.adminCidrs", gke.admin_cidrs, gke.allow_open_admin, "the Kubernetes API")
+    if not gke.allow_open_admin:
+        exposure.check_admin_cidrs("gke.adminCidrs", gke.admin_cidrs, "gke.allowOpenAdmin", opens="the Kubernetes API")
     pool = gke.node_pool
     if pool.min_nodes > pool.max_nodes:
         raise ConfigError(

@@ -17,33 +17,35 @@ from components.shared.errors import ConfigError
 from components.shared.fields import Cidr, matching
 from components.shared.model import Model
 
-from .admin import refuse_open_admin
+from . import exposure
 
 # The rules below read the whole stack config (``Settings``), which composes this section: it is
 # passed in, not imported, so the two modules do not import each other.
 Settings = Any
 
-_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-_REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
-_ZONE = re.compile(r"^([a-z]+-[a-z]+[0-9]+)-[a-z]$")
+_PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
+_REGION = re.compile(r"[a-z]+-[a-z]+[0-9]+")
+_ZONE = re.compile(r"([a-z]+-[a-z]+[0-9]+)-[a-z]")
 # Predefined (e2-medium, n2-standard-4, c3-highcpu-4-lssd) and custom (e2-custom-2-4096) types.
-_MACHINE_TYPE = re.compile(r"^[a-z][a-z0-9]*-[a-z0-9]+(-[a-z0-9]+)*$")
-_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+_MACHINE_TYPE = re.compile(r"[a-z][a-z0-9]*-[a-z0-9]+(-[a-z0-9]+)*")
+_NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+# `project/family` or `project/image` (https://cloud.google.com/compute/docs/images/os-details).
+_IMAGE = re.compile(r"[a-z][-a-z0-9.:]{0,61}[a-z0-9]/[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 
 def _region(value: str) -> str:
-    if _ZONE.match(value):
-        raise ValueError(f"is a zone, not a region (the region is {_ZONE.match(value).group(1)})")
-    if not _REGION.match(value):
+    if _ZONE.fullmatch(value):
+        raise ValueError(f"is a zone, not a region (the region is {_ZONE.fullmatch(value).group(1)})")
+    if not _REGION.fullmatch(value):
         raise ValueError("is not a GCP region such as europe-west1")
     return value
 
 
 def _zone(value: str) -> str:
-    if _REGION.match(value):
+    if _REGION.fullmatch(value):
         raise ValueError(f"is a region, not a zone (a zone is the region plus a letter, e.g. {value}-b)")
-    if not _ZONE.match(value):
+    if not _ZONE.fullmatch(value):
         raise ValueError("is not a GCP zone such as europe-west1-b")
     return value
 
@@ -60,6 +62,8 @@ def _not_empty(value: list) -> list:
     return value
 
 
+GceImage = Annotated[str, matching(
+    _IMAGE, "is not a GCE image such as debian-cloud/debian-12 (project/family or project/image)")]
 GcpProject = Annotated[str, matching(
     _PROJECT, "is not a GCP project ID (6-30 characters: lower-case letters, digits and '-', starting with a letter)")]
 GcpRegion = Annotated[str, AfterValidator(_region)]
@@ -92,10 +96,11 @@ class K3s(Model):
     own, e.g. `203.0.113.7/32`."""
     allow_open_admin: bool = False
     """Permit `0.0.0.0/0` in `adminCidrs` (SSH and the Kubernetes API open to the internet, guarded only by keys). Off:
-    an open block is a config error."""
+    an open list is a config error, judged as a whole: blocks that together cover more than 65,536 public addresses
+    (a /16) count as open."""
     machine_type: MachineType = "e2-medium"
     """VM machine type; k3s with the platform and workloads needs 2 vCPUs and 4 GB (`e2-medium`)."""
-    image: str = "debian-cloud/debian-12"
+    image: GceImage = "debian-cloud/debian-12"
     """Boot image (`project/family` or `project/image`): Debian 12 or an Ubuntu LTS, e.g.
     `ubuntu-os-cloud/ubuntu-2404-lts-amd64`."""
     disk_size_gb: int = Field(default=30, ge=20, le=2000)
@@ -125,7 +130,8 @@ def check(s: "Settings") -> None:
     """k3s rules that span keys."""
     k3s: K3s = s.cluster
     zone_in(k3s.zone, k3s.region, "k3s")
-    refuse_open_admin("k3s.adminCidrs", k3s.admin_cidrs, k3s.allow_open_admin, "SSH and the Kubernetes API")
+    if not k3s.allow_open_admin:
+        exposure.check_admin_cidrs("k3s.adminCidrs", k3s.admin_cidrs, "k3s.allowOpenAdmin")
     if k3s.subnetwork and not k3s.network:
         raise ConfigError(
             "k3s.subnetwork", "is set without k3s.network: name the VPC network it belongs to", k3s.subnetwork

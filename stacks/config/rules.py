@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from components.shared import grammar
 from components.shared.errors import ConfigError
 
+from . import certificate_plan, exposure
 from .settings import CLOUD_SECTIONS, Settings
 
 
@@ -21,6 +23,8 @@ def check(s: Settings) -> None:
     cloud_check = getattr(import_module(f".{s.cloud}", __package__), "check", None)
     if cloud_check:
         cloud_check(s)
+    exposure.check(s)
+    certificate_plan.check(s)
 
 
 def _cloud_sections(s: Settings) -> None:
@@ -60,6 +64,13 @@ def _acme(s: Settings) -> None:
 
 def _dns(s: Settings) -> None:
     dns = s.dns
+    # A key that is never read is a setting the operator believes in and does not have.
+    unread = {"zone": (dns.zone, ("clouddns", "route53")), "project": (dns.project, ("clouddns",)),
+              "region": (dns.region, ("route53",)), "credentialsSecret": (dns.credentials_secret, ("clouddns",))}
+    for key, (value, providers) in unread.items():
+        if value and dns.provider not in providers:
+            raise ConfigError(f"dns.{key}", f"is set, but is only read with dns.provider {' or '.join(providers)}",
+                              value)
     if dns.provider == "none":
         return
     if dns.provider not in s.profile.dns_providers:
@@ -81,6 +92,10 @@ def _dns(s: Settings) -> None:
             "is required for route53 on this cloud (the AWS region for Route53 API calls)",
             has_value=False,
         )
+    try:
+        (grammar.cloud_dns_zone if dns.provider == "clouddns" else grammar.route53_zone)(dns.zone)
+    except ValueError as problem:
+        raise ConfigError("dns.zone", str(problem), dns.zone) from None
 
 
 def _ingress(s: Settings) -> None:
@@ -93,11 +108,14 @@ def _ingress(s: Settings) -> None:
 
 
 def _host_ports(s: Settings) -> None:
-    """On a single-address cluster every LoadBalancer port is a port on that one address."""
-    if not s.profile.shared_address or s.ingress.service_type != "LoadBalancer":
+    """On a single-address cluster every LoadBalancer port is a port on that one address (a NodePort
+    ingress takes none of them, but the relay and the Envoy demo still do)."""
+    if not s.profile.shared_address:
         return
     owners: dict[tuple[int, str], str] = {}
     for p in s.public_ports:
+        if p.key == "ingress" and s.ingress.service_type != "LoadBalancer":
+            continue
         if (p.port, p.protocol) in owners:
             raise ConfigError(
                 p.key,

@@ -57,7 +57,9 @@ class Settings(Model):
     cloud: Cloud = "existing"
     """Where the cluster comes from: `existing` (the current kube context), `k3s` (a GCE VM), `gke` or `eks`."""
     domain: DnsName
-    """DNS name the public hosts live under: the watch page at the apex, `relay.<domain>`, `quic.<domain>`."""
+    """DNS name the public hosts live under: the watch page at the apex, `relay.<domain>`, `quic.<domain>`. Not an IP
+    address; every host at most 249 characters (its certificate Secret is `<host>-tls`); with Let's Encrypt, no host
+    under `.localhost`, `.local`, `.test`, `.invalid`, `.example`, `.internal`, `.home.arpa` or `.lan`."""
     acme: AcmeConfig = AcmeConfig()
     """Certificate issuing."""
     dns: Dns = Dns()

@@ -101,11 +101,97 @@ def test_bad_input_is_one_line_and_exit_2(argv, stdin, message, monkeypatch, cap
     assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
 
 
-@pytest.mark.parametrize("argv", [["--timeout", "0"], ["--probes", "many"], ["--server-id-length", "16"], ["--bogus"]])
-def test_bad_arguments_exit_2(argv, capsys):
-    with pytest.raises(SystemExit) as exit_:
-        cli.main(argv)
-    assert exit_.value.code == 2 and "Traceback" not in capsys.readouterr().err
+@pytest.mark.parametrize("argv, message", [
+    (["--timeout", "0"], "argument --timeout: 0 is outside 0.1-300"),
+    (["--probes", "many"], "argument --probes: 'many' is not a number"),
+    # The config allows 1-14 (a server ID leaves room for the 4-byte minimum nonce in 18 bytes).
+    (["--server-id-length", "15"], "argument --server-id-length: 15 is outside 1-14"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_bad_arguments_exit_2_in_one_line(argv, message, capsys):
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"
+
+
+def test_server_id_length_14_is_accepted(capsys):
+    assert cli.parser().parse_args(["--server-id-length", "14"]).server_id_length == 14
+
+
+@pytest.mark.parametrize("argv, stdin, message", [
+    (["--url", "https://example.com:0/"], "", "'https://example.com:0/' has an invalid port (1-65535)"),
+    (["--url", "https://exa mple.com/"], "",
+     "'https://exa mple.com/' has no valid host name (letters, digits and '-' in dot-separated labels, or an IP address)"),
+    (["--url", "https://-bad-.example/"], "",
+     "'https://-bad-.example/' has no valid host name (letters, digits and '-' in dot-separated labels, or an IP address)"),
+    (["--envoy", "https://ops:hunter2@quic.example.com/"], "",
+     "'https://***@quic.example.com/' has a user name or password in it; the checks send no credentials: remove it"),
+    (["--url", "ftp://ops:hunter2@example.com/"], "", "'ftp://***@example.com/' is not an https:// URL"),
+    ([], json.dumps({"envoyUrl": 42}),
+     "the envoyUrl output is the number 42, not a string: is this `pulumi stack output --json`?"),
+    ([], json.dumps({"webUrl": ["https://example.com"]}),
+     "the webUrl output is a list, not a string: is this `pulumi stack output --json`?"),
+    ([], json.dumps({"envoyUrl": "https://quic.example.com", "envoyReplicas": "two"}),
+     "the envoyReplicas output is 'two', not a whole number of replicas (1-1000)"),
+    ([], json.dumps({"envoyUrl": "https://quic.example.com", "envoyReplicas": 0}),
+     "the envoyReplicas output is the number 0, not a whole number of replicas (1-1000)"),
+    ([], json.dumps({"envoyUrl": "https://quic.example.com", "envoyReplicas": True}),
+     "the envoyReplicas output is true, not a whole number of replicas (1-1000)"),
+    ([], json.dumps({"envoyUrl": "https://quic.example.com", "envoyReplicas": 2.5}),
+     "the envoyReplicas output is the number 2.5, not a whole number of replicas (1-1000)"),
+    ([], json.dumps({"webUrl": "https://example.com", "caCertificate": {"pem": "x"}}),
+     "the caCertificate output is an object, not a string: is this `pulumi stack output --json`?"),
+    ([], json.dumps({"envoyUrl": "https://quic.example.com", "envoyServerIdLength": 15}),
+     "the envoyServerIdLength output is the number 15, not a server ID length (1-14)"),
+    ([], json.dumps({"envoyUrl": "https://quic.example.com", "envoyServerIdLength": "8"}),
+     "the envoyServerIdLength output is '8', not a server ID length (1-14)"),
+    ([], json.dumps({"relayUrl": "https://relay.example.com", "relayPublicPrefix": ["anon"]}),
+     "the relayPublicPrefix output is a list, not a broadcast path"),
+    ([], json.dumps({"envoyUrl": "https://quic.example.com", "envoyH2Body": 42}),
+     "the envoyH2Body output is the number 42, not a response body"),
+])
+def test_malformed_input_is_one_line_exit_2_and_echoes_no_password(argv, stdin, message, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {message}\n" and captured.out == ""
+    assert "hunter2" not in captured.err
+
+
+@pytest.mark.parametrize("argv", [["--json", "--url", "https://example.com:0/"], ["--json", "--probes", "0"]])
+def test_usage_errors_with_json_are_json_on_stdout_too(argv, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report == {"ok": False, "error": captured.err.removeprefix("error: ").rstrip("\n"), "exitCode": 2}
+    assert captured.err.count("\n") == 1
+
+
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
+    """SIGINT while a check waits on a server that accepts and never answers: no asyncio noise, no traceback."""
+    import signal
+    import socket
+    import subprocess
+
+    from tests.support.plan import ROOT
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.settimeout(30)
+        proc = subprocess.Popen([sys.executable, "-m", "tools.verify", "--url", f"https://127.0.0.1:{server.getsockname()[1]}/",
+                                 "--timeout", "60", "--insecure"], cwd=ROOT, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            conn, _ = server.accept()  # the tool is inside its event loop now
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+            conn.close()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert (proc.returncode, out, err) == (130, "", "interrupted\n")
 
 
 def test_stack_without_pulumi_cli_says_so(monkeypatch, tmp_path, capsys):

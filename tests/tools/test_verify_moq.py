@@ -8,9 +8,6 @@ nothing is published, fails with one line that says so.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 import sys
@@ -19,9 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from components.workloads.relay import keys
 
 from tests.support import relay
-from tests.support.envoy import write_volume
 from tests.support.plan import ROOT, Plan, run_plan
 from tests.support.processes import started, wait_for_output
 from tests.support.verify_servers import run_verify
@@ -78,19 +77,10 @@ def test_nothing_published_says_so(public_relay):
 
 # -- a relay that requires tokens ------------------------------------------------------------------
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def hs256_token(secret: bytes, claims: dict) -> str:
-    """A token in the relay's format (upstream doc/bin/relay/auth.md at moq-relay-v0.14.12), signed HS256."""
-    signing_input = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + _b64(json.dumps(claims).encode())
-    return signing_input + "." + _b64(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())
-
-
-def claims(root: str, ttl: int) -> dict:
+def token(key, root: str, ttl: int) -> str:
+    """A token in the relay's format (moq-token claims at moq-relay-v0.14.12), signed with ``key``."""
     now = int(time.time())
-    return {"root": root, "put": [""], "get": [""], "iat": now - 60, "exp": now + ttl}
+    return keys.sign(key, {"root": root, "put": [""], "get": [""], "iat": now - 60, "exp": now + ttl})
 
 
 @pytest.fixture(scope="module")
@@ -106,20 +96,15 @@ def jwt_plan(tmp_path_factory) -> Plan:
 
 @pytest.fixture
 def token_relay(jwt_plan, tmp_path):
-    """The relay of a stack with ``relay.auth: jwt``; yields (running relay, its HS256 secret)."""
+    """The relay of a stack with ``relay.auth: jwt``; yields (running relay, the stack's signing key)."""
     pod = relay.materialize(jwt_plan, tmp_path / "pod")
-    key_file = Path(pod.config["auth"]["key"])
-    jwk = json.loads(key_file.read_text())
-    # The plan's key holds the mocks' 16 random bytes; the relay wants the 32 a real stack generates.
-    secret = os.urandom(32)
-    write_volume(key_file.parent, {key_file.name: json.dumps({**jwk, "k": _b64(secret)}).encode()})
     with relay.running(pod) as running:
-        yield running, secret
+        yield running, keys.load_private_key(jwt_plan.outputs["relayTokenKey"])
 
 
 def test_token_publishes_a_probe_and_reads_it_back(token_relay):
-    running, secret = token_relay
-    run = verify(running.relay, "--token", hs256_token(secret, claims(PUBLIC, 600)))
+    running, key = token_relay
+    run = verify(running.relay, "--token", token(key, PUBLIC, 600))
     moq = run.check("relay", "moq")
     assert run.returncode == 0 and moq["status"] == "pass", run.stdout
     figures = moq["figures"]
@@ -127,18 +112,19 @@ def test_token_publishes_a_probe_and_reads_it_back(token_relay):
     assert 0 < figures["roundTripMs"] <= figures["maxMs"] < 5000
 
 
-@pytest.mark.parametrize("secret, root, ttl", [
-    ("other key", PUBLIC, 600), ("relay key", PUBLIC, -120), ("relay key", "elsewhere", 600)],
+@pytest.mark.parametrize("signer, root, ttl", [
+    ("other key", PUBLIC, 600), ("stack key", PUBLIC, -120), ("stack key", "elsewhere", 600)],
     ids=["signed-by-another-key", "expired", "other-prefix"])
-def test_token_the_relay_refuses_fails_with_the_reason(token_relay, secret, root, ttl):
-    running, relay_secret = token_relay
-    token = hs256_token(relay_secret if secret == "relay key" else os.urandom(32), claims(root, ttl))
-    run = verify(running.relay, "--token", token)
+def test_token_the_relay_refuses_fails_with_the_reason(token_relay, signer, root, ttl):
+    running, stack_key = token_relay
+    key = stack_key if signer == "stack key" else ec.generate_private_key(ec.SECP256R1())
+    refused = token(key, root, ttl)
+    run = verify(running.relay, "--token", refused)
     assert run.returncode == 1
     assert run.check("relay", "moq")["summary"] == (
         "the relay refused the token on /anon: it expired, names another path, or was signed by a key "
         "the relay does not have")
-    assert token not in run.stdout + run.stderr
+    assert refused not in run.stdout + run.stderr
 
 
 def test_anonymous_session_on_a_private_path_is_refused(token_relay):

@@ -1,26 +1,29 @@
-"""``python -m tools.plan STACK [--out DIR] [--show-secrets]``: plan a stack offline.
+"""``python -m tools.plan STACK [--out DIR] [--show-secrets] [--preview]``: plan a stack offline.
 
 Runs the real program for ``stacks/Pulumi.STACK.yaml`` (or a stack file path) under Pulumi's mocks:
 no Pulumi CLI, no credentials, no network. Writes ``DIR/STACK/manifests/*.yaml``,
 ``DIR/STACK/resources.json`` and ``DIR/STACK/outputs.json``; prints resource counts by type and the
-longest dependency chain. Exit 0 on success, 2 for invalid config (one line), 1 for anything else
-(one line).
+longest dependency chain. Exit 0 on success, 2 for an invalid stack file or config (one line), 1 for
+anything else (one line). A failed plan removes ``DIR/STACK``, so nothing stale looks current.
+
+``--preview`` runs the program as ``pulumi preview`` would: every output a resource computes is
+unknown, so an ``apply`` that assumes a known value shows up here.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import runpy
+import shutil
 import sys
 import time
 from pathlib import Path
 
 import pulumi
-import yaml
 
 from stacks.config import ConfigError
 from tools.plan import mocks, writer
+from tools.plan.stackfile import StackFileError, config_values
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "quicstack"
@@ -34,18 +37,13 @@ def stack_file(stack: str) -> tuple[str, Path]:
     return stack, ROOT / "stacks" / f"Pulumi.{stack}.yaml"
 
 
-def config_values(path: Path) -> dict[str, str]:
-    """The stack file's ``config:`` as the CLI hands it to the program: strings, objects as JSON."""
-    doc = yaml.safe_load(path.read_text()) or {}
-    config = doc.get("config") or {}
-    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.plan", description=__doc__.split("\n\n")[0])
     parser.add_argument("stack", help="stack name (stacks/Pulumi.<name>.yaml) or a stack file path")
     parser.add_argument("--out", default="build/plan", help="output directory (default: build/plan)")
     parser.add_argument("--show-secrets", action="store_true", help="write secret values instead of redacting them")
+    parser.add_argument("--preview", action="store_true",
+                        help="plan as `pulumi preview` sees it: computed outputs unknown")
     args = parser.parse_args(argv)
 
     name, path = stack_file(args.stack)
@@ -53,15 +51,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no stack file {path}", file=sys.stderr)
         return 2
     started = time.perf_counter()
+    out_dir = Path(args.out) / name
     try:
-        monitor = mocks.install(PROJECT, name)
-        pulumi.runtime.set_all_config(config_values(path))
-        outputs = mocks.run(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
-        summary = writer.write(Path(args.out) / name, monitor.registrations, outputs, args.show_secrets)
-    except ConfigError as err:
-        print(err, file=sys.stderr)
-        return 2
-    except Exception as err:  # noqa: BLE001 - a plan failure is reported in one line, not a traceback
+        summary = plan(name, path, out_dir, args.show_secrets, args.preview)
+    except BaseException as err:
+        # Nothing from an earlier run may stay behind looking current.
+        shutil.rmtree(out_dir, ignore_errors=True)
+        if isinstance(err, (ConfigError, StackFileError)):
+            print(err, file=sys.stderr)
+            return 2
+        if not isinstance(err, Exception):
+            raise
         print(f"error: planning {name} failed: {type(err).__name__}: {err}".splitlines()[0], file=sys.stderr)
         return 1
     for typ, count in sorted(summary["counts"].items()):
@@ -70,6 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{total} resources, {summary['manifests']} Kubernetes objects, longest dependency chain {summary['chain']}, "
           f"{time.perf_counter() - started:.2f} s -> {Path(args.out) / name}")
     return 0
+
+
+def plan(name: str, path: Path, out_dir: Path, show_secrets: bool, preview: bool) -> dict:
+    """Run the program for one stack file and write what it registered to ``out_dir``."""
+    values = config_values(path)  # the file's shape first: a broken file never reaches the program
+    monitor = mocks.install(PROJECT, name, preview=preview)
+    pulumi.runtime.set_all_config(values)
+    outputs = mocks.run(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
+    return writer.write(out_dir, monitor.registrations, outputs, show_secrets)
 
 
 if __name__ == "__main__":

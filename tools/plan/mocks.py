@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pulumi
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 
 from . import fake_aws, fake_gcp
 
 SECRET = "[secret]"
+UNKNOWN = "[unknown]"
+"""A stack output a preview cannot know yet (``pulumi preview`` shows it as ``output<string>``)."""
 
 
 @dataclass
@@ -45,7 +48,10 @@ def ints(value: Any) -> Any:
 
 
 def plain(value: Any) -> Any:
-    """The value with every secret unwrapped (what the provider would receive)."""
+    """The value with every secret unwrapped (what the provider would receive); in a preview, an
+    input computed from another resource's output is shown as ``[unknown]``."""
+    if isinstance(value, Unknown) or value == rpc.UNKNOWN:
+        return UNKNOWN
     if rpc.is_rpc_secret(value):
         return plain(rpc.unwrap_rpc_secret(value))
     if isinstance(value, dict):
@@ -57,6 +63,8 @@ def plain(value: Any) -> Any:
 
 def redacted(value: Any) -> Any:
     """The value with every secret replaced by a marker (what a plan may show)."""
+    if isinstance(value, Unknown) or value == rpc.UNKNOWN:
+        return UNKNOWN
     if rpc.is_rpc_secret(value):
         return SECRET
     if isinstance(value, dict):
@@ -129,13 +137,27 @@ COMPUTED.update({**fake_aws.COMPUTED, **fake_gcp.COMPUTED})
 
 
 class Mocks(pulumi.runtime.Mocks):
+    """Answers as the engine would: after creation with the computed outputs; in a preview, a resource
+    to be created has no id and only its inputs, so every computed output is unknown to the program
+    (reads, ``X.get``, and invokes do run in a preview, so they still answer)."""
+
+    def __init__(self, preview: bool = False):
+        self.preview = preview
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         inputs = plain(args.inputs)
+        if self.preview and (not args.resource_id or args.resource_id == rpc.UNKNOWN):
+            # To be created, or a read whose id is not known yet: the engine skips it and every output is unknown.
+            return [None, inputs]
         outputs = {**inputs, **COMPUTED.get(args.typ, lambda _: {})(ints(inputs))}
         return [f"{args.name}-id" if args.custom else None, outputs]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         return CALLS.get(args.token, lambda _: {})(plain(args.args))
+
+
+class ReadBeforeCreate(Exception):
+    """What ``pulumi preview`` of a new stack reports for a read of an object the program creates."""
 
 
 class RecordingMonitor(MockMonitor):
@@ -144,6 +166,14 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+
+    def ReadResource(self, request):
+        if self.mocks.preview and request.id != rpc.UNKNOWN and request.dependencies:
+            # The engine reads a known id even in a preview, ignoring depends_on (pulumi/pulumi#16395):
+            # on a new stack the object this program is about to create does not exist yet.
+            raise ReadBeforeCreate(f"Preview failed: {request.type} {request.name!r} reads {request.id!r}, which this "
+                                   "program creates; derive the id from the creating resource's outputs")
+        return super().ReadResource(request)
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
@@ -173,10 +203,10 @@ class RecordingMonitor(MockMonitor):
         return response
 
 
-def install(project: str, stack: str) -> RecordingMonitor:
+def install(project: str, stack: str, preview: bool = False) -> RecordingMonitor:
     """Set the process's one and only mocks (a second set_mocks would silently win over the first)."""
-    monitor = RecordingMonitor(Mocks())
-    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    monitor = RecordingMonitor(Mocks(preview))
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     return monitor
 
 
@@ -190,7 +220,7 @@ def run(program: Callable[[], None]) -> dict[str, Any]:
         program()
         for key, value in get_root_resource().outputs.items():
             out = pulumi.Output.from_input(value)
-            resolved = await out.future()
+            resolved = await out.future() if await out.is_known() else UNKNOWN
             outputs[key] = rpc.wrap_rpc_secret(resolved) if await out.is_secret() else resolved
 
     pulumi.runtime.test(lambda: pulumi.Output.from_input(collect()))()

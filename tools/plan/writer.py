@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -44,10 +46,20 @@ def manifests(registrations: list[Registration], show_secrets: bool) -> list[dic
     return out
 
 
+# Most file systems allow 255 bytes per file name; object names alone may be 253 characters.
+NAME_MAX = 255
+
+
 def manifest_filename(obj: dict) -> str:
+    """``<kind>-<namespace or cluster>-<name>.yaml``; a name too long for the file system keeps its
+    start and gets a hash of the whole, so two long names never share a file."""
     meta = obj["metadata"]
     namespace = "cluster" if obj["kind"] in CLUSTER_SCOPED else meta.get("namespace", "default")
-    return f"{obj['kind'].lower()}-{namespace}-{meta['name']}.yaml"
+    stem = f"{obj['kind'].lower()}-{namespace}-{meta['name']}"
+    if len(stem.encode()) + len(".yaml") > NAME_MAX:
+        digest = hashlib.sha256(stem.encode()).hexdigest()[:16]
+        stem = f"{stem.encode()[:NAME_MAX - len('.yaml') - 17].decode(errors='ignore')}-{digest}"
+    return f"{stem}.yaml"
 
 
 def provider_urn(ref: str) -> str:
@@ -76,13 +88,31 @@ def longest_chain(registrations: list[Registration]) -> int:
 
 
 def write(out_dir: Path, registrations: list[Registration], outputs: dict[str, Any], show_secrets: bool) -> dict:
+    """Write the plan into a fresh directory that replaces ``out_dir`` only once it is complete."""
+    partial = out_dir.with_name(f".{out_dir.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        summary = _write(partial, registrations, outputs, show_secrets)
+        shutil.rmtree(out_dir, ignore_errors=True)
+        partial.rename(out_dir)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return summary
+
+
+def _write(out_dir: Path, registrations: list[Registration], outputs: dict[str, Any], show_secrets: bool) -> dict:
     manifest_dir = out_dir / "manifests"
-    manifest_dir.mkdir(parents=True, exist_ok=True)
-    for old in manifest_dir.glob("*.yaml"):
-        old.unlink()
+    manifest_dir.mkdir(parents=True)
     objs = manifests(registrations, show_secrets)
+    written: dict[str, dict] = {}
     for obj in objs:
-        (manifest_dir / manifest_filename(obj)).write_text(yaml.safe_dump(obj, sort_keys=False))
+        filename = manifest_filename(obj)
+        if filename in written:  # the API server would refuse the second object; never overwrite the first
+            meta = obj["metadata"]
+            namespace = meta.get("namespace", "-")
+            raise ValueError(f"two {obj['kind']} objects named {meta['name']!r} in namespace {namespace!r}")
+        written[filename] = obj
+        (manifest_dir / filename).write_text(yaml.safe_dump(obj, sort_keys=False))
     shown = plain if show_secrets else redacted
     resources = [
         {

@@ -2,21 +2,26 @@
 
 Input: the stack's outputs (``pulumi stack output --json | python -m tools.verify``, or ``--stack NAME``),
 or explicit URLs (``--envoy``, ``--relay``, ``--web``, ``--url``). Exit 0 when every check passes
-(warnings included), 1 when any fails, 2 for bad arguments or input.
+(warnings included), 1 when any fails, 2 for bad arguments or input, 130 when interrupted (Ctrl-C).
+Every error is one line on stderr; with ``--json`` it is also a JSON object ``{"ok": false, "error": ...}``
+on stdout, so CI that parses stdout sees why.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import re
 import sys
 import time
 
+from components.workloads.envoy.bootstrap import MAX_CONNECTION_ID_PAYLOAD
+
 from . import defaults
 from .checks import CHECKS, Endpoint, Options, Result, run_all
-from .inputs import UsageError, from_outputs, from_urls, parse_outputs, stack_outputs, trust
+from .inputs import UsageError, from_outputs, from_urls, parse_outputs, stack_outputs, trust, typed_output
 from .report import Progress, as_json, table
 
 JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
@@ -40,8 +45,20 @@ def _bounded(kind, low, high):
     return parse
 
 
+# The config allows what Envoy accepts: a server ID leaves room for the 4-byte minimum nonce.
+MAX_SERVER_ID_LENGTH = MAX_CONNECTION_ID_PAYLOAD - 4
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors become a UsageError, reported like every other bad input (one line, exit 2)."""
+
+    def error(self, message: str):
+        raise UsageError(message)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m tools.verify",
         description="Check a deployed stack end to end over HTTP/2, HTTP/3 and WebTransport.",
         epilog=EXAMPLES,
@@ -80,8 +97,9 @@ def _tuning(tuning) -> None:
                         help="QUIC-LB connections to open (default 20)")
     tuning.add_argument("--replicas", type=_bounded(int, 1, 1000), metavar="N",
                         help="Envoy replicas to expect (default: the envoyReplicas output)")
-    tuning.add_argument("--server-id-length", type=_bounded(int, 1, 15), metavar="OCTETS",
-                        help=f"QUIC-LB server ID length (default: the envoyServerIdLength output, else "
+    tuning.add_argument("--server-id-length", type=_bounded(int, 1, MAX_SERVER_ID_LENGTH), metavar="OCTETS",
+                        help=f"QUIC-LB server ID length, 1-{MAX_SERVER_ID_LENGTH} "
+                        "(default: the envoyServerIdLength output, else "
                         f"{defaults.SERVER_ID_LENGTH})")
     tuning.add_argument("--relay-path", metavar="PATH", help="relay session path when the relay URL has none "
                         f"(default: the relayPublicPrefix output, else {defaults.RELAY_PATH})")
@@ -98,13 +116,14 @@ def _tuning(tuning) -> None:
 
 def _expected(args: argparse.Namespace, outputs: dict) -> dict:
     """Flags first, then the stack's outputs, then the config's defaults."""
-    length = outputs.get("envoyServerIdLength")
-    prefix = outputs.get("relayPublicPrefix")
-    bodies = {key: outputs.get(key) for key in ("envoyH2Body", "envoyH3Body")}
+    length = typed_output(outputs, "envoyServerIdLength", int, f"a server ID length (1-{MAX_SERVER_ID_LENGTH})",
+                          lambda n: 1 <= n <= MAX_SERVER_ID_LENGTH)
+    prefix = typed_output(outputs, "relayPublicPrefix", str, "a broadcast path")
+    bodies = {key: typed_output(outputs, key, str, "a response body") for key in ("envoyH2Body", "envoyH3Body")}
     return {
-        "server_id_length": args.server_id_length or (length if isinstance(length, int) else defaults.SERVER_ID_LENGTH),
+        "server_id_length": args.server_id_length or length or defaults.SERVER_ID_LENGTH,
         "relay_path": "/" + (args.relay_path if args.relay_path is not None
-                             else prefix if isinstance(prefix, str) else defaults.RELAY_PATH).lstrip("/"),
+                             else prefix if prefix is not None else defaults.RELAY_PATH).lstrip("/"),
         "h2_body": args.h2_body if args.h2_body is not None else bodies["envoyH2Body"] or defaults.H2_BODY,
         "h3_body": args.h3_body if args.h3_body is not None else bodies["envoyH3Body"] or defaults.H3_BODY,
     }
@@ -167,12 +186,10 @@ def run(args: argparse.Namespace) -> int:
     # aioquic logs each connection error to stderr itself; the checks report them in their own words.
     logging.getLogger("quic").setLevel(logging.CRITICAL)
     progress = Progress(sum(len(CHECKS[ep.role]) for ep in endpoints), sys.stderr)
-    # A loop of our own (not asyncio.run), so importing and calling main() leaves no global loop state behind.
-    loop = asyncio.new_event_loop()
-    try:
-        results, seconds = loop.run_until_complete(verify(endpoints, options, progress))
-    finally:
-        loop.close()
+    # A Runner of our own: closing it leaves no global loop state behind, and it turns Ctrl-C into
+    # cancelling the checks (then KeyboardInterrupt), so every task ends before the loop closes.
+    with asyncio.Runner() as runner:
+        results, seconds = runner.run(verify(endpoints, options, progress))
     if args.json:
         print(as_json(endpoints, results, options.trust, seconds, options.timeout))
     else:
@@ -180,20 +197,34 @@ def run(args: argparse.Namespace) -> int:
     return 1 if any(r.status == "fail" for r in results) else 0
 
 
+def _fail(message: str, code: int, as_json: bool) -> int:
+    print(message, file=sys.stderr)
+    if as_json:
+        print(json.dumps({"ok": False, "error": message.removeprefix("error: "), "exitCode": code}))
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    as_json = "--json" in argv
     try:
-        return run(args)
+        return run(parser().parse_args(argv))
     except UsageError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return _fail(f"error: {err}", 2, as_json)
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_INTERRUPTED, as_json)
+    except Exception as err:  # noqa: BLE001 - one line, never a traceback
+        return _fail(f"error: {type(err).__name__}: {err}".splitlines()[0], 1, as_json)
+
+
+def _entry() -> int:
+    """Ctrl-C before main() runs (during imports) or while it prints still ends in one line."""
+    try:
+        return main()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
-    except Exception as err:  # noqa: BLE001 - one line, never a traceback
-        print(f"error: {type(err).__name__}: {err}".splitlines()[0], file=sys.stderr)
-        return 1
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_entry())

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import ssl
 import subprocess
 from urllib.parse import urlsplit
 
+from components.shared import grammar
 from stacks.outputs import name
 
 from .checks import Endpoint
@@ -25,16 +27,45 @@ class UsageError(Exception):
     """Bad arguments or unusable input: reported in one line, exit code 2."""
 
 
+_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def shown(url: str) -> str:
+    """The URL as an error may repeat it: a ``user:password@`` part is replaced, never echoed."""
+    scheme, sep, rest = url.partition("://")
+    authority, slash, tail = rest.partition("/")
+    if sep and "@" in authority:
+        return f"{scheme}://***@{authority.rsplit('@', 1)[1]}{slash}{tail}"
+    return url
+
+
+def _host_ok(host: str) -> bool:
+    if grammar.is_ip_literal(host):
+        return True
+    labels = host.removesuffix(".").split(".")
+    return len(host) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
+
+
 def endpoint(role: str, name: str, url: str, **extra) -> Endpoint:
-    parts = urlsplit(url.strip())
+    if not isinstance(url, str):
+        raise UsageError(f"the {name} URL is {json.dumps(url)}, not a string")
+    url = url.strip()
+    parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname:
-        raise UsageError(f"{url!r} is not an https:// URL")
+        raise UsageError(f"{shown(url)!r} is not an https:// URL")
+    if parts.username is not None or parts.password is not None:
+        raise UsageError(f"{shown(url)!r} has a user name or password in it; the checks send no credentials: remove it")
+    if not _host_ok(parts.hostname):
+        raise UsageError(f"{url!r} has no valid host name "
+                         "(letters, digits and '-' in dot-separated labels, or an IP address)")
     try:
-        port = parts.port or 443
+        port = parts.port
     except ValueError:
-        raise UsageError(f"{url!r} has an invalid port") from None
+        raise UsageError(f"{url!r} has an invalid port (1-65535)") from None
+    if port == 0:
+        raise UsageError(f"{url!r} has an invalid port (1-65535)")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return Endpoint(role, name, url.strip(), parts.hostname, port, path, parts.netloc.rsplit("@", 1)[-1], **extra)
+    return Endpoint(role, name, url, parts.hostname, port or 443, path, parts.netloc, **extra)
 
 
 def parse_outputs(text: str, source: str) -> dict:
@@ -69,8 +100,40 @@ def stack_outputs(stack: str, show_secrets: bool = False,
 
 def _text(outputs: dict, key: str) -> str | None:
     value = outputs.get(key)
+    if value is not None and not isinstance(value, str):
+        raise UsageError(f"the {key} output is {_kind(value)}, not a string: is this `pulumi stack output --json`?")
     # `pulumi stack output --json` prints "[secret]" for secrets unless --show-secrets is given.
-    return value.strip() if isinstance(value, str) and value.strip() and value != "[secret]" else None
+    return value.strip() if value and value.strip() and value != "[secret]" else None
+
+
+def _kind(value) -> str:
+    """A JSON value described without repeating it (it may be anything, even a key)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    return {dict: "an object", list: "a list"}.get(type(value), "null")
+
+
+def typed_output(outputs: dict, key: str, kind: type, what: str, valid=lambda value: True):
+    """An output the verifier reads, or None when absent; a wrong type or value is bad input, never ignored."""
+    value = outputs.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) is not (kind is bool) or not isinstance(value, kind) or not valid(value):
+        shown_value = repr(value) if isinstance(value, str) and len(value) < 20 else _kind(value)
+        raise UsageError(f"the {key} output is {shown_value}, not {what}")
+    return value
+
+
+def _replicas(outputs: dict) -> int | None:
+    reported = outputs.get("envoyReplicas")
+    if reported is None:
+        return None
+    if isinstance(reported, bool) or not isinstance(reported, int) or not 1 <= reported <= 1000:
+        shown_value = repr(reported) if isinstance(reported, str) and len(reported) < 20 else _kind(reported)
+        raise UsageError(f"the envoyReplicas output is {shown_value}, not a whole number of replicas (1-1000)")
+    return reported
 
 
 def from_outputs(outputs: dict, replicas: int | None = None) -> list[Endpoint]:
@@ -82,10 +145,7 @@ def from_outputs(outputs: dict, replicas: int | None = None) -> list[Endpoint]:
             continue
         extra: dict = {"expected_address": _text(outputs, address_key)}
         if role == "envoy":
-            reported = outputs.get("envoyReplicas")
-            extra["replicas"] = replicas or (
-                int(reported) if isinstance(reported, (int, float)) and reported >= 1 else None
-            )
+            extra["replicas"] = replicas or _replicas(outputs)
         if role == "web":
             extra["relay_url"] = _text(outputs, "relayUrl")
         endpoints.append(endpoint(role, role, url, **extra))

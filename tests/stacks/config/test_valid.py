@@ -34,7 +34,8 @@ def test_empty_sections_count_as_unset():
 
 def test_relay_challenge_defaults_to_challenge_and_can_differ():
     s = load({"domain": "example.com", "acme": {"environment": "staging", "email": "a@example.com", "relayChallenge": "dns01"},
-              "dns": {"provider": "route53", "zone": "Z123", "region": "eu-west-1"}})
+              "dns": {"provider": "clouddns", "zone": "example-com", "project": "quicstack-demo",
+                      "credentialsSecret": "clouddns-key"}})
     assert (s.acme.challenge, s.acme.relay) == ("http01", "dns01")
 
 
