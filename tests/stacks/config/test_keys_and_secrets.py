@@ -70,7 +70,8 @@ B64 = "3q2+7wAAAAEAAAAC9qkTdNtBZWx0kW3vVf8pZg=="
     ({"relay": {"auth": "jwt", "jwtKey": "existing", "jwtKeySecret": JWK}},
      f"quicstack:relay.jwtKeySecret: {HIDDEN} is not a Secret name (lower-case a-z, 0-9, '-' and '.')"),
     ({"relay": {"jwtKeySecret": "0123456789abcdef0123456789abcdef"}},
-     f"quicstack:relay.jwtKeySecret: {HIDDEN} is set, but is only read with relay.auth jwt and relay.jwtKey existing"),
+     f"quicstack:relay.jwtKeySecret: {HIDDEN} is set, but is only read with relay.jwtKey existing and relay.auth jwt "
+     "(here anonymous)"),
 ])
 def test_errors_never_echo_key_material(override, message):
     with pytest.raises(ConfigError) as err:
