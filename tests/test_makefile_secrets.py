@@ -10,10 +10,26 @@ from tests.support.plan import ROOT
 PASSPHRASE_VARS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "SECRETS_PROVIDER")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def pulumi_on_path(tmp_path_factory):
+    """A stand-in `pulumi` on PATH: the Makefile's CLI check (tests/test_makefile.py) passes, `make -n`
+    never runs it."""
+    bin_dir = tmp_path_factory.mktemp("bin")
+    stub = bin_dir / "pulumi"
+    stub.write_text("#!/bin/sh\nexit 97\n")
+    stub.chmod(0o755)
+    STUB_PATH.append(f"{bin_dir}:{os.environ['PATH']}")
+    yield
+    STUB_PATH.clear()
+
+
+STUB_PATH: list[str] = []
+
+
 def make(*args: str, **env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if k not in PASSPHRASE_VARS}
-    return subprocess.run(["make", "--no-print-directory", "-n", *args], cwd=ROOT, env={**base, **env},
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(["make", "--no-print-directory", "-n", *args], cwd=ROOT,
+                          env={**base, "PATH": STUB_PATH[-1], **env}, capture_output=True, text=True, timeout=60)
 
 
 @pytest.mark.parametrize("target", ["up", "preview", "destroy", "verify"])
