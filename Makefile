@@ -16,7 +16,7 @@ endif
 SECRETS_PROVIDER ?=
 STACK_FILE := stacks/Pulumi.$(STACK).yaml
 
-.PHONY: up preview plan verify destroy test deps bench stack-secrets
+.PHONY: up preview plan verify destroy test deps player bench stack-secrets
 
 # `up`, `preview` and `destroy` drive the Pulumi CLI: without it, say so before anything is created
 # (checked while the Makefile is read, so not even the venv is made).
@@ -56,21 +56,44 @@ tests/validators/node_modules/.installed: tests/validators/package-lock.json
 	npm ci --prefix tests/validators --no-audit --no-fund --loglevel=error
 	touch $@
 
-deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY)
-	@# Headless Chromium and nginx for the watch-page test, nginx's stream module for the ingress UDP
-	@# test: Debian's packages where missing (needs root).
+# The watch page's player: @moq/watch bundled into one file that the page serves from its own origin.
+# `npm ci` installs exactly the committed package-lock.json and checks every package's integrity hash;
+# the output is git-ignored and read by the Pulumi program at plan/up time.
+PLAYER := components/workloads/watch/player
+$(PLAYER)/node_modules/.installed: $(PLAYER)/package-lock.json
+	npm ci --prefix $(PLAYER) --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(PLAYER)/dist/moq-watch.js: $(PLAYER)/node_modules/.installed $(PLAYER)/entry.js
+	$(PLAYER)/node_modules/.bin/esbuild $(PLAYER)/entry.js --bundle --minify --format=esm --target=es2022 \
+		--legal-comments=none --log-level=warning --outfile=$@
+
+player: $(PLAYER)/dist/moq-watch.js
+
+# moq-cli of the relay's release (the crate the moqdev/moq-cli:0.9.12 image is built from), for the test
+# that runs the in-cluster publisher's planned commands: a debug build with QUIC and WebSocket only.
+MOQ_CLI_VERSION := 0.9.12
+MOQ_CLI := .tools/moq-cli-$(MOQ_CLI_VERSION)/bin/moq
+$(MOQ_CLI):
+	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-cli $(MOQ_CLI_VERSION)" >&2; exit 2)
+	CARGO_TARGET_DIR=$(CURDIR)/.tools/cargo-target cargo install moq-cli --version $(MOQ_CLI_VERSION) --locked --quiet \
+		--debug --no-default-features --features quinn,websocket --root .tools/moq-cli-$(MOQ_CLI_VERSION)
+
+deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI)
+	@# Headless Chromium and nginx for the watch-page tests, nginx's stream module for the ingress UDP test,
+	@# ffmpeg for the publisher test: Debian's packages where missing (needs root).
 	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null && \
-		test -f /usr/lib/nginx/modules/ngx_stream_module.so || \
-		(apt-get update -qq && apt-get install -y -qq chromium nginx-light libnginx-mod-stream >/dev/null)
+		test -f /usr/lib/nginx/modules/ngx_stream_module.so && command -v ffmpeg >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq chromium nginx-light libnginx-mod-stream ffmpeg >/dev/null)
 
 test: deps
 	$(PY) -m pytest
 
 # The relay benchmark (not part of the tests; README "Relay benchmark"): the relay make deps builds.
-bench: $(VENV)/.dev $(RELAY)
+bench: $(VENV)/.dev $(RELAY) player
 	$(PY) -m bench.relay
 
-plan: $(VENV)/.runtime
+plan: $(VENV)/.runtime player
 	$(PY) -m tools.plan $(STACK)
 
 # Runs first (and under `make -n`, hence the +), before any state or stack is created. A stack file
@@ -81,7 +104,7 @@ stack-secrets:
 		"$(STACK_FILE)" 2>/dev/null || { echo "stack $(STACK): set PULUMI_CONFIG_PASSPHRASE or \
 	PULUMI_CONFIG_PASSPHRASE_FILE, or SECRETS_PROVIDER=<kms url>; an empty passphrase is for the local stack only" >&2; exit 2; }
 
-up: stack-secrets $(VENV)/.runtime
+up: stack-secrets $(VENV)/.runtime player
 	mkdir -p .pulumi-state
 	pulumi stack select --create $(STACK)$(if $(SECRETS_PROVIDER), --secrets-provider $(SECRETS_PROVIDER))
 	pulumi up --stack $(STACK)
@@ -89,7 +112,7 @@ up: stack-secrets $(VENV)/.runtime
 verify: stack-secrets $(VENV)/.runtime
 	$(PY) -m tools.verify --stack $(STACK)
 
-preview: stack-secrets $(VENV)/.runtime
+preview: stack-secrets $(VENV)/.runtime player
 	pulumi preview --stack $(STACK)
 
 destroy: stack-secrets $(VENV)/.runtime

@@ -14,6 +14,7 @@ import pulumi
 
 from components.platform.platform import Platform, PlatformArgs
 from components.workloads.envoy.component import EnvoyDemo, EnvoyDemoArgs
+from components.workloads.publisher.component import DemoPublisher, PublisherArgs
 from components.workloads.relay.component import Relay, RelayArgs, udp_backend
 from components.workloads.watch.component import WatchPage, WatchPageArgs
 from stacks.config import from_pulumi
@@ -32,6 +33,9 @@ relay = Relay("relay", RelayArgs.of(settings.relay, hosts.relay, cluster, platfo
     if settings.relay.enabled else None
 watch_page = WatchPage("watch-page", WatchPageArgs.of(settings.web, hosts.web, relay.namespace, relay.public_url,
                                                       platform), opts=opts) if relay and settings.web.enabled else None
+if relay and settings.publisher.enabled:
+    DemoPublisher("demo-publisher", PublisherArgs.of(settings.publisher, settings.web.broadcast, relay, hosts.relay,
+                                                     selfsigned=settings.acme.environment == "selfsigned"), opts=opts)
 envoy_demo = EnvoyDemo("envoy-demo", EnvoyDemoArgs.of(settings.envoy_demo, hosts.envoy, cluster, platform), opts=opts) \
     if settings.envoy_demo.enabled else None
 

@@ -48,7 +48,8 @@ class RestrictedWorkload:
 
     def deployment(self, containers: Sequence[Mapping], volumes: Sequence[Mapping], config_sha256: str, *,
                    replicas: int = 1, init_containers: Sequence[Mapping] = (), spread: bool = False,
-                   annotations: Optional[Mapping[str, str]] = None, grace_seconds: Optional[int] = None,
+                   annotations: Optional[Mapping[str, str]] = None, host_aliases: Sequence[Mapping] = (),
+                   grace_seconds: Optional[int] = None,
                    depends_on: Sequence[pulumi.Resource] = ()) -> k8s.apps.v1.Deployment:
         """Pods without API credentials, every container non-root, read-only and without capabilities;
         ``grace_seconds`` is the time from preStop to SIGKILL (Kubernetes' default is 30)."""
@@ -66,6 +67,8 @@ class RestrictedWorkload:
                 for key in _SPREAD_KEYS]
         if init_containers:
             pod["initContainers"] = [self.restricted(c) for c in init_containers]
+        if host_aliases:
+            pod["hostAliases"] = list(host_aliases)
         pod["containers"] = [self.restricted(c) for c in containers]
         pod["volumes"] = list(volumes)
         template_annotations = {CONFIG_SHA256: config_sha256, **(annotations or {})}
@@ -112,11 +115,13 @@ class RestrictedWorkload:
     def isolate(
         self, ingress: Sequence[Mapping], egress: Optional[Sequence[Mapping]] = None
     ) -> k8s.networking.v1.NetworkPolicy:
-        """Admit connections to the ``ingress`` ports only; with ``egress`` (``[]``: nothing), limit outgoing ones too.
+        """Admit connections to the ``ingress`` ports only (``[]``: none); with ``egress`` (``[]``: nothing), limit
+        outgoing ones too.
         """
         spec: dict = {"podSelector": {"matchLabels": dict(self.selector)},
                       "policyTypes": ["Ingress"] if egress is None else ["Ingress", "Egress"],
-                      "ingress": [{"ports": list(ingress)}]}
+                      # No ports: no rule at all (a rule with an empty port list would admit every port).
+                      "ingress": [{"ports": list(ingress)}] if ingress else []}
         if egress is not None:
             spec["egress"] = list(egress)
         return k8s.networking.v1.NetworkPolicy(f"{self.resource}-network-policy", metadata=self._metadata(self.name),

@@ -19,6 +19,7 @@ def check(s: Settings) -> None:
     _host_ports(s)
     _relay(s)
     _web(s)
+    _publisher(s)
     # Rules of the selected cloud live with its section: `def check(settings)` in stacks/config/<cloud>.py.
     cloud_check = getattr(import_module(f".{s.cloud}", __package__), "check", None)
     if cloud_check:
@@ -154,3 +155,18 @@ def _web(s: Settings) -> None:
         raise ConfigError(
             "web.enabled", "needs the relay it plays from: set relay.enabled true, or web.enabled false", True
         )
+
+
+def _publisher(s: Settings) -> None:
+    p = s.publisher
+    if not p.enabled:
+        if p.token_secret:
+            raise ConfigError("publisher.tokenSecret", "is set, but publisher.enabled is false", p.token_secret)
+        return
+    if not s.relay.enabled:
+        raise ConfigError("publisher.enabled", "needs the relay it publishes to: set relay.enabled true, "
+                          "or publisher.enabled false", True)
+    auth = s.relay.auth_mode(s.acme.is_acme)
+    if auth != "anonymous" and not p.token_secret:
+        raise ConfigError("publisher.tokenSecret", f"is required: relay.auth is {auth} here, so publishing "
+                          "needs a token (a Secret in namespace moq with key `token`)", has_value=False)

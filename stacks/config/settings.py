@@ -12,6 +12,7 @@ from components.platform.config import AcmeConfig, IngressConfig
 from components.shared.fields import DnsName
 from components.shared.model import Model
 from components.workloads.envoy.config import EnvoyDemoConfig
+from components.workloads.publisher.config import PublisherConfig
 from components.workloads.relay.config import RelayConfig
 from components.workloads.watch.config import WebConfig
 
@@ -70,6 +71,8 @@ class Settings(Model):
     """Media-over-QUIC relay."""
     web: WebConfig = WebConfig()
     """Watch page."""
+    publisher: PublisherConfig = PublisherConfig()
+    """Demo publisher in the cluster (opt-in)."""
     envoy_demo: EnvoyDemoConfig = EnvoyDemoConfig()
     """Envoy HTTP/3 + QUIC-LB demo."""
     existing: Optional[Existing] = None

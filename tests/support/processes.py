@@ -3,11 +3,12 @@ stopped again by PID (SIGTERM, then SIGKILL when the process does not exit in ti
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 
 def stop(process: subprocess.Popen, grace: float = 10) -> None:
@@ -39,3 +40,23 @@ def wait_for_output(log: Path, text: str, process: subprocess.Popen, timeout: fl
             why = f"exited with {process.returncode}" if process.poll() is not None else f"not within {timeout} s"
             raise RuntimeError(f"{log.name}: no {text!r} ({why}):\n{log.read_text(errors='replace')[-2000:]}")
         time.sleep(0.05)
+
+
+def wait_until(ready: Callable[[], object], proc: subprocess.Popen, log: Path, what: str, timeout: float = 30) -> None:
+    """Until ``ready()`` returns without OSError, or fail (``proc`` ended, or ``timeout``) with the end of ``log``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            ready()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                output = log.read_text()[-3000:] if log.exists() else ""
+                raise AssertionError(f"{what} (exit code {proc.poll()}):\n{output}") from None
+            time.sleep(0.1)
+
+
+def wait_for_tcp(port: int, proc: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+    """Until 127.0.0.1:``port`` accepts a connection (like a kubelet TCP probe)."""
+    wait_until(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close(), proc, log,
+               f"nothing listens on {port}", timeout)

@@ -44,7 +44,7 @@ SHAPES = [
      "2:3: domian: has no namespace: write quicstack:domain"),
     ("config:\n  gcp:project: my-project\n",
      "2:3: gcp:project: is not in the quicstack namespace, so nothing would read it; this program reads only "
-     "quicstack:<key> (keys: cloud, domain, acme, dns, ingress, relay, web, envoyDemo, existing, k3s, gke, eks)"),
+     "quicstack:<key> (keys: cloud, domain, acme, dns, ingress, relay, web, publisher, envoyDemo, existing, k3s, gke, eks)"),
     ("config:\n  quicstack:acme.environment: staging\n",
      "2:3: quicstack:acme.environment: is a dotted key written literally; nest it instead: "
      "quicstack:acme: {environment: ...}"),

@@ -81,14 +81,14 @@ def _service(inputs: dict) -> dict:
     """LoadBalancer Services get an address in status, as the cloud would give them. A Service read
     back by id (``Service.get``: the ingress controller's, made by its chart) is a LoadBalancer too."""
     spec = inputs.get("spec") or {}
+    allocated = {"spec": {"clusterIP": "192.0.2.30", **spec}}  # the API server gives every Service a cluster IP
     if spec.get("type", "LoadBalancer") != "LoadBalancer":
-        return {}
+        return allocated
     if spec.get("loadBalancerClass") == "service.k8s.aws/nlb":  # NLBs report a host name, never an IP
         name = (inputs.get("metadata") or {}).get("name", "lb")
-        return {
-            "status": {"loadBalancer": {"ingress": [{"hostname": f"{name}-0123456789.elb.eu-west-1.amazonaws.com"}]}}
-        }
-    return {"status": {"loadBalancer": {"ingress": [{"ip": spec.get("loadBalancerIP") or "192.0.2.10"}]}}}
+        hostname = f"{name}-0123456789.elb.eu-west-1.amazonaws.com"
+        return {**allocated, "status": {"loadBalancer": {"ingress": [{"hostname": hostname}]}}}
+    return {**allocated, "status": {"loadBalancer": {"ingress": [{"ip": spec.get("loadBalancerIP") or "192.0.2.10"}]}}}
 
 
 def _secret(inputs: dict) -> dict:

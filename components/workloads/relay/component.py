@@ -166,6 +166,8 @@ class Relay(pulumi.ComponentResource):
         self.url = f"https://{args.host}"
         self.public_url = f"{self.url}/{args.public_prefix}"
         self.secret_name = certificate.secret_name
+        self.cluster_ip = service.spec.cluster_ip
+        """The Service carrying UDP 443: in-cluster clients reach the relay there under its public host name."""
         self.address = (
             service.status.apply(lb_address) if args.exposure else pulumi.Output.from_input(args.ingress_address)
         )

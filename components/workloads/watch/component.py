@@ -1,9 +1,10 @@
 """The watch page (the seed's ``moq-web``): a static page that plays a broadcast from the relay.
 
 Deploys into the relay's namespace:
-- ConfigMap ``watch-page``: ``index.html`` (the pinned ``@moq/watch`` web component pointed at the
-  relay URL) and nginx's server config (``watch/``), which sets the cross-origin isolation headers
-  itself;
+- ConfigMap ``watch-page``: ``index.html`` pointing the ``@moq/watch`` player at the relay URL,
+  ``page.js`` (status lines), the player bundle gzipped (``binaryData``, see ``bundle.py``), and
+  nginx's server config, which sets the cross-origin isolation headers and the
+  Content-Security-Policy itself;
 - Deployment ``watch-page``: unprivileged nginx, restricted pod security;
 - Service ``watch-page`` (ClusterIP) and Ingress ``watch-page`` with TLS from the platform's issuer;
 - NetworkPolicy ``watch-page``: only nginx's HTTP port accepts connections.
@@ -11,12 +12,14 @@ Deploys into the relay's namespace:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 from typing import Mapping, Optional
+from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -26,6 +29,7 @@ from components.k8s import labels
 from components.platform.certificates import Issuer
 from components.platform.platform import Platform
 from components.restricted_workload import RestrictedWorkload
+from components.workloads.watch import bundle
 from components.workloads.watch.config import WebConfig
 
 STATIC = Path(__file__).parent
@@ -33,22 +37,48 @@ HTTP_PORT = 8080
 """nginx's port in ``watch/default.conf`` (the unprivileged image cannot bind 80)."""
 HTML_DIR = "/usr/share/nginx/html"
 CONF_DIR = "/etc/nginx/conf.d"
-MODULE_CDN = "https://esm.sh"
+BUNDLE_FILE = f"{bundle.BUNDLE_NAME}.gz"
+"""The ConfigMap key and file name of the gzipped player (nginx's ``gzip_static`` serves it)."""
 
 
-def module_url(version: str) -> str:
-    """Base URL of the pinned ``@moq/watch`` package (``/element``, ``/ui`` below it)."""
-    return f"{MODULE_CDN}/@moq/watch@{version}"
-
-
-def page(relay_url: str, broadcast: str, watch_version: str) -> str:
-    """``index.html`` for one relay URL and broadcast."""
-    values = {"relay_url": relay_url, "broadcast": broadcast, "module": module_url(watch_version)}
+def page(relay_url: str, broadcast: str, player: bundle.Bundle) -> str:
+    """``index.html`` for one relay URL and broadcast, naming the player and page script by SRI hash."""
+    values = {"relay_url": relay_url, "broadcast": broadcast, "bundle": bundle.BUNDLE_NAME,
+              "player_version": player.version, "bundle_integrity": player.integrity,
+              "page_integrity": bundle.integrity(page_script().encode())}
     return Template((STATIC / "index.html").read_text()).substitute({k: html.escape(v) for k, v in values.items()})
 
 
-def server_config() -> str:
-    return (STATIC / "default.conf").read_text()
+def page_script() -> str:
+    return (STATIC / "page.js").read_text()
+
+
+def content_security_policy(relay_url: str) -> str:
+    """Scripts from this origin only; network to this origin and the relay only.
+
+    ``blob:`` in ``script-src``: the player loads its audio worklet from a ``blob:`` URL it creates
+    itself (markup cannot mint one, so an injected ``<script>`` still cannot run). No CDN: the
+    libav.js polyfill the player would fetch from a CDN for codecs a browser lacks stays blocked.
+    ``style-src 'unsafe-inline'``: the player's controls style their shadow DOM with a ``<style>``.
+    """
+    relay = urlsplit(relay_url).netloc
+    return "; ".join((
+        "default-src 'none'", "script-src 'self' blob:", f"connect-src 'self' https://{relay} wss://{relay}",
+        "style-src 'self' 'unsafe-inline'", "img-src 'self' data:", "base-uri 'none'", "form-action 'none'",
+        "frame-ancestors 'none'",
+    ))
+
+
+def server_config(relay_url: str) -> str:
+    conf = (STATIC / "default.conf").read_text()
+    assert conf.count("@CSP@") == 1
+    return conf.replace("@CSP@", content_security_policy(relay_url))
+
+
+def site(relay_url: str, broadcast: str, player: bundle.Bundle) -> dict[str, bytes]:
+    """The files nginx serves, by name (the ConfigMap keys mounted into its html directory)."""
+    return {"index.html": page(relay_url, broadcast, player).encode(), "page.js": page_script().encode(),
+            BUNDLE_FILE: player.gzipped}
 
 
 @dataclass(frozen=True)
@@ -61,8 +91,6 @@ class WatchPageArgs:
     """What the player connects to: the relay's URL plus its public prefix as the path."""
     broadcast: str
     """Broadcast name, relative to ``relay_url``."""
-    watch_version: str
-    """Exact ``@moq/watch`` version."""
     image: str
     """Pinned unprivileged nginx image."""
     resources: Mapping[str, Mapping[str, str]]
@@ -77,7 +105,7 @@ class WatchPageArgs:
            platform: Platform) -> "WatchPageArgs":
         """The page's arguments from its config section, the relay it plays from and the platform."""
         return cls(namespace=namespace, host=host, relay_url=relay_url, broadcast=config.broadcast,
-                   watch_version=config.watch_version, image=config.image, resources=config.resources.as_k8s(),
+                   image=config.image, resources=config.resources.as_k8s(),
                    issuer=platform.issuer, ingress_class=platform.ingress_class,
                    ingress_address=platform.ingress_address)
 
@@ -91,16 +119,18 @@ class WatchPage(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         ns = args.namespace
         selector = labels("moq-watch", "web")
-        files = {
-            "index.html": page(args.relay_url, args.broadcast, args.watch_version),
-            "default.conf": server_config(),
-        }
+        player = bundle.load()
+        served = site(args.relay_url, args.broadcast, player)
+        files = {**{k: v.decode() for k, v in served.items() if k != BUNDLE_FILE},
+                 "default.conf": server_config(args.relay_url)}
 
         workload = RestrictedWorkload(name, "watch-page", ns, selector, child)
+        # The player ships gzipped in binaryData: the API server refuses objects over 1 MiB.
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-files",
             metadata={"name": "watch-page", "namespace": ns, "labels": selector},
             data=files,
+            binary_data={BUNDLE_FILE: base64.b64encode(served[BUNDLE_FILE]).decode()},
             opts=child,
         )
         certificate = args.issuer.certificate(f"{name}-certificate", args.host, ns, child)
@@ -112,7 +142,7 @@ class WatchPage(pulumi.ComponentResource):
                     "name": "html",
                     "configMap": {
                         "name": config_map.metadata.name,
-                        "items": [{"key": "index.html", "path": "index.html"}],
+                        "items": [{"key": k, "path": k} for k in served],
                     },
                 },
                 {
@@ -124,7 +154,7 @@ class WatchPage(pulumi.ComponentResource):
                 },
                 {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
             ],
-            hashlib.sha256("".join(files[k] for k in sorted(files)).encode()).hexdigest(),
+            hashlib.sha256("".join(files[k] for k in sorted(files)).encode() + player.content).hexdigest(),
         )
         (service,) = workload.expose([{"name": "http", "protocol": "TCP", "port": 80, "targetPort": "http"}])
         workload.route(args.host, certificate.secret_name, service.metadata.name, args.ingress_class)

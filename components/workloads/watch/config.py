@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Optional
 
 from pydantic import AfterValidator
 
-from components.shared.fields import DnsName, Image, matching
+from components.shared.fields import DnsName, Image
 from components.shared.model import Model
 from components.shared.resources import Resources
 from components.workloads.relay.config import BroadcastPath
-
-_VERSION = re.compile(r"\d+\.\d+\.\d+", re.ASCII)
 
 
 def _named(value: str) -> str:
@@ -30,10 +27,6 @@ class WebConfig(Model):
     """nginx image that serves the page, pinned like `relay.image`."""
     host: Optional[DnsName] = None
     """Public host name; unset means `<domain>` itself. Same rules as `domain`."""
-    watch_version: Annotated[
-        str, matching(_VERSION, "is not an exact npm version such as 0.4.6 (no ranges or tags)")
-    ] = "0.4.6"
-    """Version of the `@moq/watch` web component the page loads (from esm.sh); it must speak the relay's protocol."""
     broadcast: Annotated[BroadcastPath, AfterValidator(_named)] = "bbb.hang"
     """Broadcast the page plays, relative to the relay's public prefix."""
     resources: Resources.section("10m", "16Mi", "100m", "64Mi")  # type: ignore[valid-type]

@@ -52,8 +52,8 @@ CASES = [
     (1, K3S, {"k3s": {"project": "quicstack-demo\n"}},
      "quicstack:k3s.project: 'quicstack-demo\\n' is not a GCP project ID (6-30 characters: lower-case letters, digits and '-', "
      "starting with a letter)"),
-    (1, EXISTING, {"web": {"watchVersion": "0.4.6\n"}},
-     "quicstack:web.watchVersion: '0.4.6\\n' is not an exact npm version such as 0.4.6 (no ranges or tags)"),
+    (1, EXISTING, {"publisher": {"enabled": True, "tokenSecret": "publish-token\n"}},
+     "quicstack:publisher.tokenSecret: 'publish-token\\n' is not a Secret name (lower-case a-z, 0-9, '-' and '.')"),
     (1, EXISTING, {"relay": {"publicPrefix": "anon\n"}},
      "quicstack:relay.publicPrefix: 'anon\\n' is not a broadcast path (segments of A-Z, a-z, 0-9 and . _ ~ -, joined by '/', "
      "no leading or trailing '/')"),
@@ -68,8 +68,6 @@ CASES = [
     (1, EKS, {"eks": {"name": "quic\n"}},
      "quicstack:eks.name: 'quic\\n' is not a name of lower-case letters, digits and '-' that starts with a letter"),
     # \d and \w match any Unicode digit or letter unless the pattern is ASCII-only.
-    (1, EXISTING, {"web": {"watchVersion": "0.\u0664.6"}},
-     "quicstack:web.watchVersion: '0.\u0664.6' is not an exact npm version such as 0.4.6 (no ranges or tags)"),
     (1, EKS, {"eks": {"admins": ["arn:aws:iam::123456789012:role/\u00c4dmin"]}},
      "quicstack:eks.admins.0: 'arn:aws:iam::123456789012:role/\u00c4dmin' is not an IAM role or user ARN such as "
      "arn:aws:iam::123456789012:role/Admin"),

@@ -1,0 +1,1 @@
+"""The opt-in demo publisher: a test pattern published to the relay from inside the cluster."""

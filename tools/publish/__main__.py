@@ -1,0 +1,157 @@
+"""``python -m tools.publish --stack S [--tone] [--duration SEC]``: publish a live test pattern to the stack's relay.
+
+The broadcast is the one the stack's watch page plays (``quicstack:web.broadcast`` under
+``quicstack:relay.publicPrefix`` at ``https://<relay host>``), so opening the page shows it. Where the
+relay wants a token to publish, the tool mints one from the stack's signing key (``tools.token``,
+valid for ``--token-ttl``; the relay ends the session when it expires), or takes ``--token`` /
+``QUICSTACK_TOKEN``. Without ``--stack``, give ``--url`` (the session root the player dials) and
+``--broadcast``. Ctrl-C (or SIGTERM) ends the
+tracks cleanly and exits 0. Exit 2: bad arguments or stack config (one line); 1: the relay refused or
+could not be reached (one line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import yaml
+
+from stacks.config import ConfigError, Settings, load
+from tools.plan.__main__ import stack_file
+from tools.verify.inputs import UsageError
+
+from .live import Target, publish
+from .pattern import Pattern
+
+_SIZE = re.compile(r"(\d{2,4})x(\d{2,4})")
+_BROADCAST = re.compile(r"[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*")
+
+
+def stack_settings(stack: str) -> tuple[str, Settings]:
+    """The stack's name and its file's ``quicstack:`` config, validated like the program does (no Pulumi CLI)."""
+    name, path = stack_file(stack)
+    if not path.is_file():
+        raise UsageError(f"no stack file {path}")
+    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    return name, load({k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("quicstack:")})
+
+
+def target(args: argparse.Namespace) -> Target:
+    token = args.token or os.environ.get("QUICSTACK_TOKEN") or None
+    ca = args.ca
+    if ca and not Path(ca).is_file():
+        raise UsageError(f"--ca {ca}: no such file")
+    settings = None
+    if args.stack:
+        name, settings = stack_settings(args.stack)
+        if not settings.relay.enabled:
+            raise UsageError(f"stack {name} has no relay (quicstack:relay.enabled is false)")
+        url = args.url or f"https://{settings.hosts.relay}/{settings.relay.public_prefix}"
+        broadcast = args.broadcast or settings.web.broadcast
+    elif args.url and args.broadcast:
+        url, broadcast = args.url, args.broadcast
+    else:
+        raise UsageError("give --stack, or --url and --broadcast")
+    if not re.fullmatch(r"https://[^\s/?#]+(/[A-Za-z0-9._~/-]*)?", url):
+        raise UsageError(f"--url {url!r} is not an https:// URL without a query (the token goes in --token)")
+    if not _BROADCAST.fullmatch(broadcast):
+        raise UsageError(f"--broadcast {broadcast!r} is not a broadcast path "
+                         "(segments of A-Z, a-z, 0-9 and . _ ~ -, joined by '/')")
+    if settings and settings.relay.auth_mode(settings.acme.is_acme) != "anonymous" and not token:
+        token = minted(name, f"{settings.relay.public_prefix}/{broadcast}", args.token_ttl)
+    return Target(url=url.rstrip("/"), broadcast=broadcast, token=token, ca_file=ca)
+
+
+def minted(stack: str, path: str, ttl: int) -> str:
+    """A token that may publish ``path``, signed with the stack's key (``tools.token --stack``: the Pulumi CLI
+    reads the secret output ``relayTokenKey``)."""
+    from tools.token import __main__ as tool
+
+    return tool.token(tool.parser().parse_args(["--stack", stack, "--publish", path, "--ttl", f"{ttl}s"]), None)
+
+
+def pattern(args: argparse.Namespace) -> Pattern:
+    size = _SIZE.fullmatch(args.size)
+    if not size:
+        raise UsageError(f"--size {args.size!r} is not WIDTHxHEIGHT such as 640x360")
+    try:
+        return Pattern(int(size[1]), int(size[2]), args.fps)
+    except ValueError as err:
+        raise UsageError(f"--size/--fps: {err}") from None
+
+
+def parse(argv: Optional[list[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tools.publish", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", help="stack name (stacks/Pulumi.<name>.yaml) or a stack file path")
+    parser.add_argument("--url", help="session root to publish under (default: the stack's relay + public prefix)")
+    parser.add_argument("--broadcast", help="broadcast path under the URL (default: the stack's web.broadcast)")
+    parser.add_argument("--token", help="JWT that may publish the broadcast (or the QUICSTACK_TOKEN variable; "
+                        "default with --stack: minted from the stack's signing key)")
+    parser.add_argument("--token-ttl", type=int, default=12 * 3600, metavar="SECONDS",
+                        help="lifetime of a minted token (default 43200: 12 h)")
+    parser.add_argument("--ca", help="PEM file of the CA to trust (a selfsigned stack's caCertificate output)")
+    parser.add_argument("--size", default="640x360", help="picture size, WIDTHxHEIGHT (default 640x360)")
+    parser.add_argument("--fps", type=int, default=30, help="frames per second (default 30)")
+    parser.add_argument("--tone", action="store_true", help="also publish a 1 kHz test tone (Opus)")
+    parser.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    args = parser.parse_args(argv)
+    if args.duration is not None and not 0 < args.duration <= 86400:
+        parser.error(f"--duration {args.duration}: 0 < seconds <= 86400")
+    if not 60 <= args.token_ttl <= 366 * 86400:
+        parser.error(f"--token-ttl {args.token_ttl}: 60 to 31622400 seconds (366 days)")
+    return args
+
+
+async def run(t: Target, p: Pattern, with_tone: bool, duration: Optional[float]) -> int:
+    import moq
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if duration:
+        loop.call_later(duration, stop.set)
+    media = f"{p.width}x{p.height} {p.fps} fps H.264" + (" + 1 kHz tone" if with_tone else "")
+
+    def live() -> None:
+        print(f"publishing {t.broadcast!r} at {t.url} ({media}); Ctrl-C stops", flush=True)
+
+    started = time.monotonic()
+    try:
+        stats = await publish(t, p, stop, with_tone=with_tone, on_live=live)
+    except moq.Error as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        hint = " (the relay refused the token, or anonymous publishing)" if moq.is_auth(err) else ""
+        print(f"error: publishing {t.broadcast!r} at {t.url} failed: {reason}{hint}", file=sys.stderr)
+        return 1
+    if stats.ended_by_relay:
+        print(f"error: the relay closed the session after {stats.frames} frames (a token expiring ends it)",
+              file=sys.stderr)
+        return 1
+    print(f"stopped: {stats.frames} frames in {time.monotonic() - started:.1f} s", flush=True)
+    return 0
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    try:
+        args = parse(argv)
+        t, p = target(args), pattern(args)
+    except (UsageError, ConfigError) as err:
+        print(f"error: {err}" if isinstance(err, UsageError) else err, file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(run(t, p, args.tone, args.duration))
+    except KeyboardInterrupt:  # a second Ctrl-C while the tracks are being finished
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
