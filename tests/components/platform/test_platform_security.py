@@ -1,7 +1,7 @@
 """The platform's hardening (issue 16): namespaces under Pod Security restricted, the ingress chart's
 network policies, an access log without query strings, Helm timeouts, spread replicas, a constrained CA."""
 
-import time
+import os
 import urllib.request
 
 import pytest
@@ -9,9 +9,10 @@ import pytest
 from components.helm import RELEASE_TIMEOUT_SECONDS
 from components.platform.ingress import ACCESS_LOG_FORMAT
 from tests.components.platform.test_platform import RELEASE, releases
-from tests.components.workloads.watch.test_browser import NGINX, nginx
 from tests.conftest import STACKS, stack_config
 from tests.support.envoy import free_port
+from tests.support.nginx_udp import NGINX
+from tests.support.processes import started, wait_for_tcp
 
 # ingress-nginx controller v1.15.1's default (internal/ingress/controller/config/config.go): the test
 # shows that this one would have logged the token, so the check below can fail.
@@ -95,20 +96,18 @@ def logged_line(tmp_path, log_format: str) -> str:
     # ingress-nginx defines these per location (Lua); plain nginx needs them declared.
     maps = "".join(f'map $host ${v} {{ default "-"; }}\n' for v in
                    ("proxy_upstream_name", "proxy_alternative_upstream_name", "req_id"))
-    conf = (f"{maps}log_format quicstack '{log_format}';\n"
-            f"server {{ listen 127.0.0.1:{port}; access_log {work}/access.log quicstack; location / {{ return 204; }} }}\n")
-    with nginx(conf, work):
+    temp = " ".join(f"{d}_temp_path {work};" for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    user = "user root;" if os.geteuid() == 0 else ""  # workers must read pytest's private temp directories
+    (work / "nginx.conf").write_text(
+        f"{user} daemon off; worker_processes 1; pid {work}/nginx.pid; error_log stderr;\n"
+        f"events {{}}\nhttp {{ {temp}\n{maps}log_format quicstack '{log_format}';\n"
+        f"server {{ listen 127.0.0.1:{port}; access_log {work}/access.log quicstack;\n"
+        "location / { return 204; } } }\n")
+    with started([NGINX, "-c", str(work / "nginx.conf"), "-p", str(work)], work / "nginx.log") as process:
+        wait_for_tcp(port, process, work / "nginx.log", timeout=10)
         request = urllib.request.Request(f"http://127.0.0.1:{port}/anon/bbb?jwt=QUERYTOKEN",
                                          headers={"Referer": "https://web.example/?jwt=REFERERTOKEN"})
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                urllib.request.urlopen(request, timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        urllib.request.urlopen(request, timeout=5).close()
     return (work / "access.log").read_text()
 
 
