@@ -4,11 +4,19 @@
 STACK ?= local
 VENV := venv
 PY := $(VENV)/bin/python
-# A local file state backend: no Pulumi Cloud account needed. Override both to use your own.
+# A local file state backend: no Pulumi Cloud account needed. Override it to use your own.
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
+# Stack secrets (kubeconfigs, SSH and TLS keys) are encrypted with the passphrase. An empty one is
+# only for `local`, whose secrets open a cluster on this machine; every other stack needs a
+# passphrase (PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE) or a stack created with a
+# KMS secrets provider (SECRETS_PROVIDER=awskms://... or gcpkms://...; README, "Security").
+ifeq ($(STACK),local)
 export PULUMI_CONFIG_PASSPHRASE ?=
+endif
+SECRETS_PROVIDER ?=
+STACK_FILE := stacks/Pulumi.$(STACK).yaml
 
-.PHONY: up preview plan verify destroy test deps player bench bench-tier
+.PHONY: up preview plan verify destroy test deps player bench bench-tier stack-secrets
 
 # `up`, `preview` and `destroy` drive the Pulumi CLI: without it, say so before anything is created
 # (checked while the Makefile is read, so not even the venv is made).
@@ -92,16 +100,24 @@ bench-tier: $(VENV)/.dev $(RELAY) player
 plan: $(VENV)/.runtime player
 	$(PY) -m tools.plan $(STACK)
 
-up: $(VENV)/.runtime player
+# Runs first (and under `make -n`, hence the +), before any state or stack is created. A stack file
+# with a `secretsprovider:` other than passphrase was created with KMS and needs no passphrase.
+stack-secrets:
+	+@[ "$(STACK)" = local ] || [ -n "$${PULUMI_CONFIG_PASSPHRASE:-}" ] || [ -n "$${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ] \
+		|| [ -n "$(SECRETS_PROVIDER)" ] || grep -Eq '^secretsprovider: *(awskms|gcpkms|azurekeyvault|hashivault)://' \
+		"$(STACK_FILE)" 2>/dev/null || { echo "stack $(STACK): set PULUMI_CONFIG_PASSPHRASE or \
+	PULUMI_CONFIG_PASSPHRASE_FILE, or SECRETS_PROVIDER=<kms url>; an empty passphrase is for the local stack only" >&2; exit 2; }
+
+up: stack-secrets $(VENV)/.runtime player
 	mkdir -p .pulumi-state
-	pulumi stack select --create $(STACK)
+	pulumi stack select --create $(STACK)$(if $(SECRETS_PROVIDER), --secrets-provider $(SECRETS_PROVIDER))
 	pulumi up --stack $(STACK)
 
-verify: $(VENV)/.runtime
+verify: stack-secrets $(VENV)/.runtime
 	$(PY) -m tools.verify --stack $(STACK)
 
-preview: $(VENV)/.runtime player
+preview: stack-secrets $(VENV)/.runtime player
 	pulumi preview --stack $(STACK)
 
-destroy: $(VENV)/.runtime
+destroy: stack-secrets $(VENV)/.runtime
 	pulumi destroy --stack $(STACK)

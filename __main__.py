@@ -27,7 +27,8 @@ cluster = importlib.import_module(f"stacks.{settings.cloud}").build(settings)
 opts = pulumi.ResourceOptions(provider=cluster.provider)
 
 platform = Platform("platform", PlatformArgs.of(settings.ingress, settings.acme, cluster, settings.challenge_by_host,
-                                                udp=udp_backend(settings.relay, settings.ingress.relay_udp)), opts=opts)
+                                                udp=udp_backend(settings.relay, settings.ingress.relay_udp),
+                                                domain=settings.domain), opts=opts)
 relay = Relay("relay", RelayArgs.of(settings.relay, hosts.relay, cluster, platform), opts=opts) \
     if settings.relay.enabled else None
 watch_page = WatchPage("watch-page", WatchPageArgs.of(settings.web, hosts.web, relay.namespace, relay.public_url,

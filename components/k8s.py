@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
 # UID/GID outside the host's usual ranges; images used here run fine as any non-root user.
 RUN_AS = 10001
 
@@ -33,3 +38,11 @@ def lb_address(status) -> str:
     ingress = status.load_balancer.ingress if status and status.load_balancer else None
     first = ingress[0] if ingress else None
     return (first.ip or first.hostname or "") if first else ""
+
+
+def restricted_namespace(resource_name: str, name: str, opts: pulumi.ResourceOptions,
+                         labels: Optional[Mapping[str, str]] = None) -> k8s.core.v1.Namespace:
+    """A namespace whose pods must meet Pod Security ``restricted``: the API server refuses any other
+    (https://kubernetes.io/docs/concepts/security/pod-security-admission/)."""
+    psa = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")}
+    return k8s.core.v1.Namespace(resource_name, metadata={"name": name, "labels": {**psa, **(labels or {})}}, opts=opts)

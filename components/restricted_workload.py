@@ -17,6 +17,9 @@ from components.k8s import container_security, pod_security
 
 CONFIG_SHA256 = "quicstack/config-sha256"
 """Pod annotation holding the digest of what the process reads only at start: a change rolls the pods."""
+# Egress to name servers only: port 53 to any address, so it holds for kube-dns pods, a node-local
+# cache on a link-local address and a cloud resolver alike.
+DNS_EGRESS = {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
 # Best effort, so a single-zone or single-node cluster still schedules every pod.
 _SPREAD_KEYS = ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
 

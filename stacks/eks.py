@@ -67,7 +67,8 @@ def build(settings: Settings) -> Cluster:
         delete_unreachable=False,
         opts=pulumi.ResourceOptions(depends_on=[nodes.group, *addons]))
     controller = LoadBalancerController("aws-load-balancer-controller", LoadBalancerControllerArgs(
-        cluster_name=cluster.name, region=eks.region, vpc_id=vpc.vpc_id, tags=tags, wait_for=[nodes.group, *addons]),
+        cluster_name=cluster.name, cluster_arn=cluster.arn, region=eks.region, vpc_id=vpc.vpc_id, tags=tags,
+        wait_for=[nodes.group, *addons]),
         opts=pulumi.ResourceOptions(providers=[provider, kubernetes]))
     platform_dependencies: list[pulumi.Resource] = [controller.release]
     if uses_route53_dns01(settings):
@@ -119,6 +120,7 @@ def _dns01_role(settings: Settings, cluster: EksCluster, on_aws: pulumi.Resource
     start, so the platform waits for what this returns."""
     zone = settings.dns.zone
     dns01 = PodIdentityRole("cert-manager-dns01", PodIdentityRoleArgs(
-        cluster_name=cluster.name, namespace=cert_manager.NAMESPACE, service_account=cert_manager.SERVICE_ACCOUNT,
-        policy=dns01_policy(zone), description=f"cert-manager DNS-01 in hosted zone {zone}"), opts=on_aws)
+        cluster_name=cluster.name, cluster_arn=cluster.arn, namespace=cert_manager.NAMESPACE,
+        service_account=cert_manager.SERVICE_ACCOUNT, policy=dns01_policy(zone),
+        description=f"cert-manager DNS-01 in hosted zone {zone}"), opts=on_aws)
     return [dns01.attachment, dns01.association]

@@ -7,6 +7,7 @@ coredns add-on only becomes ACTIVE once its pods run somewhere.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -14,6 +15,9 @@ import pulumi
 import pulumi_aws as aws
 
 ADDONS = ("vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent")
+# Without this the VPC CNI ignores NetworkPolicies, and the relay's and Envoy's policies are decoration
+# (https://docs.aws.amazon.com/eks/latest/userguide/cni-network-policy-configure.html).
+CONFIGURATION = {"vpc-cni": {"enableNetworkPolicy": "true"}}
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class Addons(pulumi.ComponentResource):
                 cluster_name=args.cluster_name,
                 addon_name=addon,
                 addon_version=version,
+                configuration_values=json.dumps(CONFIGURATION[addon]) if addon in CONFIGURATION else None,
                 # The stack owns these add-ons' settings: take over what EKS bootstrapped.
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",

@@ -58,6 +58,7 @@ class EksClusterArgs:
 class EksCluster(pulumi.ComponentResource):
     cluster: aws.eks.Cluster
     name: pulumi.Output[str]
+    arn: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     access: list[aws.eks.AccessPolicyAssociation]
 
@@ -114,6 +115,7 @@ class EksCluster(pulumi.ComponentResource):
                 )
             )
         self.name = self.cluster.name
+        self.arn = self.cluster.arn
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority).apply(
                 lambda v: kubeconfig(v[0], args.region, v[1], v[2]["data"])

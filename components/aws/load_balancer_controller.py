@@ -18,6 +18,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.cluster.contract import Exposure
+from components.helm import release_options
 
 from .pod_identity import PodIdentityRole, PodIdentityRoleArgs
 
@@ -37,6 +38,9 @@ def controller_policy() -> dict[str, Any]:
     return json.loads(POLICY_FILE.read_text())
 
 
+READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
+
+
 def nlb(name: str, *, quic_port: int | None = None, tcp_udp: bool = False) -> Exposure:
     """An internet-facing NLB with pod IP targets, named ``name`` (at most 32 characters, fixed at creation).
 
@@ -54,7 +58,10 @@ def nlb(name: str, *, quic_port: int | None = None, tcp_udp: bool = False) -> Ex
     if quic_port is not None:
         annotations[f"{_ANNOTATION}quic-enabled-ports"] = str(quic_port)
         annotations[f"{_ANNOTATION}disable-nlb-sg"] = "true"
-    return Exposure(class_name=LOAD_BALANCER_CLASS, annotations=annotations)
+    # A rollout waits until each new pod is healthy in its target group, not only Ready in Kubernetes
+    # (https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/deploy/pod_readiness_gate/).
+    return Exposure(class_name=LOAD_BALANCER_CLASS, annotations=annotations,
+                    namespace_labels={READINESS_GATE_LABEL: "enabled"})
 
 
 def release_values(
@@ -85,6 +92,8 @@ def release_values(
 class LoadBalancerControllerArgs:
     cluster_name: pulumi.Input[str]
     """EKS cluster name."""
+    cluster_arn: pulumi.Input[str]
+    """EKS cluster ARN (scopes the controller's Pod Identity trust)."""
     region: str
     """AWS region."""
     vpc_id: pulumi.Input[str]
@@ -107,6 +116,7 @@ class LoadBalancerController(pulumi.ComponentResource):
             f"{name}",
             PodIdentityRoleArgs(
                 cluster_name=args.cluster_name,
+                cluster_arn=args.cluster_arn,
                 namespace=NAMESPACE,
                 service_account=SERVICE_ACCOUNT,
                 policy=controller_policy(),
@@ -122,7 +132,7 @@ class LoadBalancerController(pulumi.ComponentResource):
             repository_opts={"repo": CHART_REPO},
             namespace=NAMESPACE,
             values=release_values(args.cluster_name, args.region, args.vpc_id, args.tags),
-            timeout=600,
+            **release_options(),
             # The controller reads its credentials at start: the association and the policy come first.
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.identity.attachment, self.identity.association, *args.wait_for]

@@ -3,6 +3,11 @@ Identity service), its policy, the attachment and the association with ``namespa
 
 Pods read the credentials at start, from the eks-pod-identity-agent; whatever runs as the
 ServiceAccount must therefore be created after ``association`` and ``attachment``.
+
+The trust policy admits the Pod Identity service only for this account, this cluster and this
+``namespace/serviceAccount`` (the session tags Pod Identity sets,
+https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html): an association made elsewhere
+in the account for the same role is refused.
 """
 
 from __future__ import annotations
@@ -21,10 +26,24 @@ POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 POD_IDENTITY_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
 
 
+def scoped_trust_policy(cluster_arn: str, namespace: str, service_account: str) -> dict[str, Any]:
+    """Pod Identity's trust, for one cluster's ``namespace/service_account`` in the cluster's account."""
+    doc = trust_policy(POD_IDENTITY_SERVICE, *POD_IDENTITY_ACTIONS)
+    doc["Statement"][0]["Condition"] = {"StringEquals": {
+        "aws:SourceAccount": cluster_arn.split(":")[4],
+        "aws:RequestTag/eks-cluster-arn": cluster_arn,
+        "aws:RequestTag/kubernetes-namespace": namespace,
+        "aws:RequestTag/kubernetes-service-account": service_account,
+    }}
+    return doc
+
+
 @dataclass(frozen=True)
 class PodIdentityRoleArgs:
     cluster_name: pulumi.Input[str]
     """EKS cluster that runs the ServiceAccount."""
+    cluster_arn: pulumi.Input[str]
+    """Its ARN (the trust policy admits only this cluster and its account)."""
     namespace: str
     """Namespace of the ServiceAccount."""
     service_account: str
@@ -45,7 +64,8 @@ class PodIdentityRole(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.role = aws.iam.Role(
             f"{name}",
-            assume_role_policy=json.dumps(trust_policy(POD_IDENTITY_SERVICE, *POD_IDENTITY_ACTIONS)),
+            assume_role_policy=pulumi.Output.from_input(args.cluster_arn).apply(
+                lambda arn: json.dumps(scoped_trust_policy(arn, args.namespace, args.service_account))),
             description=args.description,
             opts=child,
         )

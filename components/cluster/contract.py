@@ -25,6 +25,8 @@ class Exposure:
     """``spec.loadBalancerClass``, selecting the controller that provisions the load balancer."""
     annotations: Mapping[str, str] = field(default_factory=dict)
     """Service annotations the cloud's load balancer controller reads."""
+    namespace_labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels the namespace of the exposed pods carries (EKS: the controller's pod readiness gate)."""
 
     def spec(self) -> dict:
         """The Service spec fields this exposure sets."""

@@ -7,8 +7,9 @@ that comes back names the static address instead of 127.0.0.1 and is a secret.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import pulumi
@@ -40,6 +41,14 @@ class K3sAccessArgs:
     """Name of the cluster, user and context in the returned kubeconfig."""
     depends_on: Sequence[pulumi.Resource]
     """The VM the commands run on, and the firewall rule that lets SSH through."""
+    kubeconfig_epoch: str = field(default_factory=lambda: kubeconfig_epoch(datetime.date.today()))
+    """Changes monthly, so the first ``pulumi up`` of a month reads the kubeconfig again."""
+
+
+def kubeconfig_epoch(today: datetime.date) -> str:
+    """The month: the kubeconfig's client certificate lasts 365 days and the VM rotates it once fewer
+    than 100 are left (startup.py), so a monthly read never leaves an expired one in the state."""
+    return today.strftime("%Y-%m")
 
 
 def _digest(text: str) -> str:
@@ -84,7 +93,7 @@ class K3sAccess(pulumi.ComponentResource):
             f"{name}-kubeconfig",
             connection=connection,
             create=f"sudo cat {KUBECONFIG_PATH}",
-            triggers=[args.instance_id],
+            triggers=[args.instance_id, args.kubeconfig_epoch],
             # The kubeconfig holds the cluster admin's client key: never print it, store it encrypted.
             logging=command.remote.Logging.NONE,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ready], additional_secret_outputs=["stdout"]),

@@ -15,7 +15,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.cluster.contract import Exposure
-from components.k8s import lb_address
+from components.helm import release_options, spread_over_nodes
+from components.k8s import lb_address, restricted_namespace
 from components.shared.resources import Resources
 
 CHART = "ingress-nginx"
@@ -24,6 +25,18 @@ REPOSITORY = "https://kubernetes.github.io/ingress-nginx"
 NAMESPACE = "ingress-nginx"
 # fullnameOverride pins the Service name, so the address can be read back without guessing.
 SERVICE = "ingress-nginx-controller"
+# The controller pods' selector labels (chart 4.15.1, _helpers.tpl "ingress-nginx.selectorLabels").
+CONTROLLER_SELECTOR = {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/instance": "ingress-nginx",
+                       "app.kubernetes.io/component": "controller"}
+# The controller's default access log line (controller v1.15.1, internal/ingress/controller/config/
+# config.go) with `"$request"` (which carries the query string) replaced by method, path and protocol,
+# and without the Referer: relay tokens travel as `?jwt=`, and the watch page's URL carries one too.
+ACCESS_LOG_FORMAT = (
+    '$remote_addr - $remote_user [$time_local] "$request_method $uri $server_protocol" $status '
+    '$body_bytes_sent "$http_user_agent" $request_length $request_time [$proxy_upstream_name] '
+    "[$proxy_alternative_upstream_name] $upstream_addr $upstream_response_length $upstream_response_time "
+    "$upstream_status $req_id"
+)
 # The controller renders `proxy_responses <proxy-stream-responses>` (default 1) into each UDP server
 # block: nginx ends the UDP session after that many answers from the backend, so a QUIC handshake
 # through it never completes. 2147483647 is the most nginx accepts; a QUIC connection lives as long as
@@ -76,21 +89,30 @@ class IngressController(pulumi.ComponentResource):
                 "resources": args.resources.as_k8s(),
                 "service": service,
                 "metrics": {"enabled": False},
+                # The chart's NetworkPolicies: the controller admits only its own ports, and the
+                # admission webhook's certificate jobs get one too (both default to off).
+                "networkPolicy": {"enabled": True},
+                "admissionWebhooks": {"patch": {"networkPolicy": {"enabled": True}}},
+                "config": {"log-format-upstream": ACCESS_LOG_FORMAT},
+                "topologySpreadConstraints": spread_over_nodes(CONTROLLER_SELECTOR) if args.replicas > 1 else [],
             },
             "udp": {str(port): target for port, target in args.udp.items()},
         }
         if args.udp:
-            values["controller"]["config"] = {"proxy-stream-responses": UDP_SESSION_RESPONSES}
+            values["controller"]["config"]["proxy-stream-responses"] = UDP_SESSION_RESPONSES
+        namespace = restricted_namespace(
+            f"{name}-namespace", NAMESPACE, pulumi.ResourceOptions(parent=self),
+            labels=args.exposure.namespace_labels if args.service_type == "LoadBalancer" else None)
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name="ingress-nginx",
             chart=CHART,
             version=CHART_VERSION,
             repository_opts={"repo": REPOSITORY},
-            namespace=NAMESPACE,
-            create_namespace=True,
+            namespace=namespace.metadata.name,
             values=values,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            **release_options(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *args.depends_on]),
         )
         if args.service_type == "LoadBalancer":
             # The id comes from the release's output, not a literal: `pulumi preview` of a new stack then skips
@@ -105,3 +127,4 @@ class IngressController(pulumi.ComponentResource):
         else:
             self.address = pulumi.Output.from_input("")
         self.register_outputs({"address": self.address})
+

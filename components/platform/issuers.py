@@ -23,6 +23,10 @@ ACME_SERVERS = {
     "staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
 }
 ROOT_CA_SECRET = "quicstack-root-ca"
+# A year: a client that trusts the root trusts it for no longer than that. cert-manager renews it at
+# two thirds of its life (https://cert-manager.io/docs/usage/certificate/#renewal), after which
+# clients trust the new `caCertificate` output instead.
+ROOT_CA_DURATION = "8760h"
 
 
 def dns01_solver(provider: str, zone: str, project: Optional[str], region: Optional[str],
@@ -54,6 +58,8 @@ class IssuersArgs:
     """The ``dns01`` solver stanza (``cloudDNS`` or ``route53``); required when ``dns01_hosts`` is set."""
     email: Optional[str] = None
     """ACME account e-mail."""
+    ca_domain: str = ""
+    """The stack's domain: the only names the local CA may sign for (selfsigned mode)."""
     cert_manager: Sequence[pulumi.Resource] = ()
     """The cert-manager release: its CRDs and webhook must be up before any issuer is created."""
 
@@ -68,7 +74,7 @@ class Issuers(pulumi.ComponentResource):
         super().__init__("quicstack:platform:Issuers", name, None, opts)
         after_cert_manager = pulumi.ResourceOptions(parent=self, depends_on=list(args.cert_manager))
         if args.environment == "selfsigned":
-            self.issuer, self.ca_certificate = self._local_ca(name, after_cert_manager)
+            self.issuer, self.ca_certificate = self._local_ca(name, args.ca_domain, after_cert_manager)
         else:
             issuers = {env: self._acme(name, env, args, after_cert_manager) for env in ACME_SERVERS}
             self.issuer = Issuer(name=f"letsencrypt-{args.environment}", ready=[issuers[args.environment]])
@@ -96,7 +102,9 @@ class Issuers(pulumi.ComponentResource):
             metadata={"name": f"letsencrypt-{env}"}, spec={"acme": acme}, opts=opts,
         )
 
-    def _local_ca(self, name: str, opts: pulumi.ResourceOptions) -> tuple[Issuer, pulumi.Output[str]]:
+    def _local_ca(self, name: str, domain: str, opts: pulumi.ResourceOptions) -> tuple[Issuer, pulumi.Output[str]]:
+        if not domain:
+            raise ValueError("the local CA needs the stack's domain to constrain its names")
         bootstrap = k8s.apiextensions.CustomResource(
             f"{name}-selfsigned", api_version="cert-manager.io/v1", kind="ClusterIssuer",
             metadata={"name": "quicstack-selfsigned"}, spec={"selfSigned": {}}, opts=opts,
@@ -116,7 +124,11 @@ class Issuers(pulumi.ComponentResource):
                 "isCA": True,
                 "commonName": "quicstack local root CA",
                 "secretName": ROOT_CA_SECRET,
-                "duration": "87600h",
+                "duration": ROOT_CA_DURATION,
+                # Every client that trusts this root (a cluster-wide ClusterIssuer any namespace can
+                # use) accepts only names under the stack's domain from it (RFC 5280 4.2.1.10;
+                # cert-manager's NameConstraints feature gate is Beta and on by default in v1.21).
+                "nameConstraints": {"critical": True, "permitted": {"dnsDomains": [domain]}},
                 "privateKey": {"algorithm": "ECDSA", "size": 256, "encoding": "PKCS8"},
                 "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "quicstack-selfsigned"},
             },

@@ -41,6 +41,8 @@ class PlatformArgs:
     """The DNS-01 solver stanza for the cloud's DNS service."""
     email: Optional[str] = None
     """ACME account e-mail."""
+    domain: str = ""
+    """The stack's domain (the local CA signs only names under it)."""
     udp: Mapping[int, str] = field(default_factory=dict)
     """UDP ports carried through the ingress controller (mixed protocol clusters only)."""
     cert_manager_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -50,7 +52,7 @@ class PlatformArgs:
 
     @classmethod
     def of(cls, ingress: IngressConfig, acme: AcmeConfig, cluster: Cluster, challenges: Mapping[str, str],
-           udp: Mapping[int, str]) -> "PlatformArgs":
+           udp: Mapping[int, str], domain: str) -> "PlatformArgs":
         """The platform's arguments from its config sections, the hosts' challenges and the cluster's capabilities."""
         return cls(
             ingress_class=ingress.class_name,
@@ -63,6 +65,7 @@ class PlatformArgs:
             dns01_hosts=[h for h, c in challenges.items() if c == "dns01"],
             dns01=cluster.dns01_solver,
             email=acme.email,
+            domain=domain,
             # The ingress controller carries UDP ports only where mixed protocol works (validated).
             udp=udp,
             cert_manager_annotations=cluster.cert_manager_annotations,
@@ -99,7 +102,7 @@ class Platform(pulumi.ComponentResource):
             f"{name}-issuers",
             IssuersArgs(environment=args.environment, ingress_class=args.ingress_class,
                         http01_hosts=args.http01_hosts, dns01_hosts=args.dns01_hosts, dns01=args.dns01,
-                        email=args.email, cert_manager=[cert_manager.release]),
+                        email=args.email, ca_domain=args.domain, cert_manager=[cert_manager.release]),
             opts=child,
         )
         self.issuer = issuers.issuer

@@ -14,6 +14,8 @@ from components.shared.errors import ConfigError
 from components.shared.fields import Cidr, matching
 from components.shared.model import Model
 
+from . import exposure
+
 # The rules below read the whole stack config (``Settings``), which composes this section: it is
 # passed in, not imported, so the two modules do not import each other.
 Settings = Any
@@ -189,8 +191,12 @@ class Eks(Model):
     """IPv4 block of the VPC, a /16 to a /20; pods take their addresses from the private subnets."""
     ip_family: Literal["ipv4", "ipv6"] = "ipv4"
     """Cluster IP family. Only `ipv4` is built: NLB QUIC listeners reject dual-stack load balancers."""
-    public_access_cidrs: list[Cidr] = ["0.0.0.0/0"]
-    """IPv4 blocks that may reach the public Kubernetes API endpoint (requests still need IAM credentials)."""
+    public_access_cidrs: list[Cidr]
+    """IPv4 blocks that may reach the public Kubernetes API endpoint: the machine running `pulumi up` and your own, e.g.
+    `203.0.113.7/32` (requests still need IAM credentials)."""
+    allow_open_admin: bool = False
+    """Permit `0.0.0.0/0` in `publicAccessCidrs` (the API endpoint open to the internet, guarded only by IAM). Off: an
+    open block is a config error."""
     admins: list[IamPrincipal] = []
     """IAM role or user ARNs given cluster-admin through access entries, besides the identity that creates the cluster;
     each at most once."""
@@ -284,6 +290,9 @@ def check(s: Settings) -> None:
             raise ConfigError(
                 f"eks.publicAccessCidrs.{i}", "is not an IPv4 block (EKS public endpoint access takes IPv4 only)", cidr
             )
+    if not eks.allow_open_admin:
+        exposure.check_admin_cidrs("eks.publicAccessCidrs", eks.public_access_cidrs, "eks.allowOpenAdmin",
+                                   opens="the Kubernetes API")
     if eks.name is not None:
         check_name(eks.name, derived=False)
     _nodes(s)

@@ -37,15 +37,16 @@ def public_addresses(cidrs: Iterable[str]) -> int:
     return total
 
 
-def check_admin_cidrs(key: str, cidrs: list[str], allow_key: str) -> None:
-    """An admin list is judged as a whole: ``0.0.0.0/1`` plus ``128.0.0.0/1`` is as open as ``0.0.0.0/0``."""
+def check_admin_cidrs(key: str, cidrs: list[str], allow_key: str, opens: str = "SSH and the Kubernetes API") -> None:
+    """An admin list is judged as a whole: ``0.0.0.0/1`` plus ``128.0.0.0/1`` is as open as ``0.0.0.0/0``.
+    ``opens`` names what the list guards (k3s: SSH and the API; GKE and EKS: the API)."""
     for cidr in cidrs:
         if ipaddress.ip_network(cidr).prefixlen == 0:
-            raise ConfigError(key, "opens SSH and the Kubernetes API to the whole internet: list your own addresses, "
+            raise ConfigError(key, f"opens {opens} to the whole internet: list your own addresses, "
                               f"or set {allow_key} true to accept that", cidr)
     count = public_addresses(cidrs)
     if count > OPEN_THRESHOLD:
-        raise ConfigError(key, f"opens SSH and the Kubernetes API to {count:,} public addresses (more than a /16's "
+        raise ConfigError(key, f"opens {opens} to {count:,} public addresses (more than a /16's "
                           f"{OPEN_THRESHOLD:,} counts as open): list your own addresses, or set {allow_key} true to "
                           "accept that", has_value=False)
 

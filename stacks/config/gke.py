@@ -12,6 +12,7 @@ from components.shared.errors import ConfigError
 from components.shared.fields import matching
 from components.shared.model import Model
 
+from . import exposure
 from .k3s import GcpProject, GcpRegion, GcpZone, Ipv4Cidr, MachineType, disjoint, zone_in
 
 # The rules below read the whole stack config (``Settings``), which composes this section: it is
@@ -81,10 +82,12 @@ class Gke(Model):
     """Secondary range for pod addresses (VPC-native)."""
     service_cidr: Ipv4Cidr = "10.28.0.0/20"
     """Secondary range for Service cluster IPs."""
-    admin_cidrs: Optional[list[Ipv4Cidr]] = None
-    """IPv4 blocks allowed to reach the control plane (master authorized networks), e.g. `203.0.113.7/32`; unset leaves
-    the endpoint reachable from anywhere (it still requires Google credentials). An empty list would close the API to
-    everyone, Pulumi included, so it is refused."""
+    admin_cidrs: list[Ipv4Cidr]
+    """IPv4 blocks allowed to reach the control plane (master authorized networks): the machine running `pulumi up` and
+    your own, e.g. `203.0.113.7/32` (requests still need Google credentials)."""
+    allow_open_admin: bool = False
+    """Permit `0.0.0.0/0` in `adminCidrs` (the control plane open to the internet, guarded only by Google credentials).
+    Off: an open block is a config error."""
 
     @property
     def profile(self) -> Profile:
@@ -99,7 +102,7 @@ def check(s: "Settings") -> None:
     gke: Gke = s.cluster
     if gke.admin_cidrs == []:
         raise ConfigError("gke.adminCidrs", "is empty, which closes the control plane to everyone, Pulumi included: "
-                          "list your addresses, or leave it unset for no restriction", has_value=False)
+                          "list your addresses", has_value=False)
     if gke.regional and gke.zone:
         raise ConfigError(
             "gke.zone",
@@ -113,6 +116,8 @@ def check(s: "Settings") -> None:
             has_value=False,
         )
     zone_in(gke.zone, gke.region, "gke")
+    if not gke.allow_open_admin:
+        exposure.check_admin_cidrs("gke.adminCidrs", gke.admin_cidrs, "gke.allowOpenAdmin", opens="the Kubernetes API")
     pool = gke.node_pool
     if pool.min_nodes > pool.max_nodes:
         raise ConfigError(

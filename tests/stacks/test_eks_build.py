@@ -13,7 +13,8 @@ HOSTS = {"quic.example.com": "k8s-ingress-0123456789.elb.eu-west-1.amazonaws.com
 
 
 def settings(**overrides):
-    raw = {"cloud": "eks", "domain": "quic.example.com", "relay": {"webPort": 4443}, "eks": {"region": "eu-west-1"},
+    raw = {"cloud": "eks", "domain": "quic.example.com", "relay": {"webPort": 4443},
+           "eks": {"region": "eu-west-1", "publicAccessCidrs": ["203.0.113.7/32"]},
            "acme": {"environment": "production", "email": "ops@example.com", "challenge": "dns01"},
            "dns": {"provider": "route53", "zone": "Z0123456789ABCDEFGHIJ"}}
     return load({**raw, **overrides})

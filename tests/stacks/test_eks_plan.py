@@ -8,6 +8,7 @@ import pytest
 from components.aws.load_balancer_controller import controller_policy
 from tests.components.aws.iam_eval import allows
 from tests.conftest import stack_config
+from tools.plan import fake_aws
 
 CONFIG = stack_config("eks")
 EKS = CONFIG["quicstack:eks"]
@@ -69,6 +70,11 @@ def test_cluster_access_entries_version_and_logs(p):
     logs = p.one("aws:cloudwatch/logGroup:LogGroup")
     assert inputs(logs)["name"] == f"/aws/eks/{cluster['name']}/cluster"
     assert logs["urn"] in p.depends_on(p.one("aws:eks/cluster:Cluster")["urn"])
+
+
+def test_vpc_cni_enforces_network_policies(p):
+    addons = {inputs(a)["addonName"]: inputs(a) for a in p.of_type("aws:eks/addon:Addon")}
+    assert json.loads(addons["vpc-cni"]["configurationValues"]) == {"enableNetworkPolicy": "true"}
 
 
 def test_addons_after_the_nodes(p):
@@ -144,8 +150,15 @@ def test_pod_identity_associations(p):
     for association in found.values():
         assert inputs(association)["clusterName"] == inputs(cluster)["name"]
         trust, _ = _role_and_policy(p, association)
-        assert trust["Statement"] == [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
-                                       "Action": ["sts:AssumeRole", "sts:TagSession"]}]
+        (statement,) = trust["Statement"]
+        assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+        assert statement["Action"] == ["sts:AssumeRole", "sts:TagSession"]
+        # Only this cluster (in its account) and this association's namespace/ServiceAccount.
+        arn = f"arn:aws:eks:{fake_aws.REGION}:{fake_aws.ACCOUNT}:cluster/{inputs(cluster)['name']}"
+        assert statement["Condition"] == {"StringEquals": {
+            "aws:SourceAccount": fake_aws.ACCOUNT, "aws:RequestTag/eks-cluster-arn": arn,
+            "aws:RequestTag/kubernetes-namespace": inputs(association)["namespace"],
+            "aws:RequestTag/kubernetes-service-account": inputs(association)["serviceAccount"]}}
     _, policy = _role_and_policy(p, found[("kube-system", "aws-load-balancer-controller")])
     assert policy == controller_policy()
 

@@ -11,7 +11,8 @@ K3S = {"quicstack:cloud": "k3s", "quicstack:domain": "example.com",
                          "adminCidrs": ["203.0.113.7/32"]}}
 GKE = {"quicstack:cloud": "gke", "quicstack:domain": "example.com",
        "quicstack:gke": {"project": "quicstack-demo", "region": "europe-west1", "zone": "europe-west1-b"}}
-EKS = {"quicstack:cloud": "eks", "quicstack:domain": "example.com", "quicstack:eks": {"region": "eu-west-1"},
+EKS = {"quicstack:cloud": "eks", "quicstack:domain": "example.com",
+       "quicstack:eks": {"region": "eu-west-1", "publicAccessCidrs": ["203.0.113.7/32"]},
        "quicstack:relay": {"webPort": 4443}}
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 DOMAIN_243 = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 51])

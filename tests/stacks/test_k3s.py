@@ -1,9 +1,11 @@
 """The k3s stack as planned: firewall, address, VM and startup script, secrets, and the readiness chain."""
 
+import datetime
 import re
 
 import pytest
 
+from components.gcp.k3s_access import kubeconfig_epoch
 from tests.conftest import stack_config
 
 FIREWALL = "gcp:compute/firewall:Firewall"
@@ -148,3 +150,10 @@ def test_config_error_is_one_line(plan_config):
     assert run.stderr.strip().splitlines() == [
         "quicstack:k3s.adminCidrs: '0.0.0.0/0' opens SSH and the Kubernetes API to the whole internet: list your own addresses, "
         "or set k3s.allowOpenAdmin true to accept that"]
+
+
+def test_the_kubeconfig_is_read_again_every_month(k3s):
+    # The client certificate in it lasts a year; the VM rotates it with 100 days left (startup.py).
+    triggers = k3s.one(COMMAND, "k3s-access-kubeconfig")["inputs"]["triggers"]
+    assert datetime.date.today().strftime("%Y-%m") in triggers
+    assert kubeconfig_epoch(datetime.date(2027, 1, 31)) != kubeconfig_epoch(datetime.date(2027, 2, 1))

@@ -28,10 +28,12 @@ def checkov_skips() -> dict[str, str]:
     return yaml.safe_load(CHECKOV_SKIPS.read_text()) or {}
 
 
-def checkov(directory: Path) -> dict:
-    """checkov's JSON report for every manifest in ``directory``, with the repo's skip list applied."""
+def checkov(directory: Path, framework: str = "kubernetes", quiet: bool = True) -> dict:
+    """checkov's JSON report for ``framework`` over ``directory``, with the repo's skip list applied
+    (``quiet`` leaves passed and skipped checks out of the report)."""
     skips = ",".join(checkov_skips())
-    cmd = [str(CHECKOV), "-d", str(directory), "--framework", "kubernetes", "--quiet", "-o", "json", "--skip-download"]
+    cmd = [str(CHECKOV), "-d", str(directory), "--framework", framework, "-o", "json", "--skip-download"]
+    cmd += ["--quiet"] if quiet else []
     if skips:
         cmd += ["--skip-check", skips]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)

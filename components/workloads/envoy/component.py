@@ -127,6 +127,7 @@ class EnvoyDemo(pulumi.ComponentResource):
         ns_labels = {
             "pod-security.kubernetes.io/enforce": "restricted",
             **({INJECT_LABEL: "enabled"} if injected else {}),
+            **args.exposure.namespace_labels,
         }
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace", metadata={"name": args.namespace, "labels": ns_labels}, opts=child
@@ -139,6 +140,7 @@ class EnvoyDemo(pulumi.ComponentResource):
         deployment = workload.deployment(
             [_envoy(args, mounts)], volumes, hashlib.sha256(_yaml(config_data).encode()).hexdigest(),
             replicas=args.replicas, spread=True, init_containers=[] if injected else [_server_id_writer(args)],
+            grace_seconds=GRACE_SECONDS,
             # A changed bootstrap rolls the pods (Envoy reads it once); certificate and key are watched.
             annotations={QUIC_CONTAINERS: CONTAINER} if injected else None)
         workload.disruption_budget(max_unavailable=1)
@@ -205,6 +207,23 @@ class EnvoyDemo(pulumi.ComponentResource):
         return config_data, volumes, mounts
 
 
+# Envoy exits at SIGTERM without draining (https://www.envoyproxy.io/docs/envoy/latest/operations/draining).
+# So preStop asks its loopback admin port to drain every listener gracefully (HTTP/2 and HTTP/3 clients
+# get GOAWAY and move to another pod) and waits out the drain, while the load balancer deregisters the
+# pod; then Kubernetes sends SIGTERM. The image has bash (Ubuntu base) but no curl: bash's /dev/tcp.
+DRAIN_SECONDS = 15
+GRACE_SECONDS = DRAIN_SECONDS + 15
+
+
+def drain_hook(admin_port: int) -> dict:
+    """The container's ``lifecycle``: drain the listeners through the admin port, then wait for the drain."""
+    request = (r"POST /drain_listeners?graceful HTTP/1.1\r\nHost: localhost\r\n"
+               r"Content-Length: 0\r\nConnection: close\r\n\r\n")
+    script = (f"exec 3<>/dev/tcp/127.0.0.1/{admin_port} && printf '{request}' >&3 && timeout 5 cat <&3; "
+              f"sleep {DRAIN_SECONDS}")
+    return {"preStop": {"exec": {"command": ["/bin/bash", "-c", script]}}}
+
+
 def _envoy(args: EnvoyDemoArgs, mounts: list) -> dict:
     port = args.listener.port
     probe = {"tcpSocket": {"port": "h2"}}
@@ -222,7 +241,10 @@ def _envoy(args: EnvoyDemoArgs, mounts: list) -> dict:
             # Hot restart needs shared memory and a second process; Kubernetes replaces pods instead.
             "--disable-hot-restart",
             "--log-level", "info",
+            # How long a graceful drain lasts (default 600 s, longer than any grace period).
+            "--drain-time-s", str(DRAIN_SECONDS),
         ],
+        "lifecycle": drain_hook(args.listener.admin_port),
         "ports": [
             {"name": "h2", "containerPort": port, "protocol": "TCP"},
             {"name": "h3", "containerPort": port, "protocol": "UDP"},

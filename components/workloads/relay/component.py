@@ -36,7 +36,7 @@ from components.cluster.contract import Cluster, ExposeRequest, Exposure, Public
 from components.k8s import labels, lb_address
 from components.platform.certificates import Issuer
 from components.platform.platform import Platform
-from components.restricted_workload import RestrictedWorkload
+from components.restricted_workload import DNS_EGRESS, RestrictedWorkload
 from components.workloads.relay import tier
 from components.workloads.relay.cluster import (
     PEER_TLS_DIR,
@@ -203,8 +203,11 @@ class Relay(pulumi.ComponentResource):
         scraper = ([{"from": [{"namespaceSelector": {"matchLabels": {
             "kubernetes.io/metadata.name": args.metrics_namespace}}}],
             "ports": [{"protocol": "TCP", "port": args.internal_port}]}] if args.metrics_namespace else [])
+        # Out: name servers, and other relays' QUIC port (clustered relays dial each other there); nothing else.
+        peers = {"to": [{"podSelector": {"matchLabels": workload.selector}}],
+                 "ports": [{"protocol": "UDP", "port": args.quic_port}]}
         workload.isolate([{"protocol": "UDP", "port": args.quic_port}, {"protocol": "TCP", "port": args.web_port}],
-                         rules=scraper)
+                         egress=[DNS_EGRESS, peers], rules=scraper)
         self._finish(args, certificate.secret_name, service, pods)
 
     def _finish(self, args: RelayArgs, secret_name: str, service: k8s.core.v1.Service, pods) -> None:
@@ -228,12 +231,15 @@ class Relay(pulumi.ComponentResource):
         # Where the load balancer's controller injects server IDs its webhook admits every pod here and fails closed:
         # nothing may be created in the namespace before the controller runs (and the namespace goes first on
         # teardown).
-        labels = {"pod-security.kubernetes.io/enforce": "restricted", **(LBC_NAMESPACE_LABELS if args.quic_lb else {})}
+        exposure_labels = dict(args.exposure.namespace_labels) if args.exposure else {}
+        labels = {"pod-security.kubernetes.io/enforce": "restricted", **exposure_labels,
+                  **(LBC_NAMESPACE_LABELS if args.quic_lb else {})}
         # Created at the stack's root before the relay owned it: the alias keeps the existing Namespace.
         return k8s.core.v1.Namespace(
             args.namespace, metadata={"name": args.namespace, "labels": labels},
             opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)],
-                                        depends_on=list(args.load_balancer_dependencies) if args.quic_lb else []),
+                                        depends_on=list(args.load_balancer_dependencies)
+                                        if args.quic_lb or exposure_labels else []),
         )
 
     def _tier(self, name: str, args: RelayArgs, cluster: RelayCluster, workload: RestrictedWorkload, volumes: list,

@@ -7,7 +7,7 @@ import pytest
 from components.aws import load_balancer_controller as lbc
 from components.aws.dns import dns01_policy
 from components.aws.iam import trust_policy
-from components.aws.pod_identity import POD_IDENTITY_ACTIONS, POD_IDENTITY_SERVICE
+from components.aws.pod_identity import POD_IDENTITY_ACTIONS, POD_IDENTITY_SERVICE, scoped_trust_policy
 from tests.components.aws.iam_eval import allows
 
 ACCOUNT = "123456789012"
@@ -85,3 +85,21 @@ def test_pod_identity_trust():
 def test_evaluator_rejects_operators_it_does_not_model():
     with pytest.raises(AssertionError):
         allows({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}}}]}, "s3:GetObject", "*")
+
+
+def test_pod_identity_trust_admits_only_one_cluster_namespace_and_service_account():
+    arn = "arn:aws:eks:eu-west-1:111122223333:cluster/quicstack-eks"
+    (statement,) = scoped_trust_policy(arn, "cert-manager", "cert-manager")["Statement"]
+    assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    as_policy = {"Statement": [{**statement, "Resource": "*"}]}  # the evaluator checks action and conditions
+    tags = {"aws:SourceAccount": "111122223333", "aws:RequestTag/eks-cluster-arn": arn,
+            "aws:RequestTag/kubernetes-namespace": "cert-manager",
+            "aws:RequestTag/kubernetes-service-account": "cert-manager"}
+    for action in ("sts:AssumeRole", "sts:TagSession"):
+        assert allows(as_policy, action, "*", tags)
+    for key, other in [("aws:SourceAccount", "444455556666"),
+                       ("aws:RequestTag/eks-cluster-arn", "arn:aws:eks:eu-west-1:111122223333:cluster/other"),
+                       ("aws:RequestTag/kubernetes-namespace", "default"),
+                       ("aws:RequestTag/kubernetes-service-account", "default")]:
+        assert not allows(as_policy, "sts:AssumeRole", "*", {**tags, key: other}), key
+    assert not allows(as_policy, "sts:AssumeRole", "*", {})

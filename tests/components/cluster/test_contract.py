@@ -35,7 +35,8 @@ def test_default_exposure_lets_the_cloud_pick():
 
 def test_each_cloud_section_has_its_profile():
     base = {"domain": "example.com"}
-    eks = load({**base, "cloud": "eks", "eks": {"region": "eu-west-1"}, "relay": {"webPort": 4443}}).profile
+    eks = load({**base, "cloud": "eks", "eks": {"region": "eu-west-1", "publicAccessCidrs": ["203.0.113.7/32"]},
+                "relay": {"webPort": 4443}}).profile
     k3s = load({**base, "cloud": "k3s", "k3s": {"project": "quicstack-demo", "region": "europe-west1",
                                                   "zone": "europe-west1-b", "adminCidrs": ["203.0.113.7/32"]}}).profile
     assert eks.quic_lb and eks.default_replicas == 10 and eks.dns_providers == ("route53",) and eks.system_replicas == 2

@@ -1,13 +1,14 @@
 """The k3s VM's startup script, read as text and checked by bash itself."""
 
 import configparser
+import hashlib
 import re
 import shlex
 import subprocess
 
 import pytest
 
-from components.gcp.startup import K3sNode, startup_script
+from components.gcp.startup import K3sNode, rotate_command, startup_script
 
 NODE = K3sNode(k3s_version="v1.34.9+k3s1", address="203.0.113.10", pod_cidr="10.42.0.0/16")
 SCRIPT = startup_script(NODE)
@@ -100,3 +101,68 @@ def test_other_values_change_the_script():
 def test_values_of_the_wrong_form_never_reach_the_script(field, value):
     with pytest.raises(ValueError):
         K3sNode(**{"k3s_version": "v1.34.9+k3s1", "address": "203.0.113.10", "pod_cidr": "10.42.0.0/16", field: value})
+
+
+def fetch_function() -> str:
+    return re.search(r"^fetch_k3s_installer\(\) \{\n.*?^\}$", SCRIPT, flags=re.S | re.M)[0]
+
+
+def run_fetch(tmp_path, served: bytes, expected_sha256: str) -> tuple[subprocess.CompletedProcess, bool]:
+    """The script's own fetch function with a stub curl serving ``served``; did the installer survive?"""
+    bin_dir, target = tmp_path / "bin", tmp_path / "k3s-install.sh"
+    bin_dir.mkdir()
+    (tmp_path / "served").write_bytes(served)
+    stub = bin_dir / "curl"
+    stub.write_text(f'#!/bin/sh\nwhile [ "$1" != -o ]; do shift; done\ncp {tmp_path / "served"} "$2"\n')
+    stub.chmod(0o755)
+    body = fetch_function().replace("/run/k3s-install.sh", str(target))
+    script = f"set -euo pipefail\n{body}\nfetch_k3s_installer https://example.invalid/install.sh {expected_sha256}\n"
+    proc = subprocess.run(["bash", "-c", script], env={"PATH": f"{bin_dir}:/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=30)
+    return proc, target.exists()
+
+
+def test_the_installer_comes_from_a_pinned_commit_and_runs_only_after_its_checksum():
+    assert not re.search(r"get\.k3s\.io", SCRIPT)
+    fetch = next(line.split() for line in SCRIPT.splitlines() if line.strip().startswith("fetch_k3s_installer http"))
+    assert re.fullmatch(r"https://raw\.githubusercontent\.com/k3s-io/k3s/[0-9a-f]{40}/install\.sh", fetch[1])
+    assert re.fullmatch(r"[0-9a-f]{64}", fetch[2])
+    assert line_of("fetch_k3s_installer http") < line_of("sh /run/k3s-install.sh")
+
+
+def test_a_tampered_installer_is_deleted_and_the_script_stops(tmp_path):
+    expected = next(line.split() for line in SCRIPT.splitlines() if line.strip().startswith("fetch_k3s_installer http"))[2]
+    proc, kept = run_fetch(tmp_path, b"#!/bin/sh\necho owned\n", expected)
+    assert proc.returncode != 0 and not kept and "does not match sha256" in proc.stderr
+
+
+def test_a_matching_installer_is_kept(tmp_path):
+    served = b"#!/bin/sh\necho k3s installer\n"
+    proc, kept = run_fetch(tmp_path, served, hashlib.sha256(served).hexdigest())
+    assert proc.returncode == 0 and kept, proc.stderr
+
+
+def test_certificates_rotate_weekly_before_they_expire():
+    written = files(SCRIPT)
+    timer = unit(written["/etc/systemd/system/quicstack-k3s-cert-rotate.timer"])
+    assert timer["Timer"]["OnCalendar"] == "weekly" and timer["Timer"]["Persistent"] == "true"
+    assert timer["Install"]["WantedBy"] == "timers.target"
+    service = unit(written["/etc/systemd/system/quicstack-k3s-cert-rotate.service"])
+    command = shlex.split(service["Service"]["ExecStart"])
+    assert command[:2] == ["/bin/sh", "-c"]
+    # Fewer than 100 days left (k3s certificates last 365): stop, rotate, start.
+    assert re.match(r"openssl x509 -checkend 8640000 -noout -in /var/lib/rancher/k3s/server/tls/client-admin\.crt", command[2])
+    assert re.search(r"\|\| \{ systemctl stop k3s; /usr/local/bin/k3s certificate rotate; systemctl start k3s; \}$", command[2])
+    assert "systemctl enable --now quicstack-k3s-cert-rotate.timer" in SCRIPT
+
+
+@pytest.mark.parametrize(("days_valid", "rotates"), [(30, True), (99, True), (101, False), (365, False)])
+def test_the_rotation_check_fires_only_near_expiry(tmp_path, days_valid, rotates):
+    cert = tmp_path / "client.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(tmp_path / "key"), "-out", str(cert), "-subj", "/CN=t", "-days", str(days_valid)],
+                   check=True, capture_output=True, timeout=30)
+    # The real check, with the rotation replaced by a marker.
+    check = rotate_command(cert=str(cert)).split("{")[0] + "{ echo ROTATE; }"
+    proc = subprocess.run(["sh", "-c", check], capture_output=True, text=True, timeout=30)
+    assert ("ROTATE" in proc.stdout) is rotates

@@ -43,13 +43,15 @@ def test_relay_udp_keeps_the_udp_session_open(planned):
     values = controller_values(planned)
     assert values["udp"], "the relay's UDP port is not carried by the controller"
     # A string: the chart's toString would print a number as 2.147483647e+09, which the controller rejects.
-    assert values["controller"]["config"] == {"proxy-stream-responses": "2147483647"}
+    # Beside the access log format (test_platform_security.py), the only setting changed.
+    assert values["controller"]["config"].keys() == {"proxy-stream-responses", "log-format-upstream"}
+    assert values["controller"]["config"]["proxy-stream-responses"] == "2147483647"
     assert "proxy_responses 2147483647;" in nginx_udp.udp_server_block("127.0.0.1:1", values["controller"]["config"])
 
 
 def test_without_relay_udp_the_controller_keeps_its_defaults(plan):
     values = controller_values(plan("local"))
-    assert values["udp"] == {} and "config" not in values["controller"]
+    assert values["udp"] == {} and "proxy-stream-responses" not in values["controller"]["config"]
 
 
 @pytest.mark.parametrize("value, responses", [

@@ -6,7 +6,8 @@ from stacks.config import ConfigError, load
 from stacks.config.eks import LB_NAME_MAX, MAX_PODS, check_name, default_name, load_balancer_names, pods_needed
 
 # The relay's TCP (WebSocket) and UDP (QUIC) 443 share one NLB listener on EKS: one container port.
-BASE = {"cloud": "eks", "domain": "quic.example.com", "relay": {"webPort": 4443}, "eks": {"region": "eu-west-1"}}
+BASE = {"cloud": "eks", "domain": "quic.example.com", "relay": {"webPort": 4443},
+        "eks": {"region": "eu-west-1", "publicAccessCidrs": ["203.0.113.7/32"]}}
 ACME = {"environment": "production", "email": "ops@example.com", "challenge": "dns01"}
 ROUTE53 = {"provider": "route53", "zone": "Z0123456789ABCDEFGHIJ"}
 
@@ -21,7 +22,7 @@ def test_defaults():
     eks = s.cluster
     assert (eks.kubernetes_version, eks.zones, eks.nat_gateways, eks.ip_family) == ("1.35", 2, "single", "ipv4")
     assert (eks.nodes.instance_type, eks.nodes.desired_size, eks.nodes.min_size, eks.nodes.max_size) == ("t3.medium", 3, 2, 4)
-    assert eks.public_access_cidrs == ["0.0.0.0/0"] and eks.admins == [] and eks.vpc_cidr == "10.0.0.0/16"
+    assert eks.public_access_cidrs == ["203.0.113.7/32"] and not eks.allow_open_admin and eks.admins == [] and eks.vpc_cidr == "10.0.0.0/16"
     assert s.profile.managed and not s.profile.shared_address and s.envoy_public_port == 443
 
 
@@ -47,6 +48,11 @@ def test_derived_name_that_is_too_long():
     assert str(err.value) == (
         "quicstack:eks.name: is unset and the name derived from the stack, 'quicstack-production-europe-west', makes the load "
         "balancer name 'quicstack-production-europe-west-ingress' 40 characters long; NLB names are at most 32 (use at most 24 characters)")
+
+
+def test_an_open_endpoint_only_when_asked_for():
+    s = load(config(eks={"publicAccessCidrs": ["0.0.0.0/0"], "allowOpenAdmin": True}))
+    assert s.cluster.public_access_cidrs == ["0.0.0.0/0"]
 
 
 def test_unknown_instance_types_are_not_capacity_checked():
@@ -86,6 +92,10 @@ CASES = [
     (config(eks={"kubernetesVersion": "1.29"}),
      "quicstack:eks.kubernetesVersion: '1.29' is older than 1.31, the oldest release this project's manifests are validated against"),
     (config(eks={"kubernetesVersion": "latest"}), "quicstack:eks.kubernetesVersion: 'latest' is not a Kubernetes minor version such as 1.35"),
+    ({**BASE, "eks": {"region": "eu-west-1"}}, "quicstack:eks.publicAccessCidrs: is required"),
+    (config(eks={"publicAccessCidrs": ["203.0.113.0/24", "0.0.0.0/0"]}),
+     "quicstack:eks.publicAccessCidrs: '0.0.0.0/0' opens the Kubernetes API to the whole internet: list your own addresses, "
+     "or set eks.allowOpenAdmin true to accept that"),
     (config(eks={"publicAccessCidrs": []}),
      "quicstack:eks.publicAccessCidrs: is empty: give at least one IPv4 block, or the API endpoint is unreachable for Pulumi"),
     (config(eks={"publicAccessCidrs": ["203.0.113.0/24", "2001:db8::/32"]}),
@@ -107,7 +117,8 @@ CASES = [
     (config(ingress={"relayUdp": True}),
      "quicstack:ingress.relayUdp: true is not possible on eks: it needs one LoadBalancer Service with TCP and UDP (mixed protocol), "
      "which this cluster does not support"),
-    ({**config(), "gke": {"project": "quicstack-demo", "region": "europe-west1"}},
+    ({**config(), "gke": {"project": "quicstack-demo", "region": "europe-west1",
+                           "adminCidrs": ["203.0.113.7/32"]}},
      "quicstack:gke: is set, but quicstack:cloud is 'eks' (remove the section or change cloud)"),
 ]
 

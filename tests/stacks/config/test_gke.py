@@ -6,7 +6,7 @@ from stacks.config import ConfigError, load
 from stacks.config.gke import MIXED_PROTOCOL_MIN_VERSION, version_key
 
 BASE = {"domain": "example.com", "cloud": "gke"}
-GKE = {"project": "quicstack-demo", "region": "europe-west1", "zone": "europe-west1-b"}
+GKE = {"project": "quicstack-demo", "region": "europe-west1", "zone": "europe-west1-b", "adminCidrs": ["203.0.113.7/32"]}
 MIXED = "the first version whose new clusters accept a mixed-protocol Service (gke.mixedProtocol)"
 
 
@@ -23,6 +23,9 @@ CASES = [
                               "1.34.1-gke.2190000 or later accept a mixed-protocol Service"),
     (gke(minMasterVersion="latest"), "quicstack:gke.minMasterVersion: 'latest' is not a GKE version such as 1.34 or 1.34.1-gke.2190000"),
     (gke(project=None), "quicstack:gke.project: is required"),
+    (gke(adminCidrs=None), "quicstack:gke.adminCidrs: is required"),
+    (gke(adminCidrs=["0.0.0.0/0"]), "quicstack:gke.adminCidrs: '0.0.0.0/0' opens the Kubernetes API to the whole internet: list "
+                                    "your own addresses, or set gke.allowOpenAdmin true to accept that"),
     (gke(region=None), "quicstack:gke.region: is required"),
     (gke(zone="europe-west1"), "quicstack:gke.zone: 'europe-west1' is a region, not a zone (a zone is the region plus a letter, e.g. europe-west1-b)"),
     (gke(zone=None), "quicstack:gke.zone: is required for a zonal cluster (e.g. europe-west1-b), or set gke.regional true"),
@@ -34,7 +37,8 @@ CASES = [
     (gke(nodePool={"machineType": "e2_standard_2"}), "quicstack:gke.nodePool.machineType: 'e2_standard_2' is not a machine type such as e2-medium or n2-standard-4"),
     (gke(releaseChannel="regular"), "quicstack:gke.releaseChannel: 'regular' is not one of RAPID, REGULAR, STABLE, EXTENDED"),
     (gke(autopilot=True), "quicstack:gke.autopilot: is not a known key (allowed here: project, region, zone, regional, releaseChannel, "
-                          "minMasterVersion, mixedProtocol, deletionProtection, nodePool, subnetCidr, podCidr, serviceCidr, adminCidrs)"),
+                          "minMasterVersion, mixedProtocol, deletionProtection, nodePool, subnetCidr, podCidr, serviceCidr, adminCidrs, "
+                          "allowOpenAdmin)"),
     (gke(serviceCidr="10.26.0.0/20"), "quicstack:gke.serviceCidr: '10.26.0.0/20' overlaps gke.podCidr (10.24.0.0/14)"),
     ({**gke(), "envoyDemo": {"host": "example.com"}},
      "quicstack:envoyDemo.host: 'example.com' is also the web or relay host, but on GKE the Envoy demo has an address of its own; choose another host"),
@@ -66,6 +70,10 @@ def test_regional_cluster_and_new_enough_versions():
     assert load(gke(zone=None, regional=True)).cluster.regional
     for version in (MIXED_PROTOCOL_MIN_VERSION, "1.34.2", "1.35"):
         assert load(gke(mixedProtocol=True, minMasterVersion=version)).cluster.mixed_protocol
+
+
+def test_open_control_plane_only_when_asked_for():
+    assert load(gke(adminCidrs=["0.0.0.0/0"], allowOpenAdmin=True)).cluster.admin_cidrs == ["0.0.0.0/0"]
 
 
 def test_version_order():

@@ -15,8 +15,10 @@ from components.shared.errors import HIDDEN
 ACME = {"environment": "production", "email": "ops@example.com"}
 K3S = {"cloud": "k3s", "domain": "example.com",
        "k3s": {"project": "quicstack-demo", "region": "europe-west1", "zone": "europe-west1-b", "adminCidrs": ["203.0.113.7/32"]}}
-GKE = {"cloud": "gke", "domain": "example.com", "gke": {"project": "quicstack-demo", "region": "europe-west1", "zone": "europe-west1-b"}}
-EKS = {"cloud": "eks", "domain": "example.com", "eks": {"region": "eu-west-1"}, "relay": {"webPort": 4443}}
+GKE = {"cloud": "gke", "domain": "example.com", "gke": {"project": "quicstack-demo", "region": "europe-west1",
+                                                         "zone": "europe-west1-b", "adminCidrs": ["203.0.113.7/32"]}}
+EKS = {"cloud": "eks", "domain": "example.com", "eks": {"region": "eu-west-1", "publicAccessCidrs": ["203.0.113.7/32"]},
+       "relay": {"webPort": 4443}}
 EXISTING = {"domain": "example.com"}
 ADMIN = "arn:aws:iam::123456789012:role/Admin"
 PEM_KEY = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n"
@@ -155,8 +157,7 @@ CASES = [
     (4, EXISTING, {"envoyDemo": {"publicPort": 2379}},
      f"quicstack:envoyDemo.publicPort: 2379 is a port of the node itself (etcd): {NODE_PORT}"),
     (4, GKE, {"gke": {"adminCidrs": []}},
-     "quicstack:gke.adminCidrs: is empty, which closes the control plane to everyone, Pulumi included: list your addresses, "
-     "or leave it unset for no restriction"),
+     "quicstack:gke.adminCidrs: is empty, which closes the control plane to everyone, Pulumi included: list your addresses"),
     # 5. Collisions: one port on the shared address, one name per object.
     (5, EXISTING, {"ingress": {"serviceType": "NodePort"}, "envoyDemo": {"publicPort": 443}},
      "quicstack:envoyDemo.publicPort: 443 collides with the relay on UDP 443: all Services share one address here; choose another port"),

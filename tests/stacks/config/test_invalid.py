@@ -21,7 +21,7 @@ CASES = [
     ({"domain": None}, "quicstack:domain: is required"),
     ({"cloud": "azure"}, "quicstack:cloud: 'azure' is not one of existing, k3s, gke, eks"),
     ({"cloud": "gke"}, "quicstack:gke: is required when quicstack:cloud is 'gke'"),
-    ({"eks": {"region": "eu-west-1"}}, "quicstack:eks: is set, but quicstack:cloud is 'existing' (remove the section or change cloud)"),
+    ({"eks": {"region": "eu-west-1", "publicAccessCidrs": ["203.0.113.7/32"]}}, "quicstack:eks: is set, but quicstack:cloud is 'existing' (remove the section or change cloud)"),
     ({"clould": "gke"}, "quicstack:clould: is not a known key (allowed here: cloud, domain, acme, dns, ingress, relay, web, publisher, envoyDemo, existing, k3s, gke, eks)"),
     ({"relay": {"quicPort": 0}}, "quicstack:relay.quicPort: 0 is not a port (1-65535)"),
     ({"relay": {"quicPort": "fast"}}, "quicstack:relay.quicPort: 'fast' is not a whole number"),

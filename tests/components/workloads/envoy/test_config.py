@@ -140,7 +140,8 @@ def test_eks_needs_the_nlb_server_id_length():
     demo = {"envoyDemo": {"serverIdLength": 6, "nonceLength": 8}}
     load({**BASE, **demo})  # fine elsewhere
     with pytest.raises(ConfigError) as err:
-        load({**BASE, **demo, "cloud": "eks", "eks": {"region": "eu-west-1"}, "relay": {"webPort": 4443}})
+        load({**BASE, **demo, "cloud": "eks", "eks": {"region": "eu-west-1", "publicAccessCidrs": ["203.0.113.7/32"]},
+              "relay": {"webPort": 4443}})
     assert str(err.value) == ("quicstack:envoyDemo.serverIdLength: 6 is not 8: on EKS the NLB reads, "
                               "and the load balancer controller injects, 8-byte server IDs")
 

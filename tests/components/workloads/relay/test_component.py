@@ -91,7 +91,7 @@ def test_probes_use_the_internal_listener_which_no_service_exposes(plan, stack):
         for port in svc["spec"]["ports"]:
             assert internal not in (port.get("targetPort"), port["port"]) and port.get("targetPort") != "internal", svc["metadata"]["name"]
     policy = p.object("NetworkPolicy", "relay")["spec"]
-    assert policy["policyTypes"] == ["Ingress"] and policy["podSelector"]["matchLabels"].items() <= relay_workload(p)["spec"]["template"]["metadata"]["labels"].items()
+    assert policy["policyTypes"] == ["Ingress", "Egress"] and policy["podSelector"]["matchLabels"].items() <= relay_workload(p)["spec"]["template"]["metadata"]["labels"].items()
     open_ports = {(x["protocol"], x["port"]) for rule in policy["ingress"] for x in rule["ports"]}
     assert open_ports == {("UDP", container_port(pod, "quic")["containerPort"]), ("TCP", container_port(pod, "web")["containerPort"])}
 
