@@ -57,7 +57,9 @@ class Dns01Identity(pulumi.ComponentResource):
     def __init__(self, name: str, args: Dns01IdentityArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("quicstack:gcp:Dns01Identity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        account = service_account(f"{name}-sa", args.project, args.account_id, "quicstack cert-manager DNS-01 (one zone's records)", child).account
+        account = service_account(
+            f"{name}-sa", args.project, args.account_id, "quicstack cert-manager DNS-01 (one zone's records)", child,
+        ).account
         # https://cloud.google.com/iam/docs/creating-custom-roles#deleting-custom-role
         # A deleted custom role's ID stays reserved for 37 days: a fresh suffix per role lets the stack
         # be destroyed and created again at any time.

@@ -63,7 +63,9 @@ class K3sVm(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         key = tls.PrivateKey(f"{name}-ssh", algorithm="ED25519", opts=child)
         self.ssh_private_key = pulumi.Output.secret(key.private_key_openssh)
-        account = service_account(f"{name}-sa", args.project, args.account_id, "quicstack k3s VM (no roles)", child).account
+        account = service_account(
+            f"{name}-sa", args.project, args.account_id, "quicstack k3s VM (no roles)", child,
+        ).account
         self.startup_script = pulumi.Output.from_input(args.address).apply(
             lambda ip: startup_script(K3sNode(k3s_version=args.k3s_version, address=ip, pod_cidr=args.pod_cidr))
         )
