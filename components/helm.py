@@ -16,6 +16,13 @@ def release_options() -> dict:
     return {"timeout": RELEASE_TIMEOUT_SECONDS, "cleanup_on_fail": True}
 
 
+def chart_selector(name: str, instance: str, component: str) -> dict[str, str]:
+    """The selector labels charts put on their pods, from Kubernetes' recommended labels
+    (https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/)."""
+    return {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": instance,
+            "app.kubernetes.io/component": component}
+
+
 def spread_over_nodes(selector: Mapping[str, str]) -> list[dict]:
     """Topology spread: at most one more replica on any node than on another, counted per ReplicaSet
     (``matchLabelKeys``, so a rollout's new pods are not pushed away by the old ones). On a one-node

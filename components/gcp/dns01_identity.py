@@ -16,6 +16,8 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
+from components.gcp.service_account import service_account
+
 # What cert-manager's Cloud DNS solver calls: list the TXT records, then add/delete them in a change.
 DNS01_PERMISSIONS = (
     "dns.changes.create",
@@ -55,10 +57,9 @@ class Dns01Identity(pulumi.ComponentResource):
     def __init__(self, name: str, args: Dns01IdentityArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("quicstack:gcp:Dns01Identity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        account = gcp.serviceaccount.Account(
-            f"{name}-sa", project=args.project, account_id=args.account_id,
-            display_name="quicstack cert-manager DNS-01 (one zone's records)", opts=child,
-        )
+        account = service_account(
+            f"{name}-sa", args.project, args.account_id, "quicstack cert-manager DNS-01 (one zone's records)", child,
+        ).account
         # https://cloud.google.com/iam/docs/creating-custom-roles#deleting-custom-role
         # A deleted custom role's ID stays reserved for 37 days: a fresh suffix per role lets the stack
         # be destroyed and created again at any time.

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_gcp as gcp
 import yaml
 
+from components.gcp.service_account import service_account
 from components.shared.node import UDP_BUFFER_BYTES
 
 NODE_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer")
@@ -105,16 +106,10 @@ class GkeCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: GkeClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("quicstack:gcp:GkeCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        account = gcp.serviceaccount.Account(
-            f"{name}-nodes", project=args.project, account_id=args.node_account_id,
-            display_name="quicstack GKE nodes (logs and metrics only)", opts=child,
+        nodes = service_account(
+            f"{name}-nodes", args.project, args.node_account_id,
+            "quicstack GKE nodes (logs and metrics only)", child, roles=NODE_ROLES,
         )
-        grants = [
-            gcp.projects.IAMMember(
-                f"{name}-nodes-{role.split('/')[1]}", project=args.project, role=role, member=account.member, opts=child
-            )
-            for role in NODE_ROLES
-        ]
         cluster_args: dict = {}
         if args.min_master_version:
             cluster_args["min_master_version"] = args.min_master_version
@@ -146,7 +141,7 @@ class GkeCluster(pulumi.ComponentResource):
             opts=child,
             **cluster_args,
         )
-        self.node_pool = self._node_pool(name, args, account, grants)
+        self.node_pool = self._node_pool(name, args, nodes.account, nodes.grants)
         context = pulumi.Output.concat("gke_", args.project, "_", args.location, "_", self.cluster.name)
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(context, self.cluster.endpoint, self.cluster.master_auth).apply(

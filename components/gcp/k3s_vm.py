@@ -13,6 +13,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_tls as tls
 
+from components.gcp.service_account import service_account
 from components.gcp.startup import K3sNode, startup_script
 
 # The account holds no roles; these scopes only let the guest agent write logs and metrics should
@@ -62,10 +63,9 @@ class K3sVm(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         key = tls.PrivateKey(f"{name}-ssh", algorithm="ED25519", opts=child)
         self.ssh_private_key = pulumi.Output.secret(key.private_key_openssh)
-        account = gcp.serviceaccount.Account(
-            f"{name}-sa", project=args.project, account_id=args.account_id,
-            display_name="quicstack k3s VM (no roles)", opts=child,
-        )
+        account = service_account(
+            f"{name}-sa", args.project, args.account_id, "quicstack k3s VM (no roles)", child,
+        ).account
         self.startup_script = pulumi.Output.from_input(args.address).apply(
             lambda ip: startup_script(K3sNode(k3s_version=args.k3s_version, address=ip, pod_cidr=args.pod_cidr))
         )

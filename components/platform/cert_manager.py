@@ -8,7 +8,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.helm import release_options, spread_over_nodes
+from components.helm import chart_selector, release_options, spread_over_nodes
 from components.k8s import restricted_namespace
 
 CHART = "oci://quay.io/jetstack/charts/cert-manager"
@@ -18,10 +18,8 @@ NAMESPACE = "cert-manager"
 # which GKE Workload Identity and EKS Pod Identity bind to.
 SERVICE_ACCOUNT = "cert-manager"
 # Selector labels of the controller and webhook pods (chart v1.21.1, deployment.yaml, webhook-deployment.yaml).
-CONTROLLER_SELECTOR = {"app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/instance": "cert-manager",
-                       "app.kubernetes.io/component": "controller"}
-WEBHOOK_SELECTOR = {"app.kubernetes.io/name": "webhook", "app.kubernetes.io/instance": "cert-manager",
-                    "app.kubernetes.io/component": "webhook"}
+CONTROLLER_SELECTOR = chart_selector("cert-manager", "cert-manager", "controller")
+WEBHOOK_SELECTOR = chart_selector("webhook", "cert-manager", "webhook")
 
 
 @dataclass(frozen=True)

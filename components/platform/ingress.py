@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.cluster.contract import Exposure
-from components.helm import release_options, spread_over_nodes
+from components.helm import chart_selector, release_options, spread_over_nodes
 from components.k8s import lb_address, restricted_namespace
 from components.shared.resources import Resources
 
@@ -26,8 +26,7 @@ NAMESPACE = "ingress-nginx"
 # fullnameOverride pins the Service name, so the address can be read back without guessing.
 SERVICE = "ingress-nginx-controller"
 # The controller pods' selector labels (chart 4.15.1, _helpers.tpl "ingress-nginx.selectorLabels").
-CONTROLLER_SELECTOR = {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/instance": "ingress-nginx",
-                       "app.kubernetes.io/component": "controller"}
+CONTROLLER_SELECTOR = chart_selector("ingress-nginx", "ingress-nginx", "controller")
 # The controller's default access log line (controller v1.15.1, internal/ingress/controller/config/
 # config.go) with `"$request"` (which carries the query string) replaced by method, path and protocol,
 # and without the Referer: relay tokens travel as `?jwt=`, and the watch page's URL carries one too.
