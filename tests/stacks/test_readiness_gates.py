@@ -16,6 +16,7 @@ def test_nlb_backed_namespaces_wait_for_healthy_targets_on_eks_only(plan, stack)
     if eks:  # the controller's webhook admits the gated pods: it runs first
         controller = next(r for r in p.of_type("kubernetes:helm.sh/v3:Release")
                           if r["inputs"]["name"] == "aws-load-balancer-controller")
-        relay = next(r for r in p.of_type("kubernetes:apps/v1:Deployment")
+        # One relay is a Deployment, a tier (EKS's default of two) a StatefulSet.
+        relay = next(r for kind in ("Deployment", "StatefulSet") for r in p.of_type(f"kubernetes:apps/v1:{kind}")
                      if r["inputs"]["metadata"]["name"] == "relay")
         assert controller["urn"] in p.depends_on(relay["urn"])

@@ -7,8 +7,14 @@ from tests.conftest import STACKS
 DNS = {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
 
 
-def pod_labels(p, deployment: str) -> dict:
-    return p.object("Deployment", deployment)["spec"]["template"]["metadata"]["labels"]
+def workload(p, name: str) -> dict:
+    """The Deployment, or the StatefulSet where the relay runs as a tier (EKS)."""
+    (found,) = [o for kind in ("Deployment", "StatefulSet") for o in p.objects(kind) if o["metadata"]["name"] == name]
+    return found
+
+
+def pod_labels(p, name: str) -> dict:
+    return workload(p, name)["spec"]["template"]["metadata"]["labels"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -17,7 +23,7 @@ def test_the_relay_reaches_name_servers_and_other_relays_only(plan, stack):
     policy = p.object("NetworkPolicy", "relay")["spec"]
     assert "Egress" in policy["policyTypes"]
     labels = pod_labels(p, "relay")
-    (quic,) = [x for x in p.object("Deployment", "relay")["spec"]["template"]["spec"]["containers"][0]["ports"]
+    (quic,) = [x for x in workload(p, "relay")["spec"]["template"]["spec"]["containers"][0]["ports"]
                if x["name"] == "quic"]
     dns, peers = policy["egress"]
     assert dns == DNS
