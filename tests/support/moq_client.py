@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from tests.support.moq_peer import read_frames, write_frames
 from tests.support.plan import ROOT
+from tests.support.processes import stop
 
 PEER = [sys.executable, "-m", "tests.support.moq_peer"]
 
@@ -100,12 +101,7 @@ def publishing(url: str, ca: Path, broadcast: str, frames: list[bytes], workdir:
     try:
         yield Publisher(process, out, err)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def peer_args(command: str, url: str, ca: Path, **options) -> list[str]:

@@ -33,6 +33,7 @@ from components.workloads.relay.cluster import RELAY_BINARY
 from tests.support.envoy import _object, _rewrite, _secret_files, free_port, write_volume
 from tests.support.pki import LocalCA
 from tests.support.plan import ROOT, Plan
+from tests.support.processes import stop
 
 VERSION = "0.14.12"
 """The crate version: the same as the pinned image ``moqdev/moq-relay:0.14.12``."""
@@ -287,12 +288,7 @@ def running(relay: LocalRelay, timeout: float = 20, env: Optional[dict[str, str]
             time.sleep(0.05)
         yield run
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def served_certificate(relay: LocalRelay, cafile: Optional[Path] = None, server_name: Optional[str] = None) -> int:
