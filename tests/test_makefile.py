@@ -10,12 +10,7 @@ import subprocess
 import pytest
 
 from tests.support.plan import ROOT
-
-
-def outside_make() -> dict:
-    """The environment as a user's shell has it: under `make test` the variables of the outer make would make the
-    inner one print "Entering directory" lines."""
-    return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+from tests.support.processes import outside_make
 
 
 @pytest.mark.parametrize("target", ["up", "preview", "destroy"])

@@ -6,6 +6,7 @@ import subprocess
 import pytest
 
 from tests.support.plan import ROOT
+from tests.support.processes import outside_make
 
 PASSPHRASE_VARS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "SECRETS_PROVIDER")
 
@@ -27,7 +28,7 @@ STUB_PATH: list[str] = []
 
 
 def make(*args: str, **env: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in PASSPHRASE_VARS}
+    base = outside_make(drop=PASSPHRASE_VARS)
     return subprocess.run(["make", "--no-print-directory", "-n", *args], cwd=ROOT,
                           env={**base, "PATH": STUB_PATH[-1], **env}, capture_output=True, text=True, timeout=60)
 

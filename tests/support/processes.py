@@ -3,12 +3,23 @@ stopped again by PID (SIGTERM, then SIGKILL when the process does not exit in ti
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
+
+
+# Set by an outer make (`make test`): an inner make would then print "Entering directory" lines and prefix its
+# errors with `make[1]:`, which a user's shell never shows.
+MAKE_VARIABLES = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")
+
+
+def outside_make(drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """This process's environment as a user's shell has it (no outer make), without the ``drop`` variables."""
+    return {k: v for k, v in os.environ.items() if k not in MAKE_VARIABLES + drop}
 
 
 def stop(process: subprocess.Popen, grace: float = 10) -> None:
