@@ -17,51 +17,51 @@ from pydantic.alias_generators import to_camel
 class StackOutputs:
     """What ``pulumi stack output`` shows; unset fields (a disabled workload, another cloud) are not exported."""
 
-    ingress_address: Any
+    ingress_address: pulumi.Input[str]
     """Public IP or host name of the ingress controller's load balancer ("" with `ingress.serviceType: NodePort`)."""
-    ca_certificate: Any
+    ca_certificate: pulumi.Input[str]
     """PEM of the stack's own root CA (`acme.environment: selfsigned`), which `tools.verify` trusts; "" otherwise."""
-    relay_url: Optional[Any] = None
+    relay_url: Optional[pulumi.Input[str]] = None
     """`https://<relay host>`: the relay's URL."""
-    relay_address: Optional[Any] = None
+    relay_address: Optional[pulumi.Input[str]] = None
     """Where the relay host must resolve: its load balancer's IP or host name (the ingress's where it shares it)."""
-    relay_certificate_secret: Optional[Any] = None
+    relay_certificate_secret: Optional[pulumi.Input[str]] = None
     """Name of the Secret in namespace `moq` with the relay's certificate and key."""
-    relay_public_prefix: Optional[Any] = None
+    relay_public_prefix: Optional[pulumi.Input[str]] = None
     """Broadcast path prefix open without a token (`relay.publicPrefix`), where `tools.verify` opens its session."""
-    relay_replicas: Optional[Any] = None
+    relay_replicas: Optional[pulumi.Input[int]] = None
     """Relays in the tier (`relay.replicas`)."""
-    relay_quic_lb: Optional[Any] = None
+    relay_quic_lb: Optional[pulumi.Input[bool]] = None
     """Whether the relays write QUIC-LB connection IDs the load balancer routes by (EKS): `tools.verify` then counts the
     relays that answer (its `quic-lb` row for the relay)."""
-    relay_token_key: Optional[Any] = None
+    relay_token_key: Optional[pulumi.Input[str]] = None
     """Where publishing takes tokens and the stack generates the key: PEM of the private key `python -m tools.token`
     signs with (secret)."""
-    web_url: Optional[Any] = None
+    web_url: Optional[pulumi.Input[str]] = None
     """`https://<web host>`: the watch page."""
-    envoy_url: Optional[Any] = None
+    envoy_url: Optional[pulumi.Input[str]] = None
     """`https://<Envoy host>[:port]`: the Envoy demo."""
-    envoy_address: Optional[Any] = None
+    envoy_address: Optional[pulumi.Input[str]] = None
     """Public IP or host name of the Envoy demo's load balancer."""
-    envoy_replicas: Optional[Any] = None
+    envoy_replicas: Optional[pulumi.Input[int]] = None
     """Envoy pods: distinct QUIC-LB server IDs `tools.verify` expects to see."""
-    envoy_h2_body: Optional[Any] = None
+    envoy_h2_body: Optional[pulumi.Input[str]] = None
     """Body the Envoy demo answers over HTTP/1.1 and HTTP/2 (`envoyDemo.h2Body`)."""
-    envoy_h3_body: Optional[Any] = None
+    envoy_h3_body: Optional[pulumi.Input[str]] = None
     """Body the Envoy demo answers over HTTP/3 (`envoyDemo.h3Body`)."""
-    envoy_server_id_length: Optional[Any] = None
+    envoy_server_id_length: Optional[pulumi.Input[int]] = None
     """Bytes of QUIC-LB server ID in the Envoy demo's connection IDs (`envoyDemo.serverIdLength`)."""
-    kube_context: Optional[Any] = None
+    kube_context: Optional[pulumi.Input[str]] = None
     """`cloud: existing`: the kubeconfig context the stack deploys to."""
-    kubeconfig: Optional[Any] = None
+    kubeconfig: Optional[pulumi.Input[str]] = None
     """k3s, GKE, EKS: a kubeconfig for the cluster (secret)."""
-    ssh_private_key: Optional[Any] = None
+    ssh_private_key: Optional[pulumi.Input[str]] = None
     """k3s: the VM's SSH private key (secret)."""
-    ssh_command: Optional[Any] = None
+    ssh_command: Optional[pulumi.Input[str]] = None
     """k3s: `ssh` to the VM with that key (save it as `quicstack-k3s.key`)."""
-    cluster_name: Optional[Any] = None
+    cluster_name: Optional[pulumi.Input[str]] = None
     """GKE, EKS: the cluster's name."""
-    cluster_location: Optional[Any] = None
+    cluster_location: Optional[pulumi.Input[str]] = None
     """GKE: the cluster's zone or region."""
 
     @classmethod

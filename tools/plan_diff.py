@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 2:
         print("usage: python -m tools.plan_diff OLD_PLAN_DIR NEW_PLAN_DIR", file=sys.stderr)
         return 2
+    missing = [d for d in args if not (Path(d) / "resources.json").is_file()]
+    if missing:
+        print(f"{missing[0]} is not a plan directory (no resources.json): pass the folder `python -m tools.plan STACK"
+              " --out DIR` wrote for the stack, DIR/STACK", file=sys.stderr)
+        return 2
     lines = diff(Path(args[0]), Path(args[1]))
     print("\n".join(lines) if lines else "identical")
     return 1 if lines else 0

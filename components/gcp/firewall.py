@@ -37,34 +37,27 @@ def _allows(ports: Mapping[str, Sequence[int]]) -> list[dict]:
 
 
 class Firewall(pulumi.ComponentResource):
+    """Two ingress rules on the instances' tag: `public`, the workloads' ports from anywhere, and `admin`, SSH
+    and the Kubernetes API from the admin ranges only (logged: who reached them, and from where, is worth a
+    line)."""
+
     public: gcp.compute.Firewall
-    """The workloads' public ports, from anywhere."""
     admin: gcp.compute.Firewall
-    """SSH and the Kubernetes API, from the admin blocks only."""
 
     def __init__(self, name: str, args: FirewallArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("quicstack:gcp:Firewall", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        self.public = gcp.compute.Firewall(
-            f"{name}-public",
-            network=args.network,
-            direction="INGRESS",
-            allows=_allows(args.public_ports),
-            source_ranges=[ANYWHERE],
-            target_tags=[args.target_tag],
-            description="quicstack: the load balancers' public ports",
-            opts=child,
-        )
-        self.admin = gcp.compute.Firewall(
-            f"{name}-admin",
-            network=args.network,
-            direction="INGRESS",
-            allows=_allows({"tcp": args.admin_tcp_ports}),
-            source_ranges=list(args.admin_cidrs),
-            target_tags=[args.target_tag],
-            description="quicstack: SSH and the Kubernetes API, from the admin ranges only",
-            # Who reached SSH or the API server, and from where, is worth a log line.
+
+        def rule(role: str, ports: Mapping[str, Sequence[int]], sources: Sequence[str], what: str, **extra):
+            return gcp.compute.Firewall(
+                f"{name}-{role}", network=args.network, direction="INGRESS", allows=_allows(ports),
+                source_ranges=list(sources), target_tags=[args.target_tag], description=f"quicstack: {what}",
+                opts=pulumi.ResourceOptions(parent=self), **extra,
+            )
+
+        self.public = rule("public", args.public_ports, [ANYWHERE], "the load balancers' public ports")
+        self.admin = rule(
+            "admin", {"tcp": args.admin_tcp_ports}, args.admin_cidrs,
+            "SSH and the Kubernetes API, from the admin ranges only",
             log_config={"metadata": "INCLUDE_ALL_METADATA"},
-            opts=child,
         )
         self.register_outputs({})

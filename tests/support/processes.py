@@ -54,20 +54,23 @@ def wait_for_output(log: Path, text: str, process: subprocess.Popen, timeout: fl
 
 
 def wait_until(ready: Callable[[], object], proc: subprocess.Popen, log: Path, what: str, timeout: float = 30) -> None:
-    """Until ``ready()`` returns without OSError, or fail (``proc`` ended, or ``timeout``) with the end of ``log``."""
+    """Until ``ready()`` returns without OSError, or fail with the end of ``log``: "<what> exited with <code>" when
+    ``proc`` ended, "<what> was not ready within <timeout> s" when time ran out."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             ready()
             return
         except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                output = log.read_text()[-3000:] if log.exists() else ""
-                raise AssertionError(f"{what} (exit code {proc.poll()}):\n{output}") from None
-            time.sleep(0.1)
+            ended = proc.poll() is not None
+            if ended or time.monotonic() > deadline:
+                output = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+                why = f"exited with {proc.returncode}" if ended else f"was not ready within {timeout} s"
+                raise RuntimeError(f"{what} {why}:\n{output}") from None
+            time.sleep(0.05)
 
 
 def wait_for_tcp(port: int, proc: subprocess.Popen, log: Path, timeout: float = 30) -> None:
     """Until 127.0.0.1:``port`` accepts a connection (like a kubelet TCP probe)."""
     wait_until(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close(), proc, log,
-               f"nothing listens on {port}", timeout)
+               f"the server on port {port}", timeout)

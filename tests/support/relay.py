@@ -33,7 +33,7 @@ from components.workloads.relay.cluster import RELAY_BINARY
 from tests.support.envoy import _object, _rewrite, _secret_files, free_port, write_volume
 from tests.support.pki import LocalCA
 from tests.support.plan import ROOT, Plan
-from tests.support.processes import stop
+from tests.support.processes import stop, wait_until
 
 VERSION = "0.14.12"
 """The crate version: the same as the pinned image ``moqdev/moq-relay:0.14.12``."""
@@ -279,13 +279,8 @@ def running(relay: LocalRelay, timeout: float = 20, env: Optional[dict[str, str]
         )
     run = RunningRelay(relay, process, log)
     try:
-        deadline = time.monotonic() + timeout
-        while not healthy(relay.health_url):
-            if process.poll() is not None:
-                raise RuntimeError(f"moq-relay exited with {process.returncode}:\n{run.output()[-3000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"moq-relay not healthy after {timeout} s:\n{run.output()[-3000:]}")
-            time.sleep(0.05)
+        wait_until(lambda: urllib.request.urlopen(relay.health_url, timeout=1).close(), process, log,
+                   "moq-relay", timeout)
         yield run
     finally:
         stop(process)

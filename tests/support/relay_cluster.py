@@ -21,6 +21,7 @@ import re
 import subprocess
 import time
 import tomllib
+import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +31,8 @@ import tomli_w
 
 from tests.support.envoy import _rewrite, free_port, write_volume
 from tests.support.pki import LocalCA
-from tests.support.processes import stop
-from tests.support.relay import BINARY, expand, healthy
+from tests.support.processes import stop, wait_until
+from tests.support.relay import BINARY, expand
 
 
 
@@ -195,11 +196,8 @@ def running(relays: list[LocalRelay], timeout: float = 20) -> Iterator[Tier]:
                     stdout=out, stderr=subprocess.STDOUT, cwd=relay.root))
         deadline = time.monotonic() + timeout
         for relay, process in zip(relays, tier.processes):
-            while not healthy(relay.health_url):
-                assert process.poll() is None, f"relay {relay.ordinal} exited:\n{tier.log(relay.ordinal)[-3000:]}"
-                assert time.monotonic() < deadline, \
-                    f"relay {relay.ordinal} not healthy:\n{tier.log(relay.ordinal)[-3000:]}"
-                time.sleep(0.05)
+            wait_until(lambda: urllib.request.urlopen(relay.health_url, timeout=1).close(), process,
+                       relay.root / "relay.log", f"relay {relay.ordinal}", max(0.1, deadline - time.monotonic()))
         yield tier
     finally:
         for ordinal in range(len(tier.processes)):

@@ -78,5 +78,5 @@ def serving(tmp_path: Path, relay_url: str, broadcast: str, *, isolation: bool =
     with nginx(site_config(root, port, relay_url, isolation) + "\n" + extra, work) as proc:
         url = f"http://127.0.0.1:{port}/"
         wait_until(lambda: urllib.request.urlopen(url + "healthz", timeout=1).close(), proc, work / "error.log",
-                   f"nginx does not serve {url}", timeout=10)
+                   f"nginx (serving {url})", timeout=10)
         yield url

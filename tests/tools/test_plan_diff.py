@@ -44,3 +44,10 @@ def test_differences_are_named(tmp_path):
     assert "resource differs: kubernetes:core/v1:Namespace::moq: urn" in lines
     assert "output only in old: webUrl" in lines and "output only in new: relayUrl" in lines
     assert plan_diff.main([str(old), str(new)]) == 1
+
+
+def test_a_folder_that_is_not_a_plan_is_one_line_and_exit_2(tmp_path, capsys):
+    plan = write_plan(tmp_path / "new")
+    assert plan_diff.main([str(tmp_path), str(plan)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(tmp_path) in err and "DIR/STACK" in err
