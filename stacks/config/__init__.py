@@ -36,6 +36,10 @@ def load(raw: Mapping[str, Any]) -> Settings:
 
 def from_pulumi() -> Settings:
     """Read every ``quicstack:`` key the Pulumi runtime holds and validate it."""
+    # The SDK reads a key by name but cannot list the keys (pulumi/pulumi#6789, open), and a misspelt key must fail
+    # rather than be ignored. So this reads the runtime's own tables: the language host's PULUMI_CONFIG environment
+    # (`get_config_env`) and what set_all_config stored (mocks, inline programs). tests/stacks/config pins both
+    # against the pinned SDK: an SDK upgrade that moves them fails a test, not a deploy.
     import pulumi.runtime.config as runtime_config
 
     values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}

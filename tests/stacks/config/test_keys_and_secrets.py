@@ -4,6 +4,7 @@ every key of the stack file), and an error line never repeats a value that looks
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -36,13 +37,22 @@ def test_project_and_engine_keys_pass():
     check({"quicstack:domain": "x", "quicstack:relay": "{}", "pulumi:disable-default-providers": "[]"}, KNOWN)
 
 
-def _from_pulumi(config: dict, secret_keys: list[str]) -> subprocess.CompletedProcess:
-    """``from_pulumi`` with the runtime config the CLI would set, in a process of its own (global state)."""
+def _from_pulumi(config: dict, secret_keys: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
+    """``from_pulumi`` with the runtime config the CLI would set, in a process of its own (global state); ``env``
+    adds what the engine's language host sets instead (``PULUMI_CONFIG``)."""
     code = ("import json, sys, pulumi.runtime.config as c; from stacks.config import from_pulumi, ConfigError\n"
             "c.set_all_config(json.loads(sys.argv[1]), json.loads(sys.argv[2]))\n"
             "try:\n    from_pulumi(); print('ok')\nexcept ConfigError as e:\n    print(e)\n")
     return subprocess.run([sys.executable, "-c", code, json.dumps(config), json.dumps(secret_keys)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})})
+
+
+def test_keys_the_engine_passes_in_its_environment_are_checked_too():
+    """The language host hands the program its config as PULUMI_CONFIG: the SDK-internal table read there must
+    still be where the pinned SDK keeps it (a moved table would let every misspelt key through silently)."""
+    engine = {"quicstack:domain": "example.com", "quicstack:relay": '{"replicas": 2, "sessionAffinty": "ClientIP"}'}
+    out = _from_pulumi({}, [], {"PULUMI_CONFIG": json.dumps(engine)}).stdout
+    assert out.startswith("quicstack:relay.sessionAffinty:") and "sessionAffinity" in out, out
 
 
 def test_under_the_cli_a_foreign_namespace_and_a_secret_value_are_refused():
