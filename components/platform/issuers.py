@@ -44,6 +44,13 @@ def dns01_solver(provider: str, zone: str, project: Optional[str], region: Optio
     return {"route53": {"region": region, "hostedZoneID": zone}}
 
 
+def permitted_domains(domain: str, hosts: Sequence[str]) -> list[str]:
+    """The local CA's permitted DNS domains: the stack's domain, plus each public host outside it (a ``relay.host``
+    in another domain): a name constraint covers a domain and every name under it (RFC 5280 4.2.1.10)."""
+    outside = {h for h in hosts if h != domain and not h.endswith(f".{domain}")}
+    return [domain, *sorted(outside)]
+
+
 @dataclass(frozen=True)
 class IssuersArgs:
     environment: Literal["production", "staging", "selfsigned"]
@@ -59,7 +66,7 @@ class IssuersArgs:
     email: Optional[str] = None
     """ACME account e-mail."""
     ca_domain: str = ""
-    """The stack's domain: the only names the local CA may sign for (selfsigned mode)."""
+    """The stack's domain: with the hosts outside it, the only names the local CA may sign for (selfsigned mode)."""
     cert_manager: Sequence[pulumi.Resource] = ()
     """The cert-manager release: its CRDs and webhook must be up before any issuer is created."""
 
@@ -74,7 +81,8 @@ class Issuers(pulumi.ComponentResource):
         super().__init__("quicstack:platform:Issuers", name, None, opts)
         after_cert_manager = pulumi.ResourceOptions(parent=self, depends_on=list(args.cert_manager))
         if args.environment == "selfsigned":
-            self.issuer, self.ca_certificate = self._local_ca(name, args.ca_domain, after_cert_manager)
+            domains = permitted_domains(args.ca_domain, [*args.http01_hosts, *args.dns01_hosts])
+            self.issuer, self.ca_certificate = self._local_ca(name, domains, after_cert_manager)
         else:
             issuers = {env: self._acme(name, env, args, after_cert_manager) for env in ACME_SERVERS}
             self.issuer = Issuer(name=f"letsencrypt-{args.environment}", ready=[issuers[args.environment]])
@@ -102,8 +110,9 @@ class Issuers(pulumi.ComponentResource):
             metadata={"name": f"letsencrypt-{env}"}, spec={"acme": acme}, opts=opts,
         )
 
-    def _local_ca(self, name: str, domain: str, opts: pulumi.ResourceOptions) -> tuple[Issuer, pulumi.Output[str]]:
-        if not domain:
+    def _local_ca(self, name: str, domains: Sequence[str], opts: pulumi.ResourceOptions
+                  ) -> tuple[Issuer, pulumi.Output[str]]:
+        if not domains[0]:
             raise ValueError("the local CA needs the stack's domain to constrain its names")
         bootstrap = k8s.apiextensions.CustomResource(
             f"{name}-selfsigned", api_version="cert-manager.io/v1", kind="ClusterIssuer",
@@ -126,9 +135,9 @@ class Issuers(pulumi.ComponentResource):
                 "secretName": ROOT_CA_SECRET,
                 "duration": ROOT_CA_DURATION,
                 # Every client that trusts this root (a cluster-wide ClusterIssuer any namespace can
-                # use) accepts only names under the stack's domain from it (RFC 5280 4.2.1.10;
-                # cert-manager's NameConstraints feature gate is Beta and on by default in v1.21).
-                "nameConstraints": {"critical": True, "permitted": {"dnsDomains": [domain]}},
+                # use) accepts only the stack's names from it (RFC 5280 4.2.1.10; cert-manager's
+                # NameConstraints feature gate is Beta and on by default in v1.21).
+                "nameConstraints": {"critical": True, "permitted": {"dnsDomains": list(domains)}},
                 "privateKey": {"algorithm": "ECDSA", "size": 256, "encoding": "PKCS8"},
                 "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "quicstack-selfsigned"},
             },

@@ -35,6 +35,8 @@ from components.workloads.watch.config import WebConfig
 STATIC = Path(__file__).parent
 HTTP_PORT = 8080
 """nginx's port in ``watch/default.conf`` (the unprivileged image cannot bind 80)."""
+PRESTOP_SECONDS = 5
+"""Seconds a stopping page pod keeps serving (well inside the default 30-second grace period)."""
 HTML_DIR = "/usr/share/nginx/html"
 CONF_DIR = "/etc/nginx/conf.d"
 BUNDLE_FILE = f"{bundle.BUNDLE_NAME}.gz"
@@ -174,6 +176,9 @@ def _container(args: WatchPageArgs) -> dict:
         "image": args.image,
         "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}],
         "readinessProbe": {**probe, "periodSeconds": 5},
+        # The ingress controller learns that a stopping pod left the endpoints a moment after the kubelet stops
+        # it; nginx keeps serving those seconds, then stops gracefully (the image's STOPSIGNAL is SIGQUIT).
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SECONDS}}},
         "livenessProbe": {**probe, "periodSeconds": 10},
         "resources": {k: dict(v) for k, v in args.resources.items()},
         "volumeMounts": [

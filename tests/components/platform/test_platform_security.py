@@ -88,6 +88,26 @@ def test_the_local_ca_signs_only_the_stack_domain_for_at_most_a_year(plan):
     assert 0 < hours <= 365 * 24
 
 
+def _inside(name: str, domains: list[str]) -> bool:
+    return any(name == d or name.endswith(f".{d}") for d in domains)
+
+
+@pytest.mark.parametrize("relay_host", [None, "relay.other.test"])
+def test_every_name_the_local_ca_signs_is_inside_its_constraints(plan_config, relay_host):
+    """A host outside `domain` (allowed by config) must still get a certificate that clients accept."""
+    config = {**stack_config("local"), "quicstack:envoyDemo": {"enabled": True}}
+    if relay_host:
+        config["quicstack:relay"] = {"host": relay_host}
+    run, p = plan_config(config)
+    assert run.returncode == 0, run.stderr
+    permitted = p.object("Certificate", "quicstack-root-ca")["spec"]["nameConstraints"]["permitted"]["dnsDomains"]
+    assert permitted[0] == config["quicstack:domain"] and (relay_host in permitted) == bool(relay_host)
+    signed = [c for c in p.objects("Certificate") if c["spec"]["issuerRef"]["name"] == "quicstack-ca"]
+    names = [n for c in signed for n in c["spec"].get("dnsNames", [])]
+    assert len(names) >= 3 and (relay_host in names) == bool(relay_host)
+    assert [n for n in names if not _inside(n, permitted)] == []
+
+
 def logged_line(tmp_path, log_format: str) -> str:
     """One request with a token in the query and in the Referer through real nginx; its access log line."""
     work = tmp_path / "nginx"

@@ -157,3 +157,13 @@ def test_no_page_when_disabled(plan_config):
     assert run.returncode == 0, run.stderr
     assert not [o for o in p.manifests if o["metadata"]["name"] == "watch-page"]
     assert p.object("Deployment", "relay")
+
+
+def test_a_stopping_page_pod_keeps_serving_until_the_ingress_forgets_it(plan):
+    deployment = plan("local").object("Deployment", "watch-page")
+    pod = deployment["spec"]["template"]["spec"]
+    sleep = pod["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert 3 <= sleep < pod.get("terminationGracePeriodSeconds", 30)
+    # One replica: the new pod must be Ready before the old one stops (the Deployment defaults round to this).
+    assert deployment["spec"].get("strategy", {}).get("rollingUpdate", {}).get("maxUnavailable", 0) == 0
+
