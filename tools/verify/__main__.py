@@ -107,8 +107,8 @@ def _tuning(tuning) -> None:
     tuning.add_argument("--relay-path", metavar="PATH", help="relay session path when the relay URL has none "
                         f"(default: the relayPublicPrefix output, else {defaults.RELAY_PATH})")
     tuning.add_argument("--token", metavar="JWT", help="relay token: the moq check publishes a probe broadcast "
-                        "under the relay path with it and reads it back; on a relay tier (--relay-replicas) the fan-out check reads "
-                        "one through the other pods (never printed)")
+                        "under the relay path with it and reads it back; on a relay tier (--relay-replicas) "
+                        "the fan-out check reads one through the other pods (never printed)")
     skippable = sorted({name for names in [*CHECKS.values(), QUIC_LB_RELAY_CHECKS] for name in names} - {"dns"})
     tuning.add_argument("--skip", action="append", default=[], choices=skippable, metavar="CHECK",
                         help=f"do not run this check (repeatable): {', '.join(skippable)}")
