@@ -45,7 +45,7 @@ def token(plan: Plan) -> str:
 
 
 def verify_tier(tmp_path, planned: Plan, replicas: int, *, clustered: bool = True, with_token: bool = True,
-                server_ids: bool = True):
+                server_ids: bool = True, flags: tuple[str, ...] = ()):
     """Run ``replicas`` relays (each with its own server ID) behind the balancer and verify through it."""
     public_ca = LocalCA("public CA")
     relays = relay_cluster.lay_out(relay_cluster.from_plan(planned), replicas, tmp_path, public_ca,
@@ -62,7 +62,7 @@ def verify_tier(tmp_path, planned: Plan, replicas: int, *, clustered: bool = Tru
             quic_lb_balancer.running({sid: port for port, sid in ids.items()}) as balancer:
         run = run_verify(f"--relay=https://{HOST}:{balancer.port}/anon", "--ca", str(tmp_path / "public-ca.crt"),
                          "--relay-replicas", str(replicas), *(["--token", token(planned)] if with_token else ["--skip", "moq"]), "--probes", "6",
-                         "--timeout", "8", "--json", *TCP_CHECKS, timeout=90)
+                         "--timeout", "8", "--json", *TCP_CHECKS, *flags, timeout=90)
         logs = [tier.log(i)[-2000:] for i in range(replicas)]
     return run, {port: sid.hex() for port, sid in ids.items()}, logs, balancer
 
@@ -101,6 +101,14 @@ def test_relays_without_server_ids_skip_the_row_after_quic_lb_fails(tmp_path, pl
     assert run.check("relay", "quic-lb")["status"] == "fail"
     row = run.check("relay", "fan-out")
     assert (row["status"], row["summary"]) == ("skip", "not run: the quic-lb check failed"), logs
+
+
+def test_with_quic_lb_skipped_a_relay_without_server_ids_fails_the_row(tmp_path, planned):
+    run, _, logs, _ = verify_tier(tmp_path, planned, 1, server_ids=False, flags=("--skip", "quic-lb"))
+    row = run.check("relay", "fan-out")
+    assert row["status"] == "fail", (row, logs)
+    assert re.fullmatch(r"the relay's connection ID [0-9a-f]+ is not a routable QUIC-LB ID: .+; sessions cannot be "
+                        r"told apart by pod", row["summary"]), row
 
 
 def test_one_relay_is_not_proven(tmp_path, planned):

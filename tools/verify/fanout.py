@@ -62,7 +62,7 @@ async def _open(stack: AsyncExitStack, moq, run, fingerprint: str, clock: Clock,
     finished = [task for task in tasks if task in done]
     for task in finished:
         if isinstance(task.exception(), quic_lb.MalformedCid):
-            raise Failed(f"a relay's {task.exception()}: not a routable QUIC-LB ID, so no pod can be told apart")
+            raise Failed(f"the relay's {task.exception()}; sessions cannot be told apart by pod")
     sessions = [task.result() for task in finished if task.exception() is None]
     if not sessions:
         errors = [task.exception() for task in finished]

@@ -74,7 +74,8 @@ class Forwarder:
             try:
                 self.server_id.set_result(quic_lb.decode(cid, self.server_id_length).server_id)
             except quic_lb.MalformedCid as exc:
-                self.server_id.set_exception(quic_lb.MalformedCid(f"connection ID {cid.hex()}: {exc}"))
+                self.server_id.set_exception(
+                    quic_lb.MalformedCid(f"connection ID {cid.hex()} is not a routable QUIC-LB ID: {exc}"))
         if self._client is not None and self._local is not None:
             self._local.sendto(data, self._client)
 
