@@ -33,8 +33,7 @@ class StackOutputs:
     """Relays in the tier (`relay.replicas`)."""
     relay_quic_lb: Optional[Any] = None
     """Whether the relays write QUIC-LB connection IDs the load balancer routes by (EKS): `tools.verify` then counts the
-    relays that answer (its `quic-lb` row for the relay) and, with a token, reads a probe through each of them
-    (`fan-out`)."""
+    relays that answer (its `quic-lb` row for the relay)."""
     relay_token_key: Optional[Any] = None
     """Where publishing takes tokens and the stack generates the key: PEM of the private key `python -m tools.token`
     signs with (secret)."""
