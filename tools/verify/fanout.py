@@ -55,7 +55,8 @@ async def _session_on_a_pod(stack: AsyncExitStack, moq, run, fingerprint: str) -
 async def _open(stack: AsyncExitStack, moq, run, fingerprint: str, clock: Clock, attempts: int) -> list:
     """(server ID, session) of each session that connected in time, in the order they were started."""
     tasks = [asyncio.ensure_future(_session_on_a_pod(stack, moq, run, fingerprint)) for _ in range(attempts)]
-    done, pending = await asyncio.wait(tasks, timeout=clock.left(SHARE_TO_CONNECT))
+    wait = clock.left(SHARE_TO_CONNECT)
+    done, pending = await asyncio.wait(tasks, timeout=wait)
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
@@ -68,7 +69,7 @@ async def _open(stack: AsyncExitStack, moq, run, fingerprint: str, clock: Clock,
         errors = [task.exception() for task in finished]
         if errors:
             raise errors[0]
-        raise Failed(f"none of {attempts} MoQ sessions connected within {run.opts.timeout * SHARE_TO_CONNECT:g} s")
+        raise Failed(f"none of {attempts} MoQ sessions connected within {wait:.1f} s")
     return sessions
 
 
