@@ -29,7 +29,7 @@ from typing import Iterator, Optional
 
 import tomli_w
 
-from tests.support.envoy import _rewrite, free_port, write_volume
+from tests.support.envoy import _object, _rewrite, _secret_files, free_port, write_volume
 from tests.support.pki import LocalCA
 from tests.support.processes import stop, wait_until
 from tests.support.relay import BINARY, expand
@@ -78,6 +78,9 @@ def from_plan(plan, name: str = "relay") -> PodTemplate:
         if "configMap" in volume:
             data = plan.object("ConfigMap", volume["configMap"]["name"])["data"]
             files[path] = {k: v.encode() for k, v in data.items()}
+        elif secret := _object(plan.manifests, "Secret", volume["secret"]["secretName"], namespace):
+            files[path] = _secret_files(secret)  # planned (relay.auth jwt: the token key)
+            assert b"[secret]" not in b"".join(files[path].values()), "plan with --show-secrets to run the relay"
         else:
             secret = volume["secret"]["secretName"]
             (cert,) = [c for c in plan.objects("Certificate")

@@ -20,7 +20,7 @@ import time
 from components.workloads.envoy.bootstrap import MAX_CONNECTION_ID_PAYLOAD
 
 from . import defaults
-from .checks import CHECKS, Endpoint, Options, Result, run_all
+from .checks import CHECKS, QUIC_LB_RELAY_CHECKS, Endpoint, Options, Result, checks_of, run_all
 from .inputs import UsageError, from_outputs, from_urls, parse_outputs, stack_outputs, trust, typed_output
 from .report import Progress, as_json, table
 
@@ -107,8 +107,9 @@ def _tuning(tuning) -> None:
     tuning.add_argument("--relay-path", metavar="PATH", help="relay session path when the relay URL has none "
                         f"(default: the relayPublicPrefix output, else {defaults.RELAY_PATH})")
     tuning.add_argument("--token", metavar="JWT", help="relay token: the moq check publishes a probe broadcast "
-                        "under the relay path with it and reads it back (never printed)")
-    skippable = sorted({name for names in CHECKS.values() for name in names} - {"dns"})
+                        "under the relay path with it and reads it back; on a relay tier (--relay-replicas) "
+                        "the fan-out check reads one through the other pods (never printed)")
+    skippable = sorted({name for names in [*CHECKS.values(), QUIC_LB_RELAY_CHECKS] for name in names} - {"dns"})
     tuning.add_argument("--skip", action="append", default=[], choices=skippable, metavar="CHECK",
                         help=f"do not run this check (repeatable): {', '.join(skippable)}")
     tuning.add_argument("--h2-body", metavar="TEXT", help="body the Envoy demo answers over HTTP/2 "
@@ -188,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
     endpoints, options = configure(args, sys.stdin)
     # aioquic logs each connection error to stderr itself; the checks report them in their own words.
     logging.getLogger("quic").setLevel(logging.CRITICAL)
-    progress = Progress(sum(len(CHECKS[ep.role]) for ep in endpoints), sys.stderr)
+    progress = Progress(sum(len(checks_of(ep)) for ep in endpoints), sys.stderr)
     # A Runner of our own: closing it leaves no global loop state behind, and it turns Ctrl-C into
     # cancelling the checks (then KeyboardInterrupt), so every task ends before the loop closes.
     with asyncio.Runner() as runner:

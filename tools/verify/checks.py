@@ -87,7 +87,18 @@ CHECKS: dict[str, tuple[str, ...]] = {
     "web": ("dns", "tls", "page"),
     "url": ("dns", "tls", "http2", "http3"),
 }
-QUIC_CHECKS = ("http3", "quic-lb", "webtransport", "moq")
+QUIC_LB_RELAY_CHECKS = ("quic-lb", "fan-out")
+"""Added for a relay that writes QUIC-LB connection IDs (a tier behind a load balancer that routes by them)."""
+QUIC_CHECKS = ("http3", "quic-lb", "webtransport", "moq", "fan-out")
+AFTER = {"fan-out": "quic-lb"}
+"""Checks that start once another has finished (outside their own time bound), to use its figures."""
+
+
+def checks_of(endpoint: Endpoint) -> tuple[str, ...]:
+    names = CHECKS[endpoint.role]
+    if endpoint.quic_lb:
+        names += tuple(name for name in QUIC_LB_RELAY_CHECKS if name not in names)
+    return names
 
 
 def short(body: bytes | str, limit: int = 40) -> str:
@@ -101,10 +112,7 @@ class EndpointRun:
     def __init__(self, endpoint: Endpoint, options: Options, on_result: Callable[[Result], None]):
         self.ep, self.opts, self.on_result = endpoint, options, on_result
         self.address: str | None = None
-        names = CHECKS[endpoint.role]
-        if endpoint.quic_lb and "quic-lb" not in names:
-            names += ("quic-lb",)
-        self.tasks = {name: asyncio.ensure_future(self._run(name)) for name in names}
+        self.tasks = {name: asyncio.ensure_future(self._run(name)) for name in checks_of(endpoint)}
 
     async def results(self) -> list[Result]:
         return list(await asyncio.gather(*self.tasks.values()))
@@ -121,8 +129,10 @@ class EndpointRun:
                 raise Skipped(f"not run: --skip {name}")
             if name != "dns":
                 await self.connect_address()
+            if name in AFTER:
+                await asyncio.shield(self.tasks[AFTER[name]])
             # QUIC-LB and MoQ bound their steps themselves; the margin only catches a step that ignores that.
-            limit = self.opts.timeout + (1 if name in ("quic-lb", "moq") else 0)
+            limit = self.opts.timeout + (1 if name in ("quic-lb", "moq", "fan-out") else 0)
             status, summary, figures = await asyncio.wait_for(CHECK_FUNCTIONS[name](self), limit)
         except Skipped as skip:
             status, summary, figures = "skip", str(skip), {}
@@ -500,10 +510,16 @@ async def check_moq(run: EndpointRun) -> Verdict:
     return await moq_session(run)
 
 
+async def check_fanout(run: EndpointRun) -> Verdict:
+    from .fanout import check_fanout as fan_out
+
+    return await fan_out(run, run.tasks["quic-lb"].result())
+
+
 CHECK_FUNCTIONS: dict[str, Callable[[EndpointRun], Awaitable[Verdict]]] = {
     "dns": check_dns, "tls": check_tls, "http2": check_http2, "http3": check_http3, "quic-lb": check_quic_lb,
     "webtransport": check_webtransport, "relay-http": check_relay_http, "websocket": check_websocket,
-    "moq": check_moq, "page": check_page,
+    "moq": check_moq, "fan-out": check_fanout, "page": check_page,
 }
 
 

@@ -52,10 +52,14 @@ class Clock:
     def watch(self, session) -> None:
         self.closed.append(asyncio.ensure_future(session.closed()))
 
+    def left(self, share: float = 1.0) -> float:
+        """``share`` of the seconds left in the budget."""
+        return max(0.0, self.end - time.monotonic()) * share
+
     async def within(self, awaitable, reason: str, share: float = 1.0):
-        left = max(0.0, self.end - time.monotonic()) * share
         step = asyncio.ensure_future(awaitable)
-        done, _ = await asyncio.wait([step, *self.closed], timeout=left, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait([step, *self.closed], timeout=self.left(share),
+                                     return_when=asyncio.FIRST_COMPLETED)
         if step in done:
             return step.result()
         step.cancel()
@@ -78,16 +82,18 @@ async def verified_fingerprint(run) -> str:
     return hashlib.sha256(certificate.public_bytes(Encoding.DER)).hexdigest()
 
 
-def session_url(run, token: str | None) -> str:
-    host = f"[{run.address}]" if ":" in run.address else run.address
-    url = f"https://{host}:{run.ep.port}/{run.session_path.split('?')[0].strip('/')}"
+def session_url(run, token: str | None, via: int | None = None) -> str:
+    """The session's URL at the relay's address, or at 127.0.0.1:``via`` (a ``forwarder.Forwarder``)."""
+    host = "127.0.0.1" if via else f"[{run.address}]" if ":" in run.address else run.address
+    url = f"https://{host}:{via or run.ep.port}/{run.session_path.split('?')[0].strip('/')}"
     return f"{url}?jwt={quote(token, safe='')}" if token else url
 
 
-def client(moq, run, fingerprint: str, token: str | None):
+def client(moq, run, fingerprint: str, token: str | None, via: int | None = None):
+    url = session_url(run, token, via)
     if run.opts.trust.insecure:
-        return moq.Client(session_url(run, token), tls_verify=False)
-    return moq.Client(session_url(run, token), tls_fingerprints=[fingerprint], tls_system_roots=False)
+        return moq.Client(url, tls_verify=False)
+    return moq.Client(url, tls_fingerprints=[fingerprint], tls_system_roots=False)
 
 
 def refused(moq, exc: Exception, run) -> str | None:
@@ -101,14 +107,13 @@ def refused(moq, exc: Exception, run) -> str | None:
     return f"the relay refused an anonymous session on {path}: that path needs a token (--token)"
 
 
-async def check_moq(run) -> Verdict:
+async def with_sessions(run, body) -> Verdict:
+    """``await body(moq, fingerprint, clock)`` within the check's time budget; a MoQ error ends in one line."""
     moq = _library()
     fingerprint = await verified_fingerprint(run)
     clock = Clock(run.opts.timeout)
     try:
-        if run.opts.token:
-            return await probe_round_trip(moq, run, fingerprint, clock)
-        return await read_announced(moq, run, fingerprint, clock)
+        return await body(moq, fingerprint, clock)
     except moq.Error as exc:
         reason = refused(moq, exc, run)
         if reason:
@@ -118,8 +123,13 @@ async def check_moq(run) -> Verdict:
         clock.stop()
 
 
-async def connect(stack: AsyncExitStack, moq, run, fingerprint: str, clock: Clock):
-    session = await stack.enter_async_context(client(moq, run, fingerprint, run.opts.token))
+async def check_moq(run) -> Verdict:
+    steps = probe_round_trip if run.opts.token else read_announced
+    return await with_sessions(run, lambda moq, fingerprint, clock: steps(moq, run, fingerprint, clock))
+
+
+async def connect(stack: AsyncExitStack, moq, run, fingerprint: str, clock: Clock, via: int | None = None):
+    session = await stack.enter_async_context(client(moq, run, fingerprint, run.opts.token, via))
     clock.watch(session.session)
     return session
 
@@ -135,7 +145,7 @@ async def _first_media_track(broadcast, clock: Clock, path: str) -> str:
     return names[0]
 
 
-async def _read(track, clock: Clock, count: int, reason: str) -> list:
+async def read(track, clock: Clock, count: int, reason: str) -> list:
     """Up to ``count`` frames from a track consumer (arrival of the first one is required)."""
     frames: list = []
     async with track:
@@ -169,7 +179,7 @@ async def read_announced(moq, run, fingerprint: str, clock: Clock) -> Verdict:
         track_name = await _first_media_track(found.broadcast, clock, name)
         started = time.perf_counter_ns()
         track = await found.broadcast.subscribe_track(track_name)
-        frames = await _read(track, clock, FRAMES_TO_READ,
+        frames = await read(track, clock, FRAMES_TO_READ,
                              f"subscribed to {name} track {track_name}, but no frame arrived in time")
     first_ms = (frames[0][0] - started) / 1e6
     figures = {"broadcast": name, "track": track_name, "frames": len(frames), "firstFrameMs": round(first_ms, 1)}
@@ -186,17 +196,20 @@ async def probe_round_trip(moq, run, fingerprint: str, clock: Clock) -> Verdict:
         producer = publisher.create_broadcast(name)  # held: dropping the last handle ends the broadcast
         track = producer.publish_track(PROBE_TRACK)
         full = f"{run.session_path.rstrip('/')}/{name}"
+        # Behind a QUIC-LB load balancer the two sessions may reach two pods of the relay tier.
+        tier = (", or the sessions reached relay pods that do not share broadcasts (see fan-out)"
+                if run.ep.quic_lb else "")
         broadcast = await clock.within(subscriber.announced_broadcast(name), (
             f"published {full}, but the relay did not announce it back: the token may not allow "
-            "publishing or subscribing there"), share=SHARE_TO_FIND)
+            f"publishing or subscribing there{tier}"), share=SHARE_TO_FIND)
         consumer = await broadcast.subscribe_track(PROBE_TRACK)
         await clock.within(track.used(), f"subscribed to {full}, but the relay never asked the publisher for it")
         sender = asyncio.ensure_future(_send_probe(track))
         try:
-            frames = await _read(consumer, clock, PROBE_FRAMES, f"published {full}, but no frame came back in time")
+            frames = await read(consumer, clock, PROBE_FRAMES, f"published {full}, but no frame came back in time")
         finally:
             sender.cancel()
-    rtts = [(received - int.from_bytes(payload[:8], "big")) / 1e6 for received, payload in frames]
+    rtts = round_trips_ms(frames)
     figures = {"broadcast": full, "frames": len(frames), "sent": PROBE_FRAMES,
                "roundTripMs": round(statistics.median(rtts), 1), "maxMs": round(max(rtts), 1)}
     status = "pass" if len(frames) == PROBE_FRAMES else "warn"
@@ -204,9 +217,19 @@ async def probe_round_trip(moq, run, fingerprint: str, clock: Clock) -> Verdict:
                     f"{statistics.median(rtts):.0f} ms (max {max(rtts):.0f} ms)"), figures
 
 
+def probe_frame() -> bytes:
+    """A probe frame: the send time (``time.perf_counter_ns``, 8 octets) and padding."""
+    return time.perf_counter_ns().to_bytes(8, "big") + os.urandom(56)
+
+
+def round_trips_ms(frames: list) -> list[float]:
+    """Publish-to-receipt times of probe frames read by :func:`read` in this process."""
+    return [(received - int.from_bytes(payload[:8], "big")) / 1e6 for received, payload in frames]
+
+
 async def _send_probe(track) -> None:
     group = track.append_group()
     for _ in range(PROBE_FRAMES):
-        group.write_frame(time.perf_counter_ns().to_bytes(8, "big") + os.urandom(56))
+        group.write_frame(probe_frame())
         await asyncio.sleep(0.02)
     group.finish()
