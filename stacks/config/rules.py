@@ -113,8 +113,8 @@ def _challenge_zone(s: Settings) -> None:
         raise ConfigError(key, "is dns.zone itself: name a separate zone that holds only ACME challenges",
                           dns.challenge_zone)
     if not s.profile.challenge_zone:
-        raise ConfigError(key, f"is not available with cloud {s.cloud}: only on gke, where the stack gives cert-manager "
-                          "its Google identity and writes the _acme-challenge CNAMEs", dns.challenge_zone)
+        raise ConfigError(key, f"is not available with cloud {s.cloud}: only on gke, where the stack gives "
+                          "cert-manager its Google identity and writes the _acme-challenge CNAMEs", dns.challenge_zone)
     if not s.acme.uses_dns01:
         raise ConfigError(key, "is set, but no host uses DNS-01 (acme.environment production or staging, and "
                           "acme.challenge or acme.relayChallenge dns01)", dns.challenge_zone)
