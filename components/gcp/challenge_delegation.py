@@ -20,6 +20,8 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+from components.gcp.dns import record_set
+
 CHALLENGE_LABEL = "_acme-challenge"
 # RFC 1035 section 2.3.4: 255 octets on the wire, which is 253 characters written without the final dot.
 MAX_NAME = 253
@@ -64,16 +66,8 @@ class ChallengeDelegation(pulumi.ComponentResource):
             name=args.challenge_zone, project=args.project, opts=pulumi.InvokeOutputOptions(parent=self))
         self.dns_name = zone.dns_name
         records = [
-            gcp.dns.RecordSet(
-                f"{name}-{host}",
-                project=args.project,
-                managed_zone=args.zone,
-                name=f"{CHALLENGE_LABEL}.{host}.",
-                type="CNAME",
-                ttl=args.ttl,
-                rrdatas=[zone.dns_name.apply(lambda dns_name, host=host: delegated_name(host, dns_name))],
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+            record_set(f"{name}-{host}", args.zone, args.project, f"{CHALLENGE_LABEL}.{host}.", "CNAME",
+                       zone.dns_name.apply(lambda dns_name, host=host: delegated_name(host, dns_name)), args.ttl, self)
             for host in sorted(args.hosts)
         ]
         self.ready = pulumi.Output.all(*(r.id for r in records))
