@@ -2,8 +2,9 @@
 
 Creates, in the configured project: a dedicated VPC and subnet (with pod and Service ranges), the
 cluster and its QUIC-tuned node pool, two reserved regional addresses (ingress + relay, and the Envoy
-demo), the Workload Identity grant cert-manager answers DNS-01 with (when a challenge uses DNS-01),
-and optionally Cloud DNS A records for the public hosts pointing at the reserved addresses.
+demo), the Workload Identity grant cert-manager answers DNS-01 with (when a challenge uses DNS-01; with
+``dns.challengeZone`` on that zone alone, plus the ``_acme-challenge`` CNAMEs into it), and optionally
+Cloud DNS A records for the public hosts pointing at the reserved addresses.
 
 The ingress controller's Service (TCP 80/443) and the relay's Service (UDP 443) both ask for the
 same reserved address: two Services, one address, which works on every GKE version and puts TCP 80
@@ -19,6 +20,7 @@ import pulumi_kubernetes as k8s
 
 from components.cluster.contract import Cluster, ExposeRequest, Exposure
 from components.gcp.addresses import Addresses, AddressesArgs
+from components.gcp.challenge_delegation import ChallengeDelegation, ChallengeDelegationArgs
 from components.gcp.dns01_identity import Dns01Identity, Dns01IdentityArgs
 from components.gcp.gke import GkeCluster, GkeClusterArgs, NodePoolArgs
 from components.gcp.names import account_id
@@ -86,14 +88,27 @@ def _cluster(gke: Gke, stack: str, opts: pulumi.ResourceOptions) -> GkeCluster:
 
 
 def _dns01_annotations(settings: Settings, stack: str, cluster: GkeCluster, opts: pulumi.ResourceOptions) -> dict:
-    """cert-manager's Workload Identity, allowed to change the DNS-01 zone's records only."""
+    """cert-manager's Workload Identity, allowed to change the DNS-01 zone's records only: the challenge
+    zone's when there is one, reached through CNAMEs in the hosts' zone."""
     gke: Gke = settings.cluster
+    dns = settings.dns
     identity = Dns01Identity(
         "cert-manager-dns01",
         Dns01IdentityArgs(project=gke.project, account_id=account_id(stack, "dns01"),
-                          dns_project=settings.dns.project or gke.project, zone=settings.dns.zone,
+                          dns_project=settings.dns_project, zone=dns.dns01_zone,
                           namespace=CERT_MANAGER_NAMESPACE, service_account=CERT_MANAGER_SERVICE_ACCOUNT,
                           depends_on=[cluster.cluster]),
         opts=opts,
     )
-    return identity.annotations
+    if not dns.challenge_zone:
+        return identity.annotations
+    hosts = [host for host, challenge in settings.challenge_by_host.items() if challenge == "dns01"]
+    delegation = ChallengeDelegation(
+        "acme-challenge",
+        ChallengeDelegationArgs(zone=dns.zone, challenge_zone=dns.challenge_zone, project=settings.dns_project,
+                                hosts=hosts),
+        opts=opts,
+    )
+    # cert-manager starts once the CNAMEs it follows exist, as it does once it may act.
+    return {key: pulumi.Output.all(value, delegation.ready).apply(lambda a: a[0])
+            for key, value in identity.annotations.items()}

@@ -38,6 +38,9 @@ class Profile:
     """The GCP project a Cloud DNS zone is in unless `dns.project` says otherwise."""
     dns_region: Optional[str] = None
     """The AWS region for Route53 calls unless `dns.region` says otherwise."""
+    challenge_zone: bool = False
+    """DNS-01 can be confined to a Cloud DNS challenge zone (`dns.challengeZone`): the stack gives cert-manager its
+    Google identity, so it can grant on that zone alone, and writes the `_acme-challenge` CNAMEs."""
 
     @property
     def system_replicas(self) -> int:

@@ -25,20 +25,18 @@ class DnsRecordsArgs:
     """Seconds resolvers may cache a record; short, so a new address takes effect soon."""
 
 
+def record_set(resource_name: str, zone: str, project: str, fqdn: str, type_: str, value: pulumi.Input[str],
+               ttl: int, parent: pulumi.Resource) -> gcp.dns.RecordSet:
+    """One record set of one value in ``zone``; ``fqdn`` ends with a dot."""
+    return gcp.dns.RecordSet(resource_name, project=project, managed_zone=zone, name=fqdn, type=type_, ttl=ttl,
+                             rrdatas=[value], opts=pulumi.ResourceOptions(parent=parent))
+
+
 class DnsRecords(pulumi.ComponentResource):
     def __init__(self, name: str, args: DnsRecordsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("quicstack:gcp:DnsRecords", name, None, opts)
         for host, address in sorted(args.records.items()):
-            gcp.dns.RecordSet(
-                f"{name}-{host}",
-                project=args.project,
-                managed_zone=args.zone,
-                name=f"{host}.",
-                type="A",
-                ttl=args.ttl,
-                rrdatas=[address],
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+            record_set(f"{name}-{host}", args.zone, args.project, f"{host}.", "A", address, args.ttl, self)
         self.register_outputs({})
 
 

@@ -30,17 +30,20 @@ ROOT_CA_DURATION = "8760h"
 
 
 def dns01_solver(provider: str, zone: str, project: Optional[str], region: Optional[str],
-                 credentials_secret: Optional[str] = None) -> dict:
+                 credentials_secret: Optional[str] = None, follow_cnames: bool = False) -> dict:
     """The ``dns01`` solver stanza for Cloud DNS or Route53.
 
     Without a credentials Secret both use ambient credentials: GKE Workload Identity or EKS Pod
-    Identity on cert-manager's ServiceAccount, so no key lives in the cluster.
+    Identity on cert-manager's ServiceAccount, so no key lives in the cluster. ``follow_cnames``: each
+    ``_acme-challenge`` name is a CNAME into ``zone`` (a Cloud DNS challenge zone), and cert-manager
+    writes the TXT record at the CNAME's target
+    (https://cert-manager.io/docs/configuration/acme/dns01/#delegated-domains-for-dns01).
     """
     if provider == "clouddns":
         cloud_dns: dict = {"project": project, "hostedZoneName": zone}
         if credentials_secret:
             cloud_dns["serviceAccountSecretRef"] = {"name": credentials_secret, "key": "key.json"}
-        return {"cloudDNS": cloud_dns}
+        return {"cloudDNS": cloud_dns, **({"cnameStrategy": "Follow"} if follow_cnames else {})}
     return {"route53": {"region": region, "hostedZoneID": zone}}
 
 

@@ -94,7 +94,7 @@ class Gke(Model):
         # One reserved address serves the ingress and the relay's Service (stacks/gke.py).
         return Profile(shared_address=False, shares_ingress_address=True, mixed_protocol=self.mixed_protocol,
                        tcp_udp_service=self.mixed_protocol, managed=True, dns_providers=("clouddns",),
-                       dns_project=self.project)
+                       dns_project=self.project, challenge_zone=True)
 
 
 def check(s: "Settings") -> None:

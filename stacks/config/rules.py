@@ -67,7 +67,8 @@ def _dns(s: Settings) -> None:
     dns = s.dns
     # A key that is never read is a setting the operator believes in and does not have.
     unread = {"zone": (dns.zone, ("clouddns", "route53")), "project": (dns.project, ("clouddns",)),
-              "region": (dns.region, ("route53",)), "credentialsSecret": (dns.credentials_secret, ("clouddns",))}
+              "region": (dns.region, ("route53",)), "credentialsSecret": (dns.credentials_secret, ("clouddns",)),
+              "challengeZone": (dns.challenge_zone, ("clouddns",))}
     for key, (value, providers) in unread.items():
         if value and dns.provider not in providers:
             raise ConfigError(f"dns.{key}", f"is set, but is only read with dns.provider {' or '.join(providers)}",
@@ -97,6 +98,26 @@ def _dns(s: Settings) -> None:
         (grammar.cloud_dns_zone if dns.provider == "clouddns" else grammar.route53_zone)(dns.zone)
     except ValueError as problem:
         raise ConfigError("dns.zone", str(problem), dns.zone) from None
+    if dns.challenge_zone:
+        _challenge_zone(s)
+
+
+def _challenge_zone(s: Settings) -> None:
+    """A second Cloud DNS zone that cert-manager alone writes to, reached through CNAMEs in ``dns.zone``."""
+    dns, key = s.dns, "dns.challengeZone"
+    try:
+        grammar.cloud_dns_zone(dns.challenge_zone)
+    except ValueError as problem:
+        raise ConfigError(key, str(problem), dns.challenge_zone) from None
+    if dns.challenge_zone == dns.zone:
+        raise ConfigError(key, "is dns.zone itself: name a separate zone that holds only ACME challenges",
+                          dns.challenge_zone)
+    if not s.profile.challenge_zone:
+        raise ConfigError(key, f"is not available with cloud {s.cloud}: only on gke, where the stack gives "
+                          "cert-manager its Google identity and writes the _acme-challenge CNAMEs", dns.challenge_zone)
+    if not s.acme.uses_dns01:
+        raise ConfigError(key, "is set, but no host uses DNS-01 (acme.environment production or staging, and "
+                          "acme.challenge or acme.relayChallenge dns01)", dns.challenge_zone)
 
 
 def _ingress(s: Settings) -> None:

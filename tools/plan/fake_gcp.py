@@ -67,5 +67,18 @@ COMPUTED: dict[str, Callable[[dict], dict]] = {
     "random:index/randomId:RandomId": lambda i: {"hex": "0a1b2c3d", "b64Url": "ChssPQ", "dec": "169552957"},
 }
 
+
+
+def _managed_zone(args: dict) -> dict:
+    """An existing public zone; its DNS name is its name with dots for dashes (``acme-example-com`` ->
+    ``acme.example.com.``), the usual way zones are named."""
+    project = args.get("project", "quicstack-demo")
+    return {"name": args["name"], "project": project, "dnsName": args["name"].replace("-", ".") + ".",
+            "id": f"projects/{project}/managedZones/{args['name']}", "managedZoneId": "1000000000000000001",
+            "visibility": "public", "nameServers": [f"ns-cloud-a{i}.googledomains.com." for i in range(1, 5)]}
+
+
 # invoke token -> function(args) -> result
-CALLS: dict[str, Callable[[dict], dict]] = {}
+CALLS: dict[str, Callable[[dict], dict]] = {
+    "gcp:dns/getManagedZone:getManagedZone": _managed_zone,
+}
