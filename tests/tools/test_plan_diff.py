@@ -5,6 +5,7 @@ import shutil
 
 import yaml
 
+from tests.support.plan import run_plan
 from tools import plan_diff
 
 URN = "urn:pulumi:s::quicstack::{}::{}"
@@ -51,3 +52,10 @@ def test_a_folder_that_is_not_a_plan_is_one_line_and_exit_2(tmp_path, capsys):
     assert plan_diff.main([str(tmp_path), str(plan)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(tmp_path) in err and "DIR/STACK" in err
+
+
+def test_two_plans_of_one_stack_are_identical(tmp_path):
+    """Keys the mocks make (the k3s VM's SSH key) come from their resource names: a plan diff shows changes, not noise."""
+    for run in ("a", "b"):
+        assert run_plan("k3s", tmp_path / run).returncode == 0
+    assert plan_diff.diff(tmp_path / "a" / "k3s", tmp_path / "b" / "k3s") == []

@@ -8,6 +8,7 @@ answers with the inputs plus the few computed outputs the program reads (address
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -98,16 +99,19 @@ def _secret(inputs: dict) -> dict:
     return {"data": {"ca.crt": base64.b64encode(MOCK_CA_PEM.encode()).decode(), "tls.crt": "", "tls.key": ""}}
 
 
-def _private_key(inputs: dict) -> dict:
+def _private_key(inputs: dict, name: str) -> dict:
     """A real key of the requested algorithm, as the tls provider generates one: the program derives
-    public material from it (the relay's JWK), and tests sign with the private half."""
+    public material from it (the relay's JWK), and tests sign with the private half. Derived from the
+    resource's name, so two plans of one stack are byte-identical (``tools.plan_diff``) while two keys of one
+    plan still differ."""
     from cryptography.hazmat.primitives import serialization as ser
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+    seed = hashlib.sha256(f"quicstack plan mock key: {name}".encode()).digest()
     if inputs.get("algorithm") == "ECDSA" and inputs.get("ecdsaCurve", "P224") == "P256":
-        key = ec.generate_private_key(ec.SECP256R1())
+        key = ec.derive_private_key(int.from_bytes(seed, "big") % (P256_ORDER - 1) + 1, ec.SECP256R1())
     elif inputs.get("algorithm") == "ED25519":
-        key = ed25519.Ed25519PrivateKey.generate()
+        key = ed25519.Ed25519PrivateKey.from_private_bytes(seed)
     else:
         raise ValueError(f"the plan's tls.PrivateKey mock makes ED25519 and ECDSA P256 keys, not {inputs}")
     public, none = key.public_key(), ser.NoEncryption()
@@ -128,8 +132,9 @@ COMPUTED: dict[str, Callable[[dict], dict]] = {
         "hex": "000102030405060708090a0b0c0d0e0f",
     },
     "random:index/randomPassword:RandomPassword": lambda i: {"result": "mock-password-0123456789"},
-    "tls:index/privateKey:PrivateKey": lambda i: _private_key(i),
 }
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+"""The order of P-256's base point (SEC 2, section 2.4.2): a private scalar lies in [1, n-1]."""
 
 # Invoke results the program indexes into, per token.
 CALLS: dict[str, Callable[[dict], dict]] = {**fake_aws.CALLS, **fake_gcp.CALLS}
@@ -149,7 +154,11 @@ class Mocks(pulumi.runtime.Mocks):
         if self.preview and (not args.resource_id or args.resource_id == rpc.UNKNOWN):
             # To be created, or a read whose id is not known yet: the engine skips it and every output is unknown.
             return [None, inputs]
-        outputs = {**inputs, **COMPUTED.get(args.typ, lambda _: {})(ints(inputs))}
+        if args.typ == "tls:index/privateKey:PrivateKey":
+            computed = _private_key(inputs, args.name)
+        else:
+            computed = COMPUTED.get(args.typ, lambda _: {})(ints(inputs))
+        outputs = {**inputs, **computed}
         return [f"{args.name}-id" if args.custom else None, outputs]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
