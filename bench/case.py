@@ -19,7 +19,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.measure import Usage, latency
+from bench.measure import Usage, busy_percent, latency, machine_ticks
 from tests.support.processes import started, stop, wait_for_output
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,6 +97,8 @@ class Row:
     via_peers: Share | None = None
     """The subscribers of relays 1..N-1 together (``relay`` -1): with the publisher on relay 0 and the relays in
     a full mesh, each of their frames crossed exactly one relay-to-relay hop. None with one relay."""
+    machine_busy_percent: float = 0.0
+    """How busy all the machine's cores were over the window (100 = every core), whoever used them."""
 
     @property
     def lost(self) -> int:
@@ -146,12 +148,13 @@ def _start_subscribers(stack: ExitStack, setup: Setup, subscribers: int, opts: O
     return subs
 
 
-def _measure(setup: Setup, subs: list[_Subscribers], opts: Options) -> tuple[tuple[int, int], list[Usage], Usage]:
-    """The measuring window (monotonic ns), with each relay's and the subscribers' CPU over it."""
+def _measure(setup: Setup, subs: list[_Subscribers], opts: Options):
+    """The measuring window (monotonic ns), with each relay's and the subscribers' CPU over it, and how busy the
+    whole machine was (the benchmark's processes and anything else running)."""
     relays, clients = [Usage([pid]) for pid in setup.relays], Usage([sub.process.pid for sub in subs])
     for usage in [*relays, clients]:
         usage.start()
-    start = time.monotonic_ns()
+    ticks, start = machine_ticks(), time.monotonic_ns()
     while time.monotonic_ns() - start < opts.window * 1e9:
         time.sleep(0.25)
         for usage in relays:
@@ -159,7 +162,7 @@ def _measure(setup: Setup, subs: list[_Subscribers], opts: Options) -> tuple[tup
     end = time.monotonic_ns()
     for usage in [*relays, clients]:
         usage.stop()
-    return (start, end), relays, clients
+    return (start, end), relays, clients, busy_percent(ticks, machine_ticks())
 
 
 def run_case(topology: Topology, subscribers: int, opts: Options, work: Path) -> Row:
@@ -174,13 +177,15 @@ def run_case(topology: Topology, subscribers: int, opts: Options, work: Path) ->
         wait_for(pub_log, "ready", publisher, opts.wait)
         subs = _start_subscribers(stack, setup, subscribers, opts, work)
         time.sleep(opts.warmup)
-        window, relays, clients = _measure(setup, subs, opts)
+        window, relays, clients, busy = _measure(setup, subs, opts)
         time.sleep(opts.grace)  # frames sent at the end of the window are still on their way
         for sub in subs:
             stop(sub.process)
         stop(publisher)
     sent_at = dict(tuple(map(int, line.split())) for line in sent.read_text().splitlines() if line.strip())
-    return _row(topology.name, subscribers, sent_at, window, subs, relays, clients, opts.window)
+    row = _row(topology.name, subscribers, sent_at, window, subs, relays, clients, opts.window)
+    row.machine_busy_percent = busy
+    return row
 
 
 def _share(relay: int, reports: list[dict], sent_at: dict[int, int], window: tuple[int, int]) -> Share:

@@ -74,12 +74,13 @@ def _pair(a: float, b: float, sign: str = "") -> str:
 
 def hop_table(rows: list[tuple[int, Row]]) -> str:
     """Markdown, one line per case: every subscriber; those on the publisher's relay; those one hop away
-    (relays 1..N-1); the hop as the difference to the single relay of the same run; CPU per relay."""
+    (relays 1..N-1); the hop as the difference to the single relay of the same run; CPU per relay, of the
+    subscriber processes, and of the whole machine (all cores, anyone's processes)."""
     single = {r.subscribers: r for n, r in rows if n == 1}
     lines = ["| relays | subscribers in | frames received (lost) | p50 / p99 ms | vs 1 relay p50 / p99 "
              "| on relay 0 p50 / p99 | via a peer relay p50 / p99 | hop vs 1 relay p50 / p99 "
-             "| CPU per relay (% of a core) | tier RSS MB | subscribers' CPU |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| CPU per relay (% of a core) | tier RSS MB | subscribers' CPU | machine busy |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for relays, r in rows:
         base, peer, home = single.get(r.subscribers), r.via_peers, r.shares[0]
         versus = "—" if relays == 1 or not base else _pair(r.p50_ms - base.p50_ms, r.p99_ms - base.p99_ms, "+")
@@ -89,7 +90,7 @@ def hop_table(rows: list[tuple[int, Row]]) -> str:
                      f"| {_pair(r.p50_ms, r.p99_ms)} | {versus} | {_pair(home.p50_ms, home.p99_ms)} "
                      f"| {_pair(peer.p50_ms, peer.p99_ms) if peer else '—'} | {hop} "
                      f"| {' + '.join(f'{c:.0f}' for c in r.relay_cpu)} | {r.rss_mb:.0f} "
-                     f"| {r.clients_cpu_percent:.0f} |")
+                     f"| {r.clients_cpu_percent:.0f} | {r.machine_busy_percent:.0f} % |")
     return "\n".join(lines)
 
 
@@ -119,7 +120,7 @@ def _line(name: str, row: Row) -> str:
     cpu = " + ".join(f"{c:.0f}" for c in row.relay_cpu)
     return (f"{name:>6} {row.subscribers:>4} subscribers ({row.connected} in): p50 {row.p50_ms:.1f} ms, "
             f"p99 {row.p99_ms:.1f} ms, lost {row.lost}/{row.expected}, relay CPU {cpu} %, "
-            f"subscribers' CPU {row.clients_cpu_percent:.0f} %" + (f", errors: {row.errors[:2]}" if row.errors else ""))
+            f"subscribers' CPU {row.clients_cpu_percent:.0f} %, machine {row.machine_busy_percent:.0f} % busy" + (f", errors: {row.errors[:2]}" if row.errors else ""))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from bench.measure import latency, percentile
+from bench.measure import busy_percent, latency, machine_ticks, percentile
 from bench.peers import frame_sizes
 from bench.case import split, spread
 from tests.support.plan import ROOT
@@ -34,6 +34,12 @@ def test_latency_counts_only_the_window_and_what_each_client_missed():
     measured = latency(sent, (1_500_000, 3_500_000), clients)  # frames 1 and 2 were sent inside the window
     assert (measured.expected, measured.received, measured.lost) == (4, 2, 2)
     assert measured.p50_ms == 3.0
+
+
+def test_machine_busy_share_between_two_readings():
+    assert busy_percent((100, 1000), (150, 1100)) == 50.0
+    busy, total = machine_ticks()
+    assert 0 < busy < total
 
 
 def test_subscribers_spread_evenly_over_processes():
@@ -81,6 +87,7 @@ def test_tiny_run_through_a_two_relay_tier(tmp_path):
         assert row["expected"] >= 20 * 5 and row["received"] > 0.9 * row["expected"]
         assert 0 < row["p50_ms"] <= row["p99_ms"] and len(row["relay_cpu"]) == relays
         assert all(cpu > 0 for cpu in row["relay_cpu"]) and row["clients_cpu_percent"] > 0
+        assert 0 < row["machine_busy_percent"] <= 100
         assert [(s["relay"], s["subscribers"], s["connected"]) for s in row["shares"]] == \
             [(relay, 20 // relays, 20 // relays) for relay in range(relays)]
     assert rows[1]["via_peers"] is None
