@@ -93,9 +93,11 @@ test: deps
 bench: $(VENV)/.dev $(RELAY) player
 	$(PY) -m bench.relay
 
-# The same load through a clustered relay tier (2 and 3 relays) beside one relay (README "A relay tier").
+# 300 subscribers (SUBSCRIBERS=N for fewer) through 1, 2 and 3 clustered relays at a bounded media rate
+# (README "A relay tier").
+SUBSCRIBERS ?= 300
 bench-tier: $(VENV)/.dev $(RELAY) player
-	$(PY) -m bench.tier
+	$(PY) -m bench.tier --subscribers $(SUBSCRIBERS)
 
 plan: $(VENV)/.runtime player
 	$(PY) -m tools.plan $(STACK)

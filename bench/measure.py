@@ -35,6 +35,18 @@ def rss_bytes(pid: int) -> int:
     raise ValueError(f"no VmRSS for process {pid}")
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs since boot, from the ``cpu`` line of ``/proc/stat`` (busy: all but
+    idle and iowait)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return sum(fields) - fields[3] - fields[4], sum(fields)
+
+
+def busy_percent(start: tuple[int, int], end: tuple[int, int]) -> float:
+    """Share of the whole machine (every core, anyone's processes) that was busy between two readings."""
+    return (end[0] - start[0]) / max(1, end[1] - start[1]) * 100
+
+
 @dataclass
 class Usage:
     """CPU and peak memory of a set of processes over a window (sampled by :meth:`sample`)."""

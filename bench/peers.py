@@ -9,8 +9,10 @@ subscribers dial directly (the no-relay baseline); otherwise it dials the relay.
 ``seq send_ns`` per frame to ``--sent``.
 
 ``python -m bench.peers subscribe ...`` runs ``--clients`` subscribers in one process (one MoQ session
-each) and, on SIGTERM, writes ``--out`` (JSON: per client, ``[seq, send_ns, receive_ns]`` per frame;
-the errors that ended a subscriber; and how often a group was skipped, by error).
+each, all on one asyncio loop: hundreds of subscribers cost a few processes), says ``subscribed`` once all
+are in or ``--wait`` is over, and, on SIGTERM, writes ``--out`` (JSON: per client, ``[seq, send_ns,
+receive_ns]`` per frame; how many had subscribed; the errors that ended a subscriber; and how often a group
+was skipped, by error).
 Both print ``{"event": ...}`` lines on stdout.
 """
 
@@ -119,6 +121,18 @@ async def _subscriber(moq, args, index: int, frames: list, errors: Counter, subs
                 reader.cancel()
 
 
+async def _all_in(subscribed: asyncio.Queue, clients: int, wait: float) -> int:
+    """How many sessions subscribed: all of them, or those in when ``wait`` seconds are over."""
+    deadline, count = time.monotonic() + wait, 0
+    while count < clients:
+        try:
+            await asyncio.wait_for(subscribed.get(), max(0.0, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            break
+        count += 1
+    return count
+
+
 async def subscribe(args) -> None:
     import moq
 
@@ -129,16 +143,17 @@ async def subscribe(args) -> None:
     subscribed: asyncio.Queue = asyncio.Queue()
     tasks = [asyncio.ensure_future(_subscriber(moq, args, i, frames[i], errors, subscribed))
              for i in range(args.clients)]
+    count = 0
     try:
-        for _ in range(args.clients):
-            await asyncio.wait_for(subscribed.get(), args.wait)
-        emit("subscribed", clients=args.clients)
+        count = await _all_in(subscribed, args.clients, args.wait)
+        emit("subscribed", clients=count, of=args.clients)
         await stop.wait()
     finally:
         for task in tasks:
             task.cancel()
         failed = [repr(t.exception())[:200] for t in tasks if t.done() and not t.cancelled() and t.exception()]
-        Path(args.out).write_text(json.dumps({"clients": frames, "errors": failed, "skips": errors}))
+        Path(args.out).write_text(json.dumps({"clients": frames, "subscribed": count, "errors": failed,
+                                              "skips": errors}))
         emit("written", frames=sum(map(len, frames)))
 
 

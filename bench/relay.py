@@ -10,8 +10,8 @@ the two p50s at the same subscriber count.
 The relay runs the TOML the ``local`` stack plans (``tests/support/relay.py``: a local CA's certificate,
 loopback ports). The machine is small and shared (2 cores): subscribers share at most
 ``--processes`` processes, everything is bounded in time, and the load average is reported with the
-results. :class:`Topology` is the extension point for clustered relays (issue 14): a topology starts
-its relays and says where the publisher and each subscriber process connect.
+results. A case (``bench/case.py``) runs one :class:`~bench.case.Topology`: it starts its relays and says
+where the publisher and the subscribers connect (``bench.tier`` adds clustered relays).
 """
 
 from __future__ import annotations
@@ -20,39 +20,15 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
-from collections import Counter
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
-from bench.measure import Usage, latency
-from tests.support.processes import started, stop, wait_for_output
+from bench.case import ROOT, Options, Row, Setup, Topology, run_case
 
-ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = "anon"
-PEERS = [sys.executable, "-m", "bench.peers"]
-
-
-@dataclass
-class Setup:
-    """Where peers connect in one topology, and which processes are "the relay" for CPU and memory."""
-
-    publisher: list[str]
-    """Arguments of ``bench.peers publish`` that say where to publish (or to serve)."""
-    subscribe_urls: list[str]
-    """Session URLs; subscriber process ``i`` dials ``subscribe_urls[i % len]``."""
-    ca: Path
-    relays: list[int] = field(default_factory=list)
-
-
-class Topology:
-    name = "?"
-
-    def start(self, stack: ExitStack, work: Path) -> Setup:
-        raise NotImplementedError
 
 
 class Direct(Topology):
@@ -91,102 +67,6 @@ class SingleRelay(Topology):
         return Setup(["--url", url, "--ca", str(pod.ca_file)], [url], pod.ca_file, [running.process.pid])
 
 
-@dataclass
-class Options:
-    bitrate: int = 2_000_000
-    fps: int = 30
-    group_seconds: float = 1.0
-    window: float = 10.0
-    warmup: float = 2.0
-    grace: float = 1.0
-    processes: int = 4
-    wait: float = 60.0
-
-
-@dataclass
-class Row:
-    topology: str
-    subscribers: int
-    p50_ms: float
-    p99_ms: float
-    received: int
-    expected: int
-    cpu_percent: float | None
-    rss_mb: float | None
-    clients_cpu_percent: float
-    """CPU of the subscriber processes together (100 = one core): near the machine's cores, the clients
-    and not the relay set the latency."""
-    errors: list[str]
-    """Why subscribers stopped before the end (each ends the case's measurement for that subscriber)."""
-    skips: dict[str, int]
-    """Groups a subscriber could not read (it fell behind and was handed newer ones), by error."""
-
-    @property
-    def lost(self) -> int:
-        return self.expected - self.received
-
-
-def peer(args: list[str], log: Path):
-    """A ``bench.peers`` process, stopped by PID when the block ends."""
-    return started([*PEERS, *args], log, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-
-
-def wait_for(log: Path, event: str, process: subprocess.Popen, timeout: float) -> None:
-    wait_for_output(log, f'"event": "{event}"', process, timeout)
-
-
-def split(total: int, parts: int) -> list[int]:
-    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
-
-
-def run_case(topology: Topology, subscribers: int, opts: Options, work: Path) -> Row:
-    work.mkdir(parents=True)
-    with ExitStack() as stack:
-        setup = topology.start(stack, work)
-        seconds = opts.wait + opts.warmup + opts.window + opts.grace + 30  # outlives the case; stopped at its end
-        pub_log, sent = work / "publisher.log", work / "sent.txt"
-        publisher = stack.enter_context(peer(
-            ["publish", *setup.publisher, "--sent", str(sent), "--bitrate", str(opts.bitrate), "--fps", str(opts.fps),
-             "--group-seconds", str(opts.group_seconds), "--seconds", str(seconds)], pub_log))
-        wait_for(pub_log, "ready", publisher, opts.wait)
-        subs = []
-        for i, clients in enumerate(split(subscribers, min(opts.processes, subscribers))):
-            log, out = work / f"subscribers-{i}.log", work / f"subscribers-{i}.json"
-            url = setup.subscribe_urls[i % len(setup.subscribe_urls)]
-            process = stack.enter_context(peer(["subscribe", "--url", url, "--ca", str(setup.ca), "--clients",
-                                                str(clients), "--wait", str(opts.wait), "--out", str(out)], log))
-            subs.append((process, log, out))
-        for process, log, _ in subs:
-            wait_for(log, "subscribed", process, opts.wait)
-        time.sleep(opts.warmup)
-        usage, clients_usage = Usage(setup.relays), Usage([process.pid for process, _, _ in subs])
-        usage.start()
-        clients_usage.start()
-        start = time.monotonic_ns()
-        while time.monotonic_ns() - start < opts.window * 1e9:
-            time.sleep(0.25)
-            usage.sample()
-        end = time.monotonic_ns()
-        usage.stop()
-        clients_usage.stop()
-        time.sleep(opts.grace)  # frames sent at the end of the window are still on their way
-        for process, _, _ in subs:
-            stop(process)
-        stop(publisher)
-    sent_at = dict(tuple(map(int, line.split())) for line in sent.read_text().splitlines() if line.strip())
-    clients, errors, skips = [], [], Counter()
-    for _, _, out in subs:
-        report = json.loads(out.read_text())
-        clients += report["clients"]
-        errors += report["errors"]
-        skips.update(report["skips"])
-    measured = latency(sent_at, (start, end), clients)
-    relay = bool(setup.relays)
-    return Row(topology.name, subscribers, measured.p50_ms, measured.p99_ms, measured.received, measured.expected,
-               usage.cpu_percent(opts.window) if relay else None, usage.rss_peak / 2**20 if relay else None,
-               clients_usage.cpu_percent(opts.window), errors, dict(skips))
-
-
 def machine() -> dict:
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), platform.processor())
@@ -212,13 +92,13 @@ def table(rows: list[Row]) -> str:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.relay", description=__doc__.split("\n\n")[0])
-    p.add_argument("--subscribers", default="1,10,100", help="comma-separated subscriber counts (default 1,10,100)")
-    p.add_argument("--bitrate", type=int, default=2_000_000, help="bits per second (default 2000000)")
-    p.add_argument("--fps", type=int, default=30)
+    p.add_argument("--subscribers", default="1,10,100", help="comma-separated subscriber counts (default %(default)s)")
+    p.add_argument("--bitrate", type=int, default=2_000_000, help="bits per second (default %(default)s)")
+    p.add_argument("--fps", type=int, default=30, help="frames per second (default %(default)s)")
     p.add_argument("--group-seconds", type=float, default=1.0)
-    p.add_argument("--window", type=float, default=10.0, help="measuring window per case, seconds (default 10)")
+    p.add_argument("--window", type=float, default=10.0, help="measuring window per case, seconds (default %(default)s)")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds after every subscriber is in (default 2)")
-    p.add_argument("--processes", type=int, default=4, help="subscriber processes at most (default 4)")
+    p.add_argument("--processes", type=int, default=4, help="subscriber processes (default %(default)s)")
     p.add_argument("--relay-binary", help="the moq-relay to run (default: the one make deps builds)")
     p.add_argument("--work", type=Path, default=ROOT / "build" / "bench", help="where logs and results go")
     p.add_argument("--json", type=Path, help="also write the results here")

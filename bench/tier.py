@@ -1,11 +1,14 @@
-"""``python -m bench.tier``: ``bench.relay``'s load through a clustered relay tier (issue 14) next to one relay.
+"""``python -m bench.tier``: one publisher and many subscribers through a clustered relay tier (issue 14),
+next to one relay.
 
 The publisher sends into relay 0 of a tier planned from the ``local`` stack with ``relay.replicas`` N
 (``tests/support/relay_cluster.py`` runs the planned StatefulSet's pods on loopback, mTLS between them);
-the subscribers are spread over relays 1..N-1, so every frame crosses one relay-to-relay hop more than
-in the single-relay run measured in the same invocation, and the difference of the p50s/p99s is that
-hop. Relay CPU is the tier's total and per relay. Bounded like ``bench.relay``: the machine is small and
-shared, so say the load average with the numbers.
+the subscribers are spread evenly over all N relays. The relays form a full mesh, so the subscribers of
+relays 1..N-1 receive every frame over exactly one relay-to-relay hop more than those of relay 0: that hop
+is measured twice side by side, against relay 0's subscribers of the same case and against the single relay
+of the same run. CPU is per relay. The default load is bounded by the media rate, not the subscriber
+count (300 subscribers at 5 fps of ~1 kB frames, many MoQ sessions per subscriber process): the machine
+is small and shared, so the load average is printed with the numbers.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from pathlib import Path
 
 import yaml
 
-from bench.relay import PUBLIC, Options, Row, Setup, SingleRelay, Topology, machine, run_case
+from bench.case import Options, Row, Setup, Topology, run_case
+from bench.relay import PUBLIC, SingleRelay, machine
 from bench.relay import parser as relay_parser
 
 LOCAL = {"quicstack:cloud": "existing", "quicstack:domain": "quicstack.localhost",
@@ -61,33 +65,62 @@ class Tier(Topology):
         tier = stack.enter_context(relay_cluster.running(pods))
         time.sleep(1)  # the peers dial each other
         urls = [f"{pod.url}/{PUBLIC}" for pod in pods]
-        return Setup(["--url", urls[0], "--ca", str(ca)], urls[1:], ca, [p.pid for p in tier.processes])
+        return Setup(["--url", urls[0], "--ca", str(ca)], urls, ca, [p.pid for p in tier.processes])
+
+
+def _pair(a: float, b: float, sign: str = "") -> str:
+    return f"{a:{sign}.1f} / {b:{sign}.1f}"
 
 
 def hop_table(rows: list[tuple[int, Row]]) -> str:
-    """Markdown: each tier beside the single relay at the same subscriber count, the extra hop as the p50/p99
-    differences."""
+    """Markdown, one line per case: every subscriber; those on the publisher's relay; those one hop away
+    (relays 1..N-1); the hop as the difference to the single relay of the same run; CPU per relay, of the
+    subscriber processes, and of the whole machine (all cores, anyone's processes)."""
     single = {r.subscribers: r for n, r in rows if n == 1}
-    lines = ["| subscribers | relays | subscribers on | p50 ms | p99 ms | extra hop p50 / p99 ms | frames lost "
-             "| tier CPU (% of a core) | CPU per relay | tier RSS MB | subscribers' CPU |",
-             "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| relays | subscribers in | frames received (lost) | p50 / p99 ms | vs 1 relay p50 / p99 "
+             "| on relay 0 p50 / p99 | via a peer relay p50 / p99 | hop vs 1 relay p50 / p99 "
+             "| CPU per relay (% of a core) | tier RSS MB | subscribers' CPU | machine busy |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for relays, r in rows:
-        base = single.get(r.subscribers)
-        hop = "—" if relays == 1 or not base else f"{r.p50_ms - base.p50_ms:+.1f} / {r.p99_ms - base.p99_ms:+.1f}"
-        where = "the publisher's relay" if relays == 1 else f"relays 1-{relays - 1}" if relays > 2 else "relay 1"
-        lines.append(f"| {r.subscribers} | {relays} | {where} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {hop} "
-                     f"| {r.lost} of {r.expected} | {r.cpu_percent:.1f} | {r.cpu_percent / relays:.1f} "
-                     f"| {r.rss_mb:.0f} | {r.clients_cpu_percent:.0f} |")
+        base, peer, home = single.get(r.subscribers), r.via_peers, r.shares[0]
+        versus = "—" if relays == 1 or not base else _pair(r.p50_ms - base.p50_ms, r.p99_ms - base.p99_ms, "+")
+        hop = "—" if not (peer and base) else _pair(peer.p50_ms - base.p50_ms, peer.p99_ms - base.p99_ms, "+")
+        lost = f"{r.lost / r.expected:.1%}" if r.expected else "—"
+        lines.append(f"| {relays} | {r.connected} of {r.subscribers} | {r.received} of {r.expected} ({lost}) "
+                     f"| {_pair(r.p50_ms, r.p99_ms)} | {versus} | {_pair(home.p50_ms, home.p99_ms)} "
+                     f"| {_pair(peer.p50_ms, peer.p99_ms) if peer else '—'} | {hop} "
+                     f"| {' + '.join(f'{c:.0f}' for c in r.relay_cpu)} | {r.rss_mb:.0f} "
+                     f"| {r.clients_cpu_percent:.0f} | {r.machine_busy_percent:.0f} % |")
     return "\n".join(lines)
 
 
 def parser() -> argparse.ArgumentParser:
-    """``bench.relay``'s options (load, window, processes, binary, work, json) plus the tier sizes."""
+    """``bench.relay``'s options (window, processes, binary, work, json), the tier sizes, and a load bounded for
+    300 subscribers on 2 cores: 5 fps of ~1 kB frames (40 kbit/s), subscribers in 3 processes."""
     p = relay_parser()
     p.prog, p.description = "python -m bench.tier", __doc__.split("\n\n")[0]
     p.add_argument("--relays", default="2,3", help="tier sizes to run beside one relay (default 2,3)")
-    p.set_defaults(subscribers="300")
+    p.set_defaults(subscribers="300", fps=5, bitrate=40_000, processes=3)
     return p
+
+
+def bounds(args) -> str:
+    """The load, in one line: rate, frame sizes, window, and the machine's load average now."""
+    from bench.peers import frame_sizes
+
+    group = round(args.fps * args.group_seconds)
+    keyframe, delta = frame_sizes(args.bitrate, args.fps, group, 10.0)
+    info = machine()
+    return (f"{info['cpu']}, {info['cores']} cores, load {info['loadAverage']}; {args.fps} fps, {group}-frame groups "
+            f"({keyframe} B + {delta} B frames, {args.bitrate / 1e3:g} kbit/s), {args.window:g} s window, "
+            f"subscribers in {args.processes} processes")
+
+
+def _line(name: str, row: Row) -> str:
+    cpu = " + ".join(f"{c:.0f}" for c in row.relay_cpu)
+    return (f"{name:>6} {row.subscribers:>4} subscribers ({row.connected} in): p50 {row.p50_ms:.1f} ms, "
+            f"p99 {row.p99_ms:.1f} ms, lost {row.lost}/{row.expected}, relay CPU {cpu} %, "
+            f"subscribers' CPU {row.clients_cpu_percent:.0f} %, machine {row.machine_busy_percent:.0f} % busy" + (f", errors: {row.errors[:2]}" if row.errors else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,19 +131,21 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work / time.strftime("tier-%Y%m%d-%H%M%S")
     sizes = [int(n) for n in args.relays.split(",")]
     topologies = [SingleRelay(plan_tier(1, work)), *(Tier(n, plan_tier(n, work)) for n in sizes)]
-    info = machine()
-    print(f"# {info['cpu']}, {info['cores']} cores, load {info['loadAverage']}; {args.bitrate / 1e6:g} Mbit/s, "
-          f"{args.fps} fps, {args.window:g} s window", flush=True)
+    started = bounds(args)
+    print(f"# {started}", flush=True)
     rows = []
     for count in (int(n) for n in args.subscribers.split(",")):
         for topology in topologies:
             row = run_case(topology, count, opts, work / f"{topology.name}-{count}")
             rows.append((getattr(topology, "relays", 1), row))
-            print(f"{topology.name:>6} {count:>4} subscribers: p50 {row.p50_ms:.1f} ms, p99 {row.p99_ms:.1f} ms, "
-                  f"lost {row.lost}/{row.expected}" + (f", errors: {row.errors[:2]}" if row.errors else ""), flush=True)
+            print(_line(topology.name, row), flush=True)
+    print(f"# load at the end: {machine()['loadAverage']}")
     print(hop_table(rows))
     if args.json:
-        args.json.write_text(json.dumps({"machine": info, "options": asdict(opts),
+        from tests.support.relay import BINARY
+
+        args.json.write_text(json.dumps({"machine": machine(), "bounds": started, "options": asdict(opts),
+                                         "relayBinary": str(BINARY),
                                          "rows": [{"relays": n, **asdict(r)} for n, r in rows]}, indent=2))
     return 0
 

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from bench.measure import latency, percentile
+from bench.measure import busy_percent, latency, machine_ticks, percentile
 from bench.peers import frame_sizes
-from bench.relay import split
+from bench.case import split, spread
 from tests.support.plan import ROOT
 
 
@@ -36,6 +36,12 @@ def test_latency_counts_only_the_window_and_what_each_client_missed():
     assert measured.p50_ms == 3.0
 
 
+def test_machine_busy_share_between_two_readings():
+    assert busy_percent((100, 1000), (150, 1100)) == 50.0
+    busy, total = machine_ticks()
+    assert 0 < busy < total
+
+
 def test_subscribers_spread_evenly_over_processes():
     assert split(100, 4) == [25, 25, 25, 25] and split(10, 4) == [3, 3, 2, 2] and split(1, 1) == [1]
 
@@ -57,16 +63,35 @@ def test_tiny_run_through_the_real_relay_and_without_it(tmp_path):
     assert "| 2 | relay |" in run.stdout
 
 
+def test_subscribers_spread_evenly_over_relays_then_processes():
+    assert spread(20, 2, 2) == [(0, 10), (1, 10)]
+    assert spread(300, 3, 3) == [(0, 100), (1, 100), (2, 100)]
+    assert spread(300, 1, 3) == [(0, 100), (0, 100), (0, 100)]
+    assert spread(7, 2, 4) == [(0, 2), (0, 2), (1, 2), (1, 1)]
+    assert spread(1, 3, 3) == [(0, 1)]  # relays without subscribers get no process
+
+
 def test_tiny_run_through_a_two_relay_tier(tmp_path):
-    """``bench.tier``: the publisher on relay 0, subscribers on relay 1, beside one relay; frames arrive."""
+    """``bench.tier``: the publisher on relay 0, 20 subscribers spread over both relays, beside one relay; every
+    subscriber is in, and relay 1's subscribers get every frame through the relay-to-relay hop."""
     out = tmp_path / "tier.json"
-    run = subprocess.run([sys.executable, "-m", "bench.tier", "--relays", "2", "--subscribers", "2", "--window", "1",
-                          "--warmup", "0.5", "--bitrate", "300000", "--processes", "2", "--work", str(tmp_path),
-                          "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    run = subprocess.run([sys.executable, "-m", "bench.tier", "--relays", "2", "--subscribers", "20", "--window", "2",
+                          "--warmup", "0.5", "--processes", "2", "--work", str(tmp_path), "--json", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
-    rows = {r["relays"]: r for r in json.loads(out.read_text())["rows"]}
-    assert set(rows) == {1, 2}
-    for row in rows.values():
-        assert row["expected"] >= 2 * 25 and row["received"] > 0.9 * row["expected"] and not row["errors"]
-        assert 0 < row["p50_ms"] <= row["p99_ms"] and row["cpu_percent"] > 0
-    assert "| 2 | 2 | relay 1 |" in run.stdout
+    report = json.loads(out.read_text())
+    rows = {r["relays"]: r for r in report["rows"]}
+    assert set(rows) == {1, 2} and report["relayBinary"].endswith("moq-relay")
+    for relays, row in rows.items():
+        assert row["connected"] == row["subscribers"] == 20 and not row["errors"]
+        assert row["expected"] >= 20 * 5 and row["received"] > 0.9 * row["expected"]
+        assert 0 < row["p50_ms"] <= row["p99_ms"] and len(row["relay_cpu"]) == relays
+        assert all(cpu > 0 for cpu in row["relay_cpu"]) and row["clients_cpu_percent"] > 0
+        assert 0 < row["machine_busy_percent"] <= 100
+        assert [(s["relay"], s["subscribers"], s["connected"]) for s in row["shares"]] == \
+            [(relay, 20 // relays, 20 // relays) for relay in range(relays)]
+    assert rows[1]["via_peers"] is None
+    hop = rows[2]["via_peers"]
+    assert (hop["relay"], hop["subscribers"]) == (-1, 10)
+    assert hop["expected"] >= 10 * 5 and hop["received"] == hop["expected"]  # nothing lost through the second relay
+    assert "| 2 | 20 of 20 |" in run.stdout and "| 1 | 20 of 20 |" in run.stdout
