@@ -124,3 +124,16 @@ def test_without_a_token_the_row_says_why(tmp_path, planned):
     run, _, logs, _ = verify_tier(tmp_path, planned, 1, with_token=False)
     row = run.check("relay", "fan-out")
     assert (row["status"], row["summary"]) == ("skip", "not run: it publishes a probe broadcast, which needs --token")
+
+
+def test_a_pod_the_quic_lb_row_saw_but_no_session_reached_is_a_warning():
+    """The verdict alone (pure): two pods read the probe, a third one answered quic-lb but none of these sessions."""
+    from tools.verify.fanout import PROBE_FRAMES, _verdict
+
+    sent = time.perf_counter_ns()
+    frames = [(sent + 2_000_000, sent.to_bytes(8, "big") + bytes(56))] * PROBE_FRAMES
+    a, b, c = bytes.fromhex("0a" * 8), bytes.fromhex("0b" * 8), "0c" * 8
+    status, summary, figures = _verdict("/anon/p", a, {b: frames}, 6, 6, {a.hex(), b.hex(), c})
+    assert status == "warn" and f"pod {c} (seen by quic-lb) not reached by its 6 sessions" in summary
+    assert figures["readVia"] == {b.hex(): PROBE_FRAMES}
+    assert _verdict("/anon/p", a, {b: frames}, 6, 6, {a.hex(), b.hex()})[0] == "pass"

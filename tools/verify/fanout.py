@@ -42,7 +42,9 @@ async def check_fanout(run, quic_lb_row) -> Verdict:
     if quic_lb_row.status == "fail":
         raise Skipped("not run: the quic-lb check failed")
     attempts = sessions_to_open(quic_lb_row, run.ep.replicas)
-    return await with_sessions(run, lambda moq, fingerprint, clock: _fan_out(moq, run, fingerprint, clock, attempts))
+    seen = set(quic_lb_row.figures.get("serverIds", {}))
+    return await with_sessions(run, lambda moq, fingerprint, clock: _fan_out(moq, run, fingerprint, clock, attempts,
+                                                                              seen))
 
 
 async def _session_on_a_pod(stack: AsyncExitStack, moq, run, fingerprint: str) -> tuple[bytes, object]:
@@ -73,7 +75,8 @@ async def _open(stack: AsyncExitStack, moq, run, fingerprint: str, clock: Clock,
     return sessions
 
 
-async def _fan_out(moq, run, fingerprint: str, clock: Clock, attempts: int) -> Verdict:
+async def _fan_out(moq, run, fingerprint: str, clock: Clock, attempts: int, seen: set[str]) -> Verdict:
+    """``seen``: the pods (hex server IDs) the quic-lb row reached; one this check's sessions missed is a warning."""
     async with AsyncExitStack() as stack:
         sessions = await _open(stack, moq, run, fingerprint, clock, attempts)
         publisher_pod, publisher = sessions[0]
@@ -97,7 +100,7 @@ async def _fan_out(moq, run, fingerprint: str, clock: Clock, attempts: int) -> V
                                            for session in readers.values()), return_exceptions=True)
         finally:
             sender.cancel()
-    return _verdict(full, publisher_pod, dict(zip(readers, reads)), len(sessions), attempts)
+    return _verdict(full, publisher_pod, dict(zip(readers, reads)), len(sessions), attempts, seen)
 
 
 async def _send_until_cancelled(track) -> None:
@@ -134,7 +137,8 @@ def _no_frames(full: str, publisher_pod: bytes, failures: dict[bytes, BaseExcept
                                                            "failed otherwise" if others else ""))
 
 
-def _verdict(full: str, publisher_pod: bytes, reads: dict[bytes, object], connected: int, attempts: int) -> Verdict:
+def _verdict(full: str, publisher_pod: bytes, reads: dict[bytes, object], connected: int, attempts: int,
+             seen: set[str] = frozenset()) -> Verdict:
     figures = {"broadcast": full, "publishedVia": publisher_pod.hex(), "sessions": attempts, "connected": connected,
                "readVia": {pod.hex(): len(r) if isinstance(r, list) else 0 for pod, r in reads.items()}}
     failures = {pod: r for pod, r in reads.items() if not isinstance(r, list)}
@@ -144,6 +148,9 @@ def _verdict(full: str, publisher_pod: bytes, reads: dict[bytes, object], connec
     figures.update(roundTripMs=round(statistics.median(rtts), 1), maxMs=round(max(rtts), 1))
     counts = figures["readVia"]
     shown = ", ".join(f"{pod} ({n} frames)" for pod, n in counts.items())
-    status = "pass" if all(n == PROBE_FRAMES for n in counts.values()) else "warn"
+    missed = sorted(seen - {publisher_pod.hex(), *counts})
+    status = "pass" if all(n == PROBE_FRAMES for n in counts.values()) and not missed else "warn"
+    untried = f"; pod{'s' if len(missed) > 1 else ''} {', '.join(missed)} (seen by quic-lb) not reached by its " \
+              f"{connected} sessions, so not checked" if missed else ""
     return status, (f"{full} published via pod {publisher_pod.hex()}, read via pod{'s' if len(counts) > 1 else ''} "
-                    f"{shown}, round trip {statistics.median(rtts):.0f} ms (max {max(rtts):.0f} ms)"), figures
+                    f"{shown}, round trip {statistics.median(rtts):.0f} ms (max {max(rtts):.0f} ms){untried}"), figures
