@@ -96,7 +96,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--bitrate", type=int, default=2_000_000, help="bits per second (default %(default)s)")
     p.add_argument("--fps", type=int, default=30, help="frames per second (default %(default)s)")
     p.add_argument("--group-seconds", type=float, default=1.0)
-    p.add_argument("--window", type=float, default=10.0, help="measuring window per case, seconds (default %(default)s)")
+    p.add_argument("--window", type=float, default=10.0,
+                   help="measuring window per case, seconds (default %(default)s)")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds after every subscriber is in (default 2)")
     p.add_argument("--processes", type=int, default=4, help="subscriber processes (default %(default)s)")
     p.add_argument("--relay-binary", help="the moq-relay to run (default: the one make deps builds)")

@@ -120,7 +120,8 @@ def _line(name: str, row: Row) -> str:
     cpu = " + ".join(f"{c:.0f}" for c in row.relay_cpu)
     return (f"{name:>6} {row.subscribers:>4} subscribers ({row.connected} in): p50 {row.p50_ms:.1f} ms, "
             f"p99 {row.p99_ms:.1f} ms, lost {row.lost}/{row.expected}, relay CPU {cpu} %, "
-            f"subscribers' CPU {row.clients_cpu_percent:.0f} %, machine {row.machine_busy_percent:.0f} % busy" + (f", errors: {row.errors[:2]}" if row.errors else ""))
+            f"subscribers' CPU {row.clients_cpu_percent:.0f} %, machine {row.machine_busy_percent:.0f} % busy"
+            + (f", errors: {row.errors[:2]}" if row.errors else ""))
 
 
 def main(argv: list[str] | None = None) -> int:

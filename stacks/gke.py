@@ -42,7 +42,8 @@ def build(settings: Settings) -> Cluster:
     cluster = _cluster(gke, stack, gcp_opts)
     addresses = Addresses("gke-address", AddressesArgs(region=gke.region, purposes=("ingress", "envoy")), opts=gcp_opts)
     ingress_ip, envoy_ip = addresses.ip("ingress"), addresses.ip("envoy")
-    annotations = _dns01_annotations(settings, stack, cluster, gcp_opts) if settings.acme.uses_dns01 else {}
+    annotations, dns01_ready = _dns01_identity(settings, stack, cluster, gcp_opts) if settings.acme.uses_dns01 \
+        else ({}, [])
 
     # Nothing Kubernetes starts on a cluster without nodes: the provider waits for the node pool.
     kubernetes = k8s.Provider("gke", kubeconfig=cluster.kubeconfig,
@@ -56,6 +57,8 @@ def build(settings: Settings) -> Cluster:
 
     return capabilities(
         settings, kubernetes, expose=expose, reserved=reserved, cert_manager_annotations=annotations,
+        # cert-manager starts once the CNAMEs it follows exist (dns.challengeZone), as it does once it may act.
+        platform_dependencies=dns01_ready,
         # A LoadBalancer Service must be deleted while its nodes and the cluster's controller still run,
         # so GKE removes the forwarding rules that hold the reserved addresses.
         load_balancer_dependencies=[cluster.node_pool],
@@ -87,9 +90,11 @@ def _cluster(gke: Gke, stack: str, opts: pulumi.ResourceOptions) -> GkeCluster:
     )
 
 
-def _dns01_annotations(settings: Settings, stack: str, cluster: GkeCluster, opts: pulumi.ResourceOptions) -> dict:
-    """cert-manager's Workload Identity, allowed to change the DNS-01 zone's records only: the challenge
-    zone's when there is one, reached through CNAMEs in the hosts' zone."""
+def _dns01_identity(settings: Settings, stack: str, cluster: GkeCluster, opts: pulumi.ResourceOptions
+                    ) -> tuple[dict, list[pulumi.Resource]]:
+    """(cert-manager's ServiceAccount annotations, what cert-manager waits for): its Workload Identity, allowed to
+    change the DNS-01 zone's records only, the challenge zone's when there is one, reached through CNAMEs in the
+    hosts' zone."""
     gke: Gke = settings.cluster
     dns = settings.dns
     identity = Dns01Identity(
@@ -101,7 +106,7 @@ def _dns01_annotations(settings: Settings, stack: str, cluster: GkeCluster, opts
         opts=opts,
     )
     if not dns.challenge_zone:
-        return identity.annotations
+        return identity.annotations, []
     hosts = [host for host, challenge in settings.challenge_by_host.items() if challenge == "dns01"]
     delegation = ChallengeDelegation(
         "acme-challenge",
@@ -109,6 +114,4 @@ def _dns01_annotations(settings: Settings, stack: str, cluster: GkeCluster, opts
                                 hosts=hosts),
         opts=opts,
     )
-    # cert-manager starts once the CNAMEs it follows exist, as it does once it may act.
-    return {key: pulumi.Output.all(value, delegation.ready).apply(lambda a: a[0])
-            for key, value in identity.annotations.items()}
+    return identity.annotations, list(delegation.records)

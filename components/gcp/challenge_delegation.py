@@ -40,6 +40,15 @@ def delegated_name(host: str, challenge_dns_name: str) -> str:
     return name
 
 
+def _target(host: str, challenge_dns_name: str) -> str:
+    """``delegated_name`` inside an apply: a name too long ends the deployment with its one line (RunError prints no
+    traceback), since the challenge zone's DNS name is known only once the zone has been looked up."""
+    try:
+        return delegated_name(host, challenge_dns_name)
+    except ValueError as exc:
+        raise pulumi.RunError(f"quicstack:dns.challengeZone: {exc}") from None
+
+
 @dataclass(frozen=True)
 class ChallengeDelegationArgs:
     zone: str
@@ -57,18 +66,17 @@ class ChallengeDelegationArgs:
 class ChallengeDelegation(pulumi.ComponentResource):
     dns_name: pulumi.Output[str]
     """The challenge zone's DNS name (``acme.example.com.``)."""
-    ready: pulumi.Output[list]
-    """Resolves once every CNAME exists: what cert-manager waits for before it solves a challenge."""
+    records: list[pulumi.Resource]
+    """The CNAMEs: what cert-manager waits for before it solves a challenge."""
 
     def __init__(self, name: str, args: ChallengeDelegationArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("quicstack:gcp:ChallengeDelegation", name, None, opts)
         zone = gcp.dns.get_managed_zone_output(
             name=args.challenge_zone, project=args.project, opts=pulumi.InvokeOutputOptions(parent=self))
         self.dns_name = zone.dns_name
-        records = [
+        self.records = [
             record_set(f"{name}-{host}", args.zone, args.project, f"{CHALLENGE_LABEL}.{host}.", "CNAME",
-                       zone.dns_name.apply(lambda dns_name, host=host: delegated_name(host, dns_name)), args.ttl, self)
+                       zone.dns_name.apply(lambda dns_name, host=host: _target(host, dns_name)), args.ttl, self)
             for host in sorted(args.hosts)
         ]
-        self.ready = pulumi.Output.all(*(r.id for r in records))
         self.register_outputs({"dnsName": self.dns_name})

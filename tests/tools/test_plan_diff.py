@@ -55,7 +55,8 @@ def test_a_folder_that_is_not_a_plan_is_one_line_and_exit_2(tmp_path, capsys):
 
 
 def test_two_plans_of_one_stack_are_identical(tmp_path):
-    """Keys the mocks make (the k3s VM's SSH key) come from their resource names: a plan diff shows changes, not noise."""
+    """Keys the mocks make (the k3s VM's SSH key) come from their resource names: a plan diff shows changes, not
+    noise."""
     for run in ("a", "b"):
         assert run_plan("k3s", tmp_path / run).returncode == 0
     assert plan_diff.diff(tmp_path / "a" / "k3s", tmp_path / "b" / "k3s") == []

@@ -27,7 +27,7 @@ def test_empty_destination_connection_id():
     long_header(0x80, b"\x00\x00\x00\x00", CLIENT, SCID),  # Version Negotiation echoes the client's IDs
     long_header(0xC0, b"\x00\x00\x00\x01", CLIENT, b""),  # no SCID
     long_header(0xC0, b"\x00\x00\x00\x01", CLIENT, SCID, rest=b"")[:-3],  # cut inside the SCID
-    long_header(0xC0, b"\x00\x00\x00\x01", CLIENT, b"")[:-1],  # cut before the SCID length
+    long_header(0xC0, b"\x00\x00\x00\x01", CLIENT, b"", rest=b"")[:-1],  # cut before the SCID length
     b"",
 ], ids=["short-header", "version-negotiation", "empty-scid", "truncated-scid", "truncated-header", "empty"])
 def test_no_server_connection_id(datagram):

@@ -48,8 +48,9 @@ async def check_fanout(run, quic_lb_row) -> Verdict:
 
 
 async def _session_on_a_pod(stack: AsyncExitStack, moq, run, fingerprint: str) -> tuple[bytes, object]:
-    forwarder = await Forwarder(run.opts.server_id_length).start(run.address, run.ep.port)
-    stack.callback(forwarder.close)  # after the session's own exit (the stack unwinds in reverse)
+    forwarder = Forwarder(run.opts.server_id_length)
+    stack.callback(forwarder.close)  # after the session's own exit (the stack unwinds in reverse); also if start fails
+    await forwarder.start(run.address, run.ep.port)
     session = await stack.enter_async_context(client(moq, run, fingerprint, run.opts.token, forwarder.port))
     return await forwarder.server_id, session
 
@@ -58,10 +59,12 @@ async def _open(stack: AsyncExitStack, moq, run, fingerprint: str, clock: Clock,
     """(server ID, session) of each session that connected in time, in the order they were started."""
     tasks = [asyncio.ensure_future(_session_on_a_pod(stack, moq, run, fingerprint)) for _ in range(attempts)]
     wait = clock.left(SHARE_TO_CONNECT)
-    done, pending = await asyncio.wait(tasks, timeout=wait)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
+    try:
+        done, _ = await asyncio.wait(tasks, timeout=wait)
+    finally:  # also when this check is cancelled: no session may outlive the stack it registered with
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
     finished = [task for task in tasks if task in done]
     for task in finished:
         if isinstance(task.exception(), quic_lb.MalformedCid):
@@ -88,18 +91,20 @@ async def _fan_out(moq, run, fingerprint: str, clock: Clock, attempts: int, seen
             raise Skipped(f"not proven: all {len(sessions)} sessions reached pod {publisher_pod.hex()}, "
                           "so no second pod could read the probe (one relay, or the load balancer keeps this "
                           "client on one pod)")
-        for session in [publisher, *readers.values()]:
-            clock.watch(session.session)
+        clock.watch(publisher.session)
         name = f"verify-fanout-{os.urandom(4).hex()}"
         full = f"{run.session_path.rstrip('/')}/{name}"
         producer = publisher.create_broadcast(name)  # held: dropping the last handle ends the broadcast
         sender = asyncio.ensure_future(_send_until_cancelled(producer.publish_track(PROBE_TRACK)))
         reasons = _reasons(clock.left(SHARE_TO_FIND), run.opts.timeout)
         try:
-            reads = await asyncio.gather(*(_read_through(session, name, clock, reasons)
+            reads = await asyncio.gather(*(_read_through(session, name, clock.branch(session.session), reasons)
                                            for session in readers.values()), return_exceptions=True)
         finally:
             sender.cancel()
+            sent = (await asyncio.gather(sender, return_exceptions=True))[0]
+        if not isinstance(sent, asyncio.CancelledError):
+            raise Failed(f"publishing the probe {full} failed: {type(sent).__name__}: {sent}".splitlines()[0])
     return _verdict(full, publisher_pod, dict(zip(readers, reads)), len(sessions), attempts, seen)
 
 
@@ -148,8 +153,10 @@ def _verdict(full: str, publisher_pod: bytes, reads: dict[bytes, object], connec
     figures.update(roundTripMs=round(statistics.median(rtts), 1), maxMs=round(max(rtts), 1))
     counts = figures["readVia"]
     shown = ", ".join(f"{pod} ({n} frames)" for pod, n in counts.items())
+    # A load balancer spreads new flows by hash: with many pods a few sessions may miss one. The pods reached
+    # still prove fan-out, so a miss is said, not failed or warned.
     missed = sorted(seen - {publisher_pod.hex(), *counts})
-    status = "pass" if all(n == PROBE_FRAMES for n in counts.values()) and not missed else "warn"
+    status = "pass" if all(n == PROBE_FRAMES for n in counts.values()) else "warn"
     untried = f"; pod{'s' if len(missed) > 1 else ''} {', '.join(missed)} (seen by quic-lb) not reached by its " \
               f"{connected} sessions, so not checked" if missed else ""
     return status, (f"{full} published via pod {publisher_pod.hex()}, read via pod{'s' if len(counts) > 1 else ''} "

@@ -48,9 +48,19 @@ class Clock:
     def __init__(self, seconds: float):
         self.end = time.monotonic() + seconds
         self.closed: list[asyncio.Future] = []
+        self.branches: list[asyncio.Future] = []
 
     def watch(self, session) -> None:
         self.closed.append(asyncio.ensure_future(session.closed()))
+
+    def branch(self, session) -> "Clock":
+        """The same budget, watching this clock's sessions and ``session`` as well: a step on one session does not
+        fail because another, unrelated session closed."""
+        watched = asyncio.ensure_future(session.closed())
+        self.branches.append(watched)  # stopped with this clock
+        other = Clock(0)
+        other.end, other.closed = self.end, [*self.closed, watched]
+        return other
 
     def left(self, share: float = 1.0) -> float:
         """``share`` of the seconds left in the budget."""
@@ -68,7 +78,7 @@ class Clock:
         raise Failed(reason)
 
     def stop(self) -> None:
-        for closed in self.closed:
+        for closed in (*self.closed, *self.branches):
             closed.cancel()
 
 

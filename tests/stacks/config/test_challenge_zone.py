@@ -5,7 +5,8 @@ import pytest
 from stacks.config import ConfigError, load
 
 KEY = "quicstack:dns.challengeZone"
-GKE = {"project": "quicstack-demo", "region": "europe-west1", "zone": "europe-west1-b", "adminCidrs": ["203.0.113.7/32"]}
+GKE = {"project": "quicstack-demo", "region": "europe-west1", "zone": "europe-west1-b",
+       "adminCidrs": ["203.0.113.7/32"]}
 DNS01 = {"environment": "production", "email": "ops@example.com", "challenge": "dns01"}
 CLOUD_DNS = {"provider": "clouddns", "zone": "example-com"}
 GRAMMAR = "is not a Cloud DNS managed-zone name (a-z, 0-9 and '-', starting with a letter, at most 63)"
