@@ -57,9 +57,10 @@ $(RELAY):
 # apart from the tests' debug/ ones, and `cargo install --root` copies the binary out of it.
 RELAY_RELEASE := .tools/moq-relay-$(RELAY_VERSION)-release/bin/moq-relay
 $(RELAY_RELEASE):
-	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-relay $(RELAY_VERSION): https://rustup.rs" >&2; exit 2)
-	CARGO_TARGET_DIR=$(CURDIR)/.tools/cargo-target nice cargo install moq-relay --version $(RELAY_VERSION) --locked --quiet \
-		--no-default-features --features quinn,websocket --root .tools/moq-relay-$(RELAY_VERSION)-release
+	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-relay $(RELAY_VERSION): \
+	https://rustup.rs" >&2; exit 2)
+	CARGO_TARGET_DIR=$(CURDIR)/.tools/cargo-target nice cargo install moq-relay --version $(RELAY_VERSION) \
+		--locked --quiet --no-default-features --features quinn,websocket --root .tools/moq-relay-$(RELAY_VERSION)-release
 
 relay-release: $(RELAY_RELEASE)
 
