@@ -16,7 +16,7 @@ endif
 SECRETS_PROVIDER ?=
 STACK_FILE := stacks/Pulumi.$(STACK).yaml
 
-.PHONY: up preview plan verify destroy test deps player bench bench-tier stack-secrets
+.PHONY: up preview plan verify destroy test deps player bench bench-tier relay-release stack-secrets
 
 # `up`, `preview` and `destroy` drive the Pulumi CLI: without it, say so before anything is created
 # (checked while the Makefile is read, so not even the venv is made).
@@ -51,6 +51,28 @@ $(RELAY):
 	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-relay $(RELAY_VERSION): https://rustup.rs" >&2; exit 2)
 	CARGO_TARGET_DIR=$(CURDIR)/.tools/cargo-target cargo install moq-relay --version $(RELAY_VERSION) --locked --quiet \
 		--debug --no-default-features --features quinn,websocket --root .tools/moq-relay-$(RELAY_VERSION)
+
+# The same crate, version and features optimised (no --debug), for the benchmarks only (not part of deps or
+# test: it takes minutes of CPU). The shared cargo target directory keeps release artifacts under release/,
+# apart from the tests' debug/ ones, and `cargo install --root` copies the binary out of it.
+RELAY_RELEASE := .tools/moq-relay-$(RELAY_VERSION)-release/bin/moq-relay
+$(RELAY_RELEASE):
+	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-relay $(RELAY_VERSION): \
+	https://rustup.rs" >&2; exit 2)
+	CARGO_TARGET_DIR=$(CURDIR)/.tools/cargo-target nice cargo install moq-relay --version $(RELAY_VERSION) \
+		--locked --quiet --no-default-features --features quinn,websocket --root .tools/moq-relay-$(RELAY_VERSION)-release
+
+relay-release: $(RELAY_RELEASE)
+
+# Which relay `make bench` and `make bench-tier` run: RELAY_BUILD=release for the optimised one (built on demand).
+RELAY_BUILD ?= debug
+ifeq ($(RELAY_BUILD),release)
+BENCH_RELAY := $(RELAY_RELEASE)
+else ifeq ($(RELAY_BUILD),debug)
+BENCH_RELAY := $(RELAY)
+else
+$(error RELAY_BUILD=$(RELAY_BUILD): use debug (the tests' build, the default) or release)
+endif
 
 tests/validators/node_modules/.installed: tests/validators/package-lock.json
 	npm ci --prefix tests/validators --no-audit --no-fund --loglevel=error
@@ -89,15 +111,16 @@ deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.insta
 test: deps
 	$(PY) -m pytest
 
-# The relay benchmark (not part of the tests; README "Relay benchmark"): the relay make deps builds.
-bench: $(VENV)/.dev $(RELAY) player
-	$(PY) -m bench.relay
+# The relay benchmark (not part of the tests; README "Relay benchmark"): the debug relay make deps builds, or
+# RELAY_BUILD=release.
+bench: $(VENV)/.dev $(BENCH_RELAY) player
+	$(PY) -m bench.relay --relay-binary $(BENCH_RELAY)
 
 # 300 subscribers (SUBSCRIBERS=N for fewer) through 1, 2 and 3 clustered relays at a bounded media rate
 # (README "A relay tier").
 SUBSCRIBERS ?= 300
-bench-tier: $(VENV)/.dev $(RELAY) player
-	$(PY) -m bench.tier --subscribers $(SUBSCRIBERS)
+bench-tier: $(VENV)/.dev $(BENCH_RELAY) player
+	$(PY) -m bench.tier --subscribers $(SUBSCRIBERS) --relay-binary $(BENCH_RELAY)
 
 plan: $(VENV)/.runtime player
 	$(PY) -m tools.plan $(STACK)

@@ -67,6 +67,24 @@ class SingleRelay(Topology):
         return Setup(["--url", url, "--ca", str(pod.ca_file)], [url], pod.ca_file, [running.process.pid])
 
 
+def use_relay(binary: str | None) -> Path:
+    """The moq-relay the run starts: ``binary`` (e.g. ``make relay-release``'s) or the debug build ``make deps``
+    installs. The test helpers read ``QUICSTACK_MOQ_RELAY`` once, on import, so it is set before that import and
+    the imported path checked: the report names the binary that really ran. A missing file: one line, exit 2."""
+    if binary:
+        path = Path(binary).resolve()
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            print(f"error: --relay-binary {binary}: not an executable file (`make relay-release` builds the "
+                  "release relay)", file=sys.stderr)
+            raise SystemExit(2)
+        os.environ["QUICSTACK_MOQ_RELAY"] = str(path)
+    from tests.support.relay import BINARY
+
+    if binary and BINARY != path:
+        raise RuntimeError(f"the relay helpers were imported before --relay-binary was applied: {BINARY}")
+    return BINARY
+
+
 def machine() -> dict:
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), platform.processor())
@@ -109,8 +127,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     counts = [int(n) for n in args.subscribers.split(",")]
-    if args.relay_binary:
-        os.environ["QUICSTACK_MOQ_RELAY"] = str(Path(args.relay_binary).resolve())
+    binary = use_relay(args.relay_binary)
     opts = Options(args.bitrate, args.fps, args.group_seconds, args.window, args.warmup, processes=args.processes)
     work = args.work / time.strftime("%Y%m%d-%H%M%S")
     from tests.support.plan import run_plan
@@ -122,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     topologies = [Direct(), SingleRelay(work / "plan" / "local")]
     info = machine()
     print(f"# {info['cpu']}, {info['cores']} cores, load {info['loadAverage']}; {args.bitrate / 1e6:g} Mbit/s, "
-          f"{args.fps} fps, {args.group_seconds:g} s groups, {args.window:g} s window", flush=True)
+          f"{args.fps} fps, {args.group_seconds:g} s groups, {args.window:g} s window; relay {binary}", flush=True)
     rows = []
     for n in counts:
         for topology in topologies:
@@ -133,8 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                   + (f", groups skipped: {row.skips}" if row.skips else ""), flush=True)
     print(table(rows))
     if args.json:
-        args.json.write_text(json.dumps({"machine": info, "options": asdict(opts), "relayBinary":
-                                         os.environ.get("QUICSTACK_MOQ_RELAY", "make deps"),
+        args.json.write_text(json.dumps({"machine": info, "options": asdict(opts), "relayBinary": str(binary),
                                          "rows": [asdict(r) for r in rows]}, indent=2))
     return 0
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from contextlib import ExitStack
@@ -25,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from bench.case import Options, Row, Setup, Topology, run_case
-from bench.relay import PUBLIC, SingleRelay, machine
+from bench.relay import PUBLIC, SingleRelay, machine, use_relay
 from bench.relay import parser as relay_parser
 
 LOCAL = {"quicstack:cloud": "existing", "quicstack:domain": "quicstack.localhost",
@@ -126,13 +125,12 @@ def _line(name: str, row: Row) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.relay_binary:
-        os.environ["QUICSTACK_MOQ_RELAY"] = str(Path(args.relay_binary).resolve())
+    binary = use_relay(args.relay_binary)
     opts = Options(args.bitrate, args.fps, args.group_seconds, args.window, args.warmup, processes=args.processes)
     work = args.work / time.strftime("tier-%Y%m%d-%H%M%S")
     sizes = [int(n) for n in args.relays.split(",")]
     topologies = [SingleRelay(plan_tier(1, work)), *(Tier(n, plan_tier(n, work)) for n in sizes)]
-    started = bounds(args)
+    started = f"{bounds(args)}; relay {binary}"
     print(f"# {started}", flush=True)
     rows = []
     for count in (int(n) for n in args.subscribers.split(",")):
@@ -143,10 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# load at the end: {machine()['loadAverage']}")
     print(hop_table(rows))
     if args.json:
-        from tests.support.relay import BINARY
-
         args.json.write_text(json.dumps({"machine": machine(), "bounds": started, "options": asdict(opts),
-                                         "relayBinary": str(BINARY),
+                                         "relayBinary": str(binary),
                                          "rows": [{"relays": n, **asdict(r)} for n, r in rows]}, indent=2))
     return 0
 

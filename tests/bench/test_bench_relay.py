@@ -13,6 +13,7 @@ from bench.measure import busy_percent, latency, machine_ticks, percentile
 from bench.peers import frame_sizes
 from bench.case import split, spread
 from tests.support.plan import ROOT
+from tests.support.relay import BINARY
 
 
 def test_percentile_interpolates_between_ranks():
@@ -81,7 +82,8 @@ def test_tiny_run_through_a_two_relay_tier(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads(out.read_text())
     rows = {r["relays"]: r for r in report["rows"]}
-    assert set(rows) == {1, 2} and report["relayBinary"].endswith("moq-relay")
+    assert set(rows) == {1, 2} and report["relayBinary"] == str(BINARY)  # the debug build unless told otherwise
+    assert run.stdout.splitlines()[0].endswith(f"; relay {BINARY}")
     for relays, row in rows.items():
         assert row["connected"] == row["subscribers"] == 20 and not row["errors"]
         assert row["expected"] >= 20 * 5 and row["received"] > 0.9 * row["expected"]
