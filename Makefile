@@ -15,6 +15,10 @@ export PULUMI_CONFIG_PASSPHRASE ?=
 endif
 SECRETS_PROVIDER ?=
 STACK_FILE := stacks/Pulumi.$(STACK).yaml
+# Built tools (moq-relay, moq-cli, the Pulumi CLI, the control plane) live outside the clone, so a second clone
+# on the same machine reuses them; TOOLS=dir puts them elsewhere. The tests read the same place.
+TOOLS ?= $(or $(QUICSTACK_TOOLS),$(HOME)/.cache/quicstack)
+export QUICSTACK_TOOLS := $(TOOLS)
 
 .PHONY: up preview plan verify destroy test deps player bench bench-tier relay-release stack-secrets
 
@@ -43,24 +47,24 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 
 # The real moq-relay for the tests: the crate of the pinned image's version (moqdev/moq-relay:0.14.12),
 # a debug build (no release optimisation) with only the QUIC (quinn) and WebSocket transports, which
-# builds much faster than the release defaults. Installed under the git-ignored .tools/ and reused while the binary is there; the
+# builds much faster than the release defaults. Installed under $(TOOLS) and reused while the binary is there; the
 # cargo target directory stays next to it, so a rebuild (another version, a wiped bin/) is incremental.
 RELAY_VERSION := 0.14.12
-RELAY := .tools/moq-relay-$(RELAY_VERSION)/bin/moq-relay
+RELAY := $(TOOLS)/moq-relay-$(RELAY_VERSION)/bin/moq-relay
 $(RELAY):
 	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-relay $(RELAY_VERSION): https://rustup.rs" >&2; exit 2)
-	CARGO_TARGET_DIR=$(CURDIR)/.tools/cargo-target cargo install moq-relay --version $(RELAY_VERSION) --locked --quiet \
-		--debug --no-default-features --features quinn,websocket --root .tools/moq-relay-$(RELAY_VERSION)
+	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-relay --version $(RELAY_VERSION) --locked --quiet \
+		--debug --no-default-features --features quinn,websocket --root $(TOOLS)/moq-relay-$(RELAY_VERSION)
 
 # The same crate, version and features optimised (no --debug), for the benchmarks only (not part of deps or
 # test: it takes minutes of CPU). The shared cargo target directory keeps release artifacts under release/,
 # apart from the tests' debug/ ones, and `cargo install --root` copies the binary out of it.
-RELAY_RELEASE := .tools/moq-relay-$(RELAY_VERSION)-release/bin/moq-relay
+RELAY_RELEASE := $(TOOLS)/moq-relay-$(RELAY_VERSION)-release/bin/moq-relay
 $(RELAY_RELEASE):
 	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-relay $(RELAY_VERSION): \
 	https://rustup.rs" >&2; exit 2)
-	CARGO_TARGET_DIR=$(CURDIR)/.tools/cargo-target nice cargo install moq-relay --version $(RELAY_VERSION) \
-		--locked --quiet --no-default-features --features quinn,websocket --root .tools/moq-relay-$(RELAY_VERSION)-release
+	CARGO_TARGET_DIR=$(TOOLS)/cargo-target nice cargo install moq-relay --version $(RELAY_VERSION) \
+		--locked --quiet --no-default-features --features quinn,websocket --root $(TOOLS)/moq-relay-$(RELAY_VERSION)-release
 
 relay-release: $(RELAY_RELEASE)
 
@@ -95,11 +99,11 @@ player: $(PLAYER)/dist/moq-watch.js
 # moq-cli of the relay's release (the crate the moqdev/moq-cli:0.9.12 image is built from), for the test
 # that runs the in-cluster publisher's planned commands: a debug build with QUIC and WebSocket only.
 MOQ_CLI_VERSION := 0.9.12
-MOQ_CLI := .tools/moq-cli-$(MOQ_CLI_VERSION)/bin/moq
+MOQ_CLI := $(TOOLS)/moq-cli-$(MOQ_CLI_VERSION)/bin/moq
 $(MOQ_CLI):
 	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-cli $(MOQ_CLI_VERSION)" >&2; exit 2)
-	CARGO_TARGET_DIR=$(CURDIR)/.tools/cargo-target cargo install moq-cli --version $(MOQ_CLI_VERSION) --locked --quiet \
-		--debug --no-default-features --features quinn,websocket --root .tools/moq-cli-$(MOQ_CLI_VERSION)
+	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-cli --version $(MOQ_CLI_VERSION) --locked --quiet \
+		--debug --no-default-features --features quinn,websocket --root $(TOOLS)/moq-cli-$(MOQ_CLI_VERSION)
 
 deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI)
 	@# Headless Chromium and nginx for the watch-page tests, nginx's stream module for the ingress UDP test,

@@ -7,6 +7,7 @@ A subprocess per plan keeps each stack's mocks, config and event loop apart from
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from typing import Any, Iterator
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+TOOLS = Path(os.environ.get("QUICSTACK_TOOLS") or Path.home() / ".cache" / "quicstack")
+"""Where ``make`` builds the tools the tests run (the Makefile's ``TOOLS``): outside the clone, shared by clones."""
 
 
 @dataclass

@@ -32,12 +32,12 @@ import tomli_w
 from components.workloads.relay.cluster import RELAY_BINARY
 from tests.support.envoy import _object, _rewrite, _secret_files, free_port, write_volume
 from tests.support.pki import LocalCA
-from tests.support.plan import ROOT, Plan
+from tests.support.plan import TOOLS, Plan
 from tests.support.processes import stop, wait_until
 
 VERSION = "0.14.12"
 """The crate version: the same as the pinned image ``moqdev/moq-relay:0.14.12``."""
-BINARY = Path(os.environ.get("QUICSTACK_MOQ_RELAY") or ROOT / ".tools" / f"moq-relay-{VERSION}" / "bin" / "moq-relay")
+BINARY = Path(os.environ.get("QUICSTACK_MOQ_RELAY") or TOOLS / f"moq-relay-{VERSION}" / "bin" / "moq-relay")
 """Where ``make deps`` installs the relay (``cargo install --root``); the variable overrides it."""
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")

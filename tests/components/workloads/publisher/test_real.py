@@ -19,12 +19,12 @@ import pytest
 from components.workloads.publisher.component import FONT
 from tests.support.browser import CHROMIUM
 from tests.support.envoy import free_port
-from tests.support.plan import ROOT
+from tests.support.plan import TOOLS
 from tests.support.playback import assert_plays, certificate, chromium_flags, demo_relay, watch
 from tests.support.processes import started, wait_for_tcp
 from tests.support.watch_site import NGINX, serving
 
-MOQ_CLI = Path(os.environ.get("QUICSTACK_MOQ_CLI") or ROOT / ".tools" / "moq-cli-0.9.12" / "bin" / "moq")
+MOQ_CLI = Path(os.environ.get("QUICSTACK_MOQ_CLI") or TOOLS / "moq-cli-0.9.12" / "bin" / "moq")
 FFMPEG = shutil.which("ffmpeg")
 DEBIAN_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
 
