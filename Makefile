@@ -1,5 +1,5 @@
 # quicstack: the two commands are `make up` (deploy the default `local` stack onto the current
-# kube context) and `make test` (the whole suite, from a fresh clone). See README.md.
+# kube context) and `make test` (the whole suite, from a fresh clone). See README.md and docs/.
 
 STACK ?= local
 VENV := venv
@@ -9,7 +9,7 @@ export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 # Stack secrets (kubeconfigs, SSH and TLS keys) are encrypted with the passphrase. An empty one is
 # only for `local`, whose secrets open a cluster on this machine; every other stack needs a
 # passphrase (PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE) or a stack created with a
-# KMS secrets provider (SECRETS_PROVIDER=awskms://... or gcpkms://...; README, "Security").
+# KMS secrets provider (SECRETS_PROVIDER=awskms://... or gcpkms://...; docs/security.md).
 ifeq ($(STACK),local)
 export PULUMI_CONFIG_PASSPHRASE ?=
 endif
@@ -20,7 +20,7 @@ STACK_FILE := stacks/Pulumi.$(STACK).yaml
 TOOLS ?= $(or $(QUICSTACK_TOOLS),$(HOME)/.cache/quicstack)
 export QUICSTACK_TOOLS := $(TOOLS)
 
-.PHONY: up preview plan verify destroy test deps player bench bench-tier relay-release stack-secrets
+.PHONY: up preview plan verify destroy test deps player bench bench-tier relay-release stack-secrets docs
 
 # `up`, `preview` and `destroy` drive the Pulumi CLI: without it, say so before anything is created
 # (checked while the Makefile is read, so not even the venv is made).
@@ -115,19 +115,23 @@ deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.insta
 test: deps
 	$(PY) -m pytest
 
-# The relay benchmark (not part of the tests; README "Relay benchmark"): the debug relay make deps builds, or
+# The relay benchmark (not part of the tests; docs/benchmarks.md): the debug relay make deps builds, or
 # RELAY_BUILD=release.
 bench: $(VENV)/.dev $(BENCH_RELAY) player
 	$(PY) -m bench.relay --relay-binary $(BENCH_RELAY)
 
 # 300 subscribers (SUBSCRIBERS=N for fewer) through 1, 2 and 3 clustered relays at a bounded media rate
-# (README "A relay tier").
+# (docs/benchmarks.md, "A relay tier").
 SUBSCRIBERS ?= 300
 bench-tier: $(VENV)/.dev $(BENCH_RELAY) player
 	$(PY) -m bench.tier --subscribers $(SUBSCRIBERS) --relay-binary $(BENCH_RELAY)
 
 plan: $(VENV)/.runtime player
 	$(PY) -m tools.plan $(STACK)
+
+# The documentation site from docs/ into site/ (strict: a broken link or anchor, or a page outside the nav, fails).
+docs: $(VENV)/.dev
+	$(PY) -m mkdocs build --strict --site-dir site
 
 # Runs first (and under `make -n`, hence the +), before any state or stack is created. A stack file
 # with a `secretsprovider:` other than passphrase was created with KMS and needs no passphrase.

@@ -1,20 +1,30 @@
-"""The README stays true: the two commands, the stacks, the config reference and the outputs table from the code."""
+"""The README and the docs stay true: the two commands, every stack, and the references generated from the code."""
 
 from tests.conftest import STACKS
 from tests.support.plan import ROOT
-from tools import config_reference, outputs_reference
+from tools import config_reference, outputs_reference, reference_page
 
 README = (ROOT / "README.md").read_text()
 
 
 def test_config_reference_matches_the_model():
-    start, end = README.index(config_reference.BEGIN), README.index(config_reference.END) + len(config_reference.END)
-    assert README[start:end] == config_reference.render(), "run: python -m tools.config_reference, and paste it into README.md"
+    block = reference_page.embedded(config_reference.PAGE, config_reference.BEGIN, config_reference.END)
+    assert block == config_reference.render(), "run: python -m tools.config_reference --write"
 
 
 def test_outputs_table_matches_the_declaration():
-    start, end = README.index(outputs_reference.BEGIN), README.index(outputs_reference.END) + len(outputs_reference.END)
-    assert README[start:end] == outputs_reference.render(), "run: python -m tools.outputs_reference, and paste it into README.md"
+    block = reference_page.embedded(outputs_reference.PAGE, outputs_reference.BEGIN, outputs_reference.END)
+    assert block == outputs_reference.render(), "run: python -m tools.outputs_reference --write"
+
+
+def test_write_rewrites_only_the_generated_block(tmp_path):
+    page = tmp_path / "outputs.md"
+    stale = f"# Outputs\n\nbefore\n\n{outputs_reference.BEGIN}\n| old |\n{outputs_reference.END}\n\nafter\n"
+    page.write_text(stale)
+    assert reference_page.rewrite(page, outputs_reference.BEGIN, outputs_reference.END, outputs_reference.render())
+    assert page.read_text() == stale.replace(f"{outputs_reference.BEGIN}\n| old |\n{outputs_reference.END}",
+                                             outputs_reference.render())
+    assert not reference_page.rewrite(page, outputs_reference.BEGIN, outputs_reference.END, outputs_reference.render())
 
 
 def test_every_output_is_declared_once_with_a_description():
@@ -38,3 +48,9 @@ def test_the_two_commands():
 def test_every_stack_is_documented():
     for stack in STACKS:
         assert f"`{stack}`" in README, stack
+        page = ROOT / "docs" / "stacks" / f"{stack}.md"
+        assert page.is_file() and f"docs/stacks/{stack}.md" in README, stack
+
+
+def test_the_readme_is_short():
+    assert len(README.splitlines()) <= 250
