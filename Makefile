@@ -126,8 +126,9 @@ SUBSCRIBERS ?= 300
 bench-tier: $(VENV)/.dev $(BENCH_RELAY) player
 	$(PY) -m bench.tier --subscribers $(SUBSCRIBERS) --relay-binary $(BENCH_RELAY)
 
+PLAN_OUT ?= build/plan
 plan: $(VENV)/.runtime player
-	$(PY) -m tools.plan $(STACK)
+	$(PY) -m tools.plan $(STACK) --out $(PLAN_OUT)
 
 # The documentation site from docs/ into site/ (strict: a broken link or anchor, or a page outside the nav, fails).
 docs: $(VENV)/.dev

@@ -1,4 +1,4 @@
-"""``python -m bench.tier``: one publisher and many subscribers through a clustered relay tier (issue 14),
+"""``python -m bench.tier``: one publisher and many subscribers through a clustered relay tier,
 next to one relay.
 
 The publisher sends into relay 0 of a tier planned from the ``local`` stack with ``relay.replicas`` N

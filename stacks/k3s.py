@@ -67,5 +67,7 @@ def build(settings: Settings) -> Cluster:
     return capabilities(
         settings, kubernetes, record_address=address, write_records=records(settings, gcp_opts),
         outputs={"kubeconfig": access.kubeconfig, "ssh_private_key": vm.ssh_private_key,
-                 "ssh_command": pulumi.Output.concat("ssh -i quicstack-k3s.key ", k3s.ssh_user, "@", address)},
+                 # The key lives outside the repository (docs/stacks/k3s.md writes it there with mode 0600).
+                 "ssh_command": pulumi.Output.concat(f"ssh -i ~/.config/quicstack/{stack}.key ", k3s.ssh_user, "@",
+                                                     address)},
     )

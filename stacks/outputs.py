@@ -58,7 +58,7 @@ class StackOutputs:
     ssh_private_key: Optional[pulumi.Input[str]] = None
     """k3s: the VM's SSH private key (secret)."""
     ssh_command: Optional[pulumi.Input[str]] = None
-    """k3s: `ssh` to the VM with that key (save it as `quicstack-k3s.key`)."""
+    """k3s: `ssh` to the VM with that key (save it as `~/.config/quicstack/<stack>.key`, mode 0600)."""
     cluster_name: Optional[pulumi.Input[str]] = None
     """GKE, EKS: the cluster's name."""
     cluster_location: Optional[pulumi.Input[str]] = None
