@@ -1,4 +1,5 @@
-"""Every stack output, declared once: the field docstrings are the descriptions (README, ``tools.outputs_reference``).
+"""Every stack output, declared once: the field docstrings are the descriptions (``tools.outputs_reference``
+writes them into docs/reference/outputs.md).
 
 The cluster layer, the platform and the workloads each hand up a mapping of field name -> value
 (their ``outputs``); ``export`` is the only place the stack calls ``pulumi.export``.

@@ -86,7 +86,7 @@ class K3sVm(pulumi.ComponentResource):
             metadata={
                 "ssh-keys": key.public_key_openssh.apply(lambda k: f"{args.ssh_user}:{k.strip()}"),
                 # Metadata keys, not OS Login: the stack's own key is the only way in (an org policy
-                # that enforces OS Login overrides this; see the README).
+                # that enforces OS Login overrides this; see docs/stacks/k3s.md).
                 "enable-oslogin": "FALSE",
                 "block-project-ssh-keys": "TRUE",
                 "serial-port-enable": "FALSE",

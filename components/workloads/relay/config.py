@@ -106,8 +106,8 @@ class RelayConfig(Model):
     than one run as a StatefulSet that forms a cluster: a broadcast published to any relay plays from every relay."""
     session_affinity: Literal["None", "ClientIP"] = "None"
     """The relay Service's `sessionAffinity`. Without QUIC-LB routing (every cloud but EKS) more than one relay behind
-    one UDP address needs `ClientIP`: the load balancer then keeps each client address on one relay (README:
-    "Scaling the relay")."""
+    one UDP address needs `ClientIP`: the load balancer then keeps each client address on one relay (docs:
+    workloads/relay.md, "Scaling the relay")."""
     linger: Duration = "5s"
     """How long a broadcast stays announced after its publisher vanished without saying so (the relay's `[cluster]
     linger`): a publisher that reconnects within it resumes seamlessly."""
