@@ -1,0 +1,59 @@
+"""What a deploy left in the cluster after its destroy: a snapshot before ``make up``, a comparison after.
+
+The kinds a stack installs beyond its namespaced workloads: namespaces, Services (LoadBalancers hold cloud or
+cloud-provider-kind resources), PersistentVolumeClaims and PersistentVolumes, admission webhooks, CRDs, cluster
+roles and bindings, API services. Anything present after the destroy that was not there before is left behind.
+Namespaces still terminating count: the destroy must have waited for them (``--wait`` gives them time).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable
+
+KINDS = ("namespaces", "services", "persistentvolumeclaims", "persistentvolumes", "validatingwebhookconfigurations",
+         "mutatingwebhookconfigurations", "customresourcedefinitions", "clusterroles", "clusterrolebindings",
+         "apiservices")
+
+
+class KubectlError(Exception):
+    pass
+
+
+def snapshot() -> dict[str, list[str]]:
+    """{kind: sorted namespace/name (or name)} of every object of ``KINDS`` in the current kube context."""
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        raise KubectlError("kubectl is not on PATH")
+    found = {}
+    for kind in KINDS:
+        proc = subprocess.run([kubectl, "get", kind, "--all-namespaces", "-o", "json"], capture_output=True, text=True,
+                              timeout=120)
+        if proc.returncode:
+            raise KubectlError(f"kubectl get {kind}: {proc.stderr.strip()[:300]}")
+        items = json.loads(proc.stdout).get("items", [])
+        found[kind] = sorted("/".join(filter(None, (i["metadata"].get("namespace"), i["metadata"]["name"])))
+                             for i in items)
+    return found
+
+
+def left_behind(before: dict[str, list[str]], now: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {kind: new for kind in KINDS if (new := sorted(set(now.get(kind, [])) - set(before.get(kind, []))))}
+
+
+def check(before_file: Path, wait: float, say: Callable[[str], None]) -> bool:
+    """True when nothing is left; polls up to ``wait`` seconds for objects still being deleted."""
+    before = json.loads(before_file.read_text())
+    deadline = time.monotonic() + wait
+    while (left := left_behind(before, snapshot())) and time.monotonic() < deadline:
+        time.sleep(5)
+    if not left:
+        say(f"leftovers: nothing left behind ({', '.join(KINDS)} compared with the snapshot before the deploy)")
+        return True
+    for kind, names in left.items():
+        say(f"leftovers: {kind} still there after the destroy: {', '.join(names)}")
+    return False
