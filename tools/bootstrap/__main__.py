@@ -13,9 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tools.bootstrap import cluster, leftovers, release, versions
+from tools.bootstrap import cluster, kube, leftovers, release, versions
 
 DOCS = "docs/getting-started-local.md"
+# Set (to 1) where only the pinned release will do, even with another pulumi on PATH (the kind end-to-end workflow).
+PINNED_ENV = "QUICSTACK_PINNED_PULUMI"
 
 
 def say(line: str) -> None:
@@ -27,7 +29,7 @@ def pulumi_release() -> release.Release:
 
 
 def cmd_pulumi(args) -> int:
-    found = shutil.which("pulumi")
+    found = None if os.environ.get(PINNED_ENV) == "1" else shutil.which("pulumi")
     if args.where:  # the folder `make` puts first on PATH for its pulumi commands
         print(Path(found).parent if found else pulumi_release().home(args.tools) / "pulumi")
         return 0
@@ -61,6 +63,18 @@ def cmd_leftovers(args) -> int:
     return 0 if leftovers.check(args.file, args.wait, say) else 1
 
 
+def cmd_certificates(args) -> int:
+    return 0 if kube.wait_for_certificates(args.wait, say) else 1
+
+
+def cmd_loopback(args) -> int:
+    ports = kube.load_balancer_ports()
+    say("loopback: 127.0.0.1 " + ", ".join(f"{proto.upper()} {port} -> {address} ({name})"
+                                          for (proto, port), (address, name) in sorted(ports.items())))
+    print("\n".join(kube.loopback_rules(ports)))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python3 -m tools.bootstrap", description=__doc__.split("\n\n")[0] + f" ({DOCS})")
     default_tools = os.environ.get("QUICSTACK_TOOLS") or str(Path.home() / ".cache" / "quicstack")
@@ -82,6 +96,11 @@ def parser() -> argparse.ArgumentParser:
     left.add_argument("file", type=Path, help="the snapshot file")
     left.add_argument("--wait", type=float, default=0, metavar="SECONDS", help="check: poll this long for deletions")
     left.set_defaults(run=cmd_leftovers)
+    certs = sub.add_parser("certificates", help="wait until every cert-manager Certificate is Ready")
+    certs.add_argument("--wait", type=float, default=300, metavar="SECONDS")
+    certs.set_defaults(run=cmd_certificates)
+    sub.add_parser("loopback", help="print the iptables rules that send 127.0.0.1's ports to the LoadBalancers "
+                   "(kind on Linux)").set_defaults(run=cmd_loopback)
     return p
 
 
@@ -89,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (release.InstallError, leftovers.KubectlError, ValueError, OSError, subprocess.SubprocessError) as exc:
+    except (release.InstallError, kube.KubectlError, ValueError, OSError, subprocess.SubprocessError) as exc:
         say(f"{args.command}: {exc}")
         return 2
     except KeyboardInterrupt:

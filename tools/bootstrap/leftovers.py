@@ -9,36 +9,21 @@ Namespaces still terminating count: the destroy must have waited for them (``--w
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Callable
+
+from tools.bootstrap import kube
 
 KINDS = ("namespaces", "services", "persistentvolumeclaims", "persistentvolumes", "validatingwebhookconfigurations",
          "mutatingwebhookconfigurations", "customresourcedefinitions", "clusterroles", "clusterrolebindings",
          "apiservices")
 
 
-class KubectlError(Exception):
-    pass
-
-
 def snapshot() -> dict[str, list[str]]:
     """{kind: sorted namespace/name (or name)} of every object of ``KINDS`` in the current kube context."""
-    kubectl = shutil.which("kubectl")
-    if not kubectl:
-        raise KubectlError("kubectl is not on PATH")
-    found = {}
-    for kind in KINDS:
-        proc = subprocess.run([kubectl, "get", kind, "--all-namespaces", "-o", "json"], capture_output=True, text=True,
-                              timeout=120)
-        if proc.returncode:
-            raise KubectlError(f"kubectl get {kind}: {proc.stderr.strip()[:300]}")
-        items = json.loads(proc.stdout).get("items", [])
-        found[kind] = sorted("/".join(filter(None, (i["metadata"].get("namespace"), i["metadata"]["name"])))
-                             for i in items)
-    return found
+    return {kind: sorted("/".join(filter(None, (i["metadata"].get("namespace"), i["metadata"]["name"])))
+                         for i in kube.get(kind)) for kind in KINDS}
 
 
 def left_behind(before: dict[str, list[str]], now: dict[str, list[str]]) -> dict[str, list[str]]:
