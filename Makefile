@@ -167,8 +167,10 @@ up: stack-secrets pulumi-cli kind-up $(VENV)/.runtime player
 	$(PULUMI) stack select --create $(STACK)$(if $(SECRETS_PROVIDER), --secrets-provider $(SECRETS_PROVIDER))
 	$(PULUMI) up --stack $(STACK)
 
+# VERIFY_ARGS: more tools.verify options, e.g. --probe (publish a probe broadcast on the local stack's public prefix).
+VERIFY_ARGS ?=
 verify: stack-secrets pulumi-cli $(VENV)/.runtime
-	$(WITH_PULUMI) $(PY) -m tools.verify --stack $(STACK)
+	$(WITH_PULUMI) $(PY) -m tools.verify --stack $(STACK)$(if $(VERIFY_ARGS), $(VERIFY_ARGS))
 
 preview: stack-secrets pulumi-cli $(VENV)/.runtime player
 	$(PULUMI) preview --stack $(STACK)
