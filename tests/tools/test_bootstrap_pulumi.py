@@ -122,3 +122,16 @@ def test_a_cli_already_on_path_is_used_and_nothing_is_downloaded(fresh):
 
 def fresh_args(fresh: dict) -> dict:
     return {"path": fresh["path"], "tools": fresh["tools"], "home": fresh["home"]}
+
+
+def test_where_only_the_pinned_release_will_do_another_cli_on_path_is_ignored(fresh, tmp_path):
+    """The kind end-to-end workflow sets QUICSTACK_PINNED_PULUMI=1: the runner image's own pulumi must not be used."""
+    script(fresh["bin"] / "pulumi", 'echo "v3.100.0"\n')
+    rel = pinned("pulumi")
+    publish(tmp_path / "www", rel, tarball(FAKE_CLI))
+    with serving(tmp_path / "www") as server:
+        proc = bootstrap("--releases-url", server.url, "pulumi", QUICSTACK_PINNED_PULUMI="1", **fresh_args(fresh))
+    assert proc.returncode == 0, proc.stderr
+    assert lines(proc)[-1] == f"pulumi: using {rel.executable(fresh['tools'])}"
+    where = bootstrap("pulumi", "--where", QUICSTACK_PINNED_PULUMI="1", **fresh_args(fresh))
+    assert where.stdout.strip() == str(rel.executable(fresh["tools"]).parent)
