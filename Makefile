@@ -46,7 +46,7 @@ down:
 # A snapshot of the cluster before `make up`, certificates Ready, loopback NAT to the LoadBalancers so the stack's
 # *.localhost names reach them (kind on Linux; iptables needs root), and what the destroy left behind.
 E2E_STATE := $(TOOLS)/kind-quicstack
-SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
 e2e-snapshot:
 	@mkdir -p $(E2E_STATE) && $(BOOTSTRAP) leftovers snapshot $(E2E_STATE)/before-up.json
 e2e-certificates:

@@ -23,7 +23,8 @@ FAKE_CLI = {"pulumi/pulumi": 'echo "pulumi $*" >> "$CALLS"\n'}
 def clone(tmp_path):
     """The Makefile and the bootstrap tool in a folder of their own, and a PATH without pulumi or kubectl."""
     work = tmp_path / "clone"
-    parts = ("Makefile", "requirements.txt", "tools/__init__.py", "tools/bootstrap", "tools/engine/pulumi-cli/go.mod")
+    parts = ("Makefile", "requirements.txt", "tools/__init__.py", "tools/bootstrap", "tools/engine/pulumi-cli/go.mod",
+             *(f"stacks/{p.name}" for p in ROOT.glob("stacks/Pulumi.*.yaml")))
     for part in parts:
         (work / part).parent.mkdir(parents=True, exist_ok=True)
         (shutil.copytree if (ROOT / part).is_dir() else shutil.copy)(ROOT / part, work / part)
@@ -53,7 +54,8 @@ def test_a_release_that_fails_its_checksum_is_refused_before_anything_is_created
     assert proc.returncode == 2
     errors = [line for line in proc.stderr.splitlines() if not line.startswith("make:")]
     assert errors[-1].startswith("pulumi: pulumi-v") and "does not match the release's checksum" in errors[-1]
-    assert sorted(p.name for p in clone["work"].iterdir()) == ["Makefile", "requirements.txt", "tools"], "no venv"
+    created = sorted(p.name for p in clone["work"].iterdir())
+    assert created == ["Makefile", "requirements.txt", "stacks", "tools"], "no venv, no state"
     assert not any(p.name.startswith("pulumi-release") for p in clone["tools"].iterdir())
 
 

@@ -48,6 +48,13 @@ def test_a_cloud_stack_brings_its_own_cluster(machine):
     assert proc.returncode == 0 and lines(proc) == ["cluster: stack eks brings its own cluster; nothing to create"]
 
 
+def test_an_unknown_stack_is_named_with_the_ones_that_exist(machine):
+    proc = run(machine, "cluster", "--stack", "lcoal")
+    assert proc.returncode == 2
+    assert lines(proc) == [
+        "cluster: no stack 'lcoal': the stacks are eks, gke, k3s, local (stacks/Pulumi.<name>.yaml)"]
+
+
 def test_an_existing_kube_context_is_used_as_it_is(machine):
     logging_tool(machine["bin"], "kubectl", machine["log"], "echo my-cluster\n")
     logging_tool(machine["bin"], "docker", machine["log"])

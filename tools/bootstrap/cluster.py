@@ -70,6 +70,10 @@ def _tools(tools: Path, base_url: str, say: Callable[[str], None]) -> tuple[Path
 
 
 def create(stack: str, tools: Path, base_url: str, say: Callable[[str], None]) -> None:
+    known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (versions.ROOT / "stacks").glob("Pulumi.*.yaml"))
+    if stack not in known:
+        raise release.InstallError(f"no stack {stack!r}: the stacks are {', '.join(known)} "
+                                   f"(stacks/Pulumi.<name>.yaml)")
     if stack != "local":
         say(f"cluster: stack {stack} brings its own cluster; nothing to create")
         return
