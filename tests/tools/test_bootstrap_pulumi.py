@@ -135,3 +135,19 @@ def test_where_only_the_pinned_release_will_do_another_cli_on_path_is_ignored(fr
     assert lines(proc)[-1] == f"pulumi: using {rel.executable(fresh['tools'])}"
     where = bootstrap("pulumi", "--where", QUICSTACK_PINNED_PULUMI="1", **fresh_args(fresh))
     assert where.stdout.strip() == str(rel.executable(fresh["tools"]).parent)
+
+
+def test_the_bootstrap_needs_only_the_standard_library():
+    """It runs as `python3 -m tools.bootstrap` before the virtualenv exists (Makefile), so a third-party import
+    would break `make up` on a fresh machine."""
+    import ast
+    import sys
+
+    for path in sorted((ROOT / "tools" / "bootstrap").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            for name in names:
+                top = name.split(".")[0]
+                assert top in sys.stdlib_module_names or name.startswith("tools.bootstrap") or top == "__future__", \
+                    f"{path.name} imports {name}"
