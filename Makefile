@@ -1,5 +1,6 @@
 # quicstack: the two commands are `make up` (deploy the default `local` stack onto the current
-# kube context) and `make test` (the whole suite, from a fresh clone). See README.md.
+# kube context) and `make test` (the whole suite, from a fresh clone). `make` alone lists every target;
+# docs/cli.md describes them and the `quicstack` command they run.
 
 STACK ?= local
 VENV := venv
@@ -20,29 +21,120 @@ STACK_FILE := stacks/Pulumi.$(STACK).yaml
 TOOLS ?= $(or $(QUICSTACK_TOOLS),$(HOME)/.cache/quicstack)
 export QUICSTACK_TOOLS := $(TOOLS)
 
-.PHONY: up preview plan verify destroy test deps player bench bench-tier relay-release stack-secrets
+.PHONY: help venv up preview plan check init verify token publish outputs destroy test deps player bench bench-tier \
+	relay-release stack-secrets
+.DEFAULT_GOAL := help
 
-# `up`, `preview` and `destroy` drive the Pulumi CLI: without it, say so before anything is created
-# (checked while the Makefile is read, so not even the venv is made).
-ifneq ($(filter up preview destroy,$(MAKECMDGOALS)),)
+comma := ,
+empty :=
+space := $(empty) $(empty)
+STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(sort $(wildcard stacks/Pulumi.*.yaml)))
+
+# What the asked-for targets need that make cannot install: each is checked while the Makefile is read, so a
+# missing tool is named before anything (the venv, a download, a build, the state directory) is started.
+# $(call needs,COMMAND,TARGETS,WHY): stop when one of TARGETS is asked for and COMMAND is not on PATH.
+needs = $(if $(and $(filter $(2),$(MAKECMDGOALS)),$(if $(shell command -v $(1)),,missing)),$(error $(3)))
+
+# `up`, `preview`, `destroy` drive the Pulumi CLI; `verify`, `token`, `publish` and `outputs` read the deployed
+# stack's outputs through it.
+CLI_TARGETS := up preview destroy verify token publish outputs
+ifneq ($(filter $(CLI_TARGETS),$(MAKECMDGOALS)),)
 ifeq ($(shell command -v pulumi),)
-$(error the Pulumi CLI is not installed (needed by make $(filter up preview destroy,$(MAKECMDGOALS))): install it with `curl -fsSL https://get.pulumi.com | sh` (https://www.pulumi.com/docs/iac/download-install/), then open a new shell)
+$(error the Pulumi CLI is not installed (needed by make $(filter $(CLI_TARGETS),$(MAKECMDGOALS))): install it with `curl -fsSL https://get.pulumi.com | sh` (https://www.pulumi.com/docs/iac/download-install/), then open a new shell)
 endif
 endif
+
+# A target that takes STACK names an existing stack file: a typo lists the stacks (exit 2) before a passphrase is
+# asked for or `pulumi stack select --create` makes a stray stack. `make init` starts a new one.
+STACK_TARGETS := plan check up preview destroy verify token publish outputs
+ifneq ($(filter $(STACK_TARGETS),$(MAKECMDGOALS)),)
+ifeq ($(wildcard $(STACK_FILE)),)
+$(error no stack '$(STACK)' (no $(STACK_FILE)); the stacks are: $(subst $(space),$(comma)$(space),$(STACKS)); start a new one with `make init STACK=$(STACK) CLOUD=existing|k3s|gke|eks`)
+endif
+endif
+
+help: ## this list (STACK=name picks the stack, default local)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+plan: $(VENV)/.runtime player ## plan STACK offline (no cluster, no cloud, no Pulumi CLI): build/plan/STACK
+	$(PY) -m tools.plan $(STACK)
+
+check: $(VENV)/.runtime ## check STACK's config as `pulumi up` would (keys, rules, example values, passphrase)
+	$(PY) -m tools.config_check check $(STACK)
+
+CLOUD ?=
+ifneq ($(filter init,$(MAKECMDGOALS)),)
+ifeq ($(CLOUD),)
+$(error make init needs CLOUD=existing|k3s|gke|eks (and STACK=name): e.g. make init STACK=prod CLOUD=eks)
+endif
+endif
+init: $(VENV)/.runtime ## start stacks/Pulumi.STACK.yaml from an example: make init STACK=prod CLOUD=eks
+	$(PY) -m tools.init $(STACK) --cloud $(CLOUD)
+
+# Runs first (and under `make -n`, hence the +), before any state or stack is created. A stack file
+# with a `secretsprovider:` other than passphrase was created with KMS and needs no passphrase.
+stack-secrets:
+	+@[ "$(STACK)" = local ] || [ -n "$${PULUMI_CONFIG_PASSPHRASE:-}" ] || [ -n "$${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ] \
+		|| [ -n "$(SECRETS_PROVIDER)" ] || grep -Eq '^secretsprovider: *(awskms|gcpkms|azurekeyvault|hashivault)://' \
+		"$(STACK_FILE)" 2>/dev/null || { echo "stack $(STACK): set PULUMI_CONFIG_PASSPHRASE or \
+	PULUMI_CONFIG_PASSPHRASE_FILE, or SECRETS_PROVIDER=<kms url>; an empty passphrase is for the local stack only" >&2; exit 2; }
+
+# The config is checked (example values included) before `pulumi stack select --create` makes the stack.
+up: stack-secrets $(VENV)/.runtime player ## deploy STACK (Pulumi CLI; local: the current kube context)
+	$(PY) -m tools.config_check check $(STACK)
+	mkdir -p .pulumi-state
+	pulumi stack select --create $(STACK)$(if $(SECRETS_PROVIDER), --secrets-provider $(SECRETS_PROVIDER))
+	pulumi up --stack $(STACK)
+
+verify: stack-secrets $(VENV)/.tools ## check the deployed STACK end to end over HTTP/2, HTTP/3, WebTransport
+	$(PY) -m tools.verify --stack $(STACK)
+
+# PUBLISH/SUBSCRIBE: broadcast path prefixes the token grants; TTL: its lifetime.
+PUBLISH ?= anon
+SUBSCRIBE ?=
+TTL ?= 1h
+token: stack-secrets $(VENV)/.tools ## a relay token for STACK (PUBLISH=prefix SUBSCRIBE=prefix TTL=1h)
+	$(PY) -m tools.token --stack $(STACK) $(if $(PUBLISH),--publish $(PUBLISH)) \
+		$(if $(SUBSCRIBE),--subscribe $(SUBSCRIBE)) --ttl $(TTL)
+
+publish: stack-secrets $(VENV)/.tools ## publish a live test pattern to STACK's relay (Ctrl-C ends it)
+	$(PY) -m tools.publish --stack $(STACK)
+
+outputs: stack-secrets $(VENV)/.tools ## the deployed STACK's outputs as JSON
+	$(PY) -m tools.outputs $(STACK)
+
+preview: stack-secrets $(VENV)/.runtime player ## what `make up` would change (Pulumi CLI)
+	$(PY) -m tools.config_check check $(STACK)
+	pulumi preview --stack $(STACK)
+
+destroy: stack-secrets $(VENV)/.runtime ## delete everything STACK created (Pulumi CLI)
+	pulumi destroy --stack $(STACK)
 
 $(VENV)/.runtime: requirements.txt
+	@echo "make: installing the Pulumi program's Python dependencies (requirements.txt) into $(VENV)/"
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install --progress-bar off -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(PY) -m pip install -q -r requirements-dev.txt
+# The tools' set on top (the MoQ client, QUIC), and the project itself, editable, for the `quicstack` command.
+$(VENV)/.tools: $(VENV)/.runtime requirements-tools.txt pyproject.toml
+	@echo "make: installing the tools' dependencies (requirements-tools.txt) and the quicstack command"
+	$(PY) -m pip install --progress-bar off -r requirements-tools.txt
+	$(PY) -m pip install --progress-bar off --no-deps -e .
+	touch $@
+
+venv: $(VENV)/.tools ## the Python environment with the quicstack command (venv/bin/quicstack)
+
+$(VENV)/.dev: $(VENV)/.tools requirements-dev.txt
+	@echo "make: installing the test dependencies (requirements-dev.txt)"
+	$(PY) -m pip install --progress-bar off -r requirements-dev.txt
 	touch $@
 
 # checkov pins packaging<24, which the Pulumi SDK cannot use, so it gets a virtualenv of its own.
 .checkov-venv/.installed: requirements-checkov.txt
 	python3 -m venv .checkov-venv
-	.checkov-venv/bin/pip install -q -r requirements-checkov.txt
+	@echo "make: installing checkov into .checkov-venv/ (its own environment)"
+	.checkov-venv/bin/pip install --progress-bar off -r requirements-checkov.txt
 	touch $@
 
 # The real moq-relay for the tests: the crate of the pinned image's version (moqdev/moq-relay:0.14.12),
@@ -53,7 +145,8 @@ RELAY_VERSION := 0.14.12
 RELAY := $(TOOLS)/moq-relay-$(RELAY_VERSION)/bin/moq-relay
 $(RELAY):
 	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-relay $(RELAY_VERSION): https://rustup.rs" >&2; exit 2)
-	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-relay --version $(RELAY_VERSION) --locked --quiet \
+	@echo "make: building moq-relay $(RELAY_VERSION) (debug) with cargo into $(TOOLS) (minutes on a cold cache)"
+	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-relay --version $(RELAY_VERSION) --locked \
 		--debug --no-default-features --features quinn,websocket --root $(TOOLS)/moq-relay-$(RELAY_VERSION)
 
 # The same crate, version and features optimised (no --debug), for the benchmarks only (not part of deps or
@@ -63,10 +156,11 @@ RELAY_RELEASE := $(TOOLS)/moq-relay-$(RELAY_VERSION)-release/bin/moq-relay
 $(RELAY_RELEASE):
 	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-relay $(RELAY_VERSION): \
 	https://rustup.rs" >&2; exit 2)
+	@echo "make: building moq-relay $(RELAY_VERSION) (release) with cargo into $(TOOLS) (many minutes of CPU)"
 	CARGO_TARGET_DIR=$(TOOLS)/cargo-target nice cargo install moq-relay --version $(RELAY_VERSION) \
-		--locked --quiet --no-default-features --features quinn,websocket --root $(TOOLS)/moq-relay-$(RELAY_VERSION)-release
+		--locked --no-default-features --features quinn,websocket --root $(TOOLS)/moq-relay-$(RELAY_VERSION)-release
 
-relay-release: $(RELAY_RELEASE)
+relay-release: $(RELAY_RELEASE) ## the optimised moq-relay for the benchmarks (cargo, many minutes)
 
 # Which relay `make bench` and `make bench-tier` run: RELAY_BUILD=release for the optimised one (built on demand).
 RELAY_BUILD ?= debug
@@ -79,7 +173,8 @@ $(error RELAY_BUILD=$(RELAY_BUILD): use debug (the tests' build, the default) or
 endif
 
 tests/validators/node_modules/.installed: tests/validators/package-lock.json
-	npm ci --prefix tests/validators --no-audit --no-fund --loglevel=error
+	@echo "make: installing the manifest validators with npm ci (tests/validators)"
+	npm ci --prefix tests/validators --no-audit --no-fund
 	touch $@
 
 # The watch page's player: @moq/watch bundled into one file that the page serves from its own origin.
@@ -87,14 +182,15 @@ tests/validators/node_modules/.installed: tests/validators/package-lock.json
 # the output is git-ignored and read by the Pulumi program at plan/up time.
 PLAYER := components/workloads/watch/player
 $(PLAYER)/node_modules/.installed: $(PLAYER)/package-lock.json
-	npm ci --prefix $(PLAYER) --no-audit --no-fund --loglevel=error
+	@echo "make: installing the watch page's player with npm ci ($(PLAYER))"
+	npm ci --prefix $(PLAYER) --no-audit --no-fund
 	touch $@
 
 $(PLAYER)/dist/moq-watch.js: $(PLAYER)/node_modules/.installed $(PLAYER)/entry.js
 	$(PLAYER)/node_modules/.bin/esbuild $(PLAYER)/entry.js --bundle --minify --format=esm --target=es2022 \
 		--legal-comments=none --log-level=warning --outfile=$@
 
-player: $(PLAYER)/dist/moq-watch.js
+player: $(PLAYER)/dist/moq-watch.js ## the watch page's player bundle (npm)
 
 # moq-cli of the relay's release (the crate the moqdev/moq-cli:0.9.12 image is built from), for the test
 # that runs the in-cluster publisher's planned commands: a debug build with QUIC and WebSocket only.
@@ -102,51 +198,39 @@ MOQ_CLI_VERSION := 0.9.12
 MOQ_CLI := $(TOOLS)/moq-cli-$(MOQ_CLI_VERSION)/bin/moq
 $(MOQ_CLI):
 	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-cli $(MOQ_CLI_VERSION)" >&2; exit 2)
-	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-cli --version $(MOQ_CLI_VERSION) --locked --quiet \
+	@echo "make: building moq-cli $(MOQ_CLI_VERSION) (debug) with cargo into $(TOOLS) (minutes on a cold cache)"
+	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-cli --version $(MOQ_CLI_VERSION) --locked \
 		--debug --no-default-features --features quinn,websocket --root $(TOOLS)/moq-cli-$(MOQ_CLI_VERSION)
 
-deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI)
+# npm builds the player (plan, up, preview, the tests, the benchmarks) and the validators; cargo the relay and moq-cli.
+# Said before anything is installed, and only when what they build is not there yet.
+PLAYER_TARGETS := $(if $(wildcard $(PLAYER)/dist/moq-watch.js),,player plan up preview deps test bench bench-tier)
+$(call needs,npm,$(PLAYER_TARGETS) $(if $(wildcard tests/validators/node_modules/.installed),,deps test),\
+make $(firstword $(MAKECMDGOALS)) needs npm (Node.js 20 or later) to build the watch page's player and the \
+validators: https://nodejs.org/en/download)
+$(call needs,cargo,$(if $(wildcard $(RELAY))$(wildcard $(MOQ_CLI)),,deps test) \
+$(if $(wildcard $(BENCH_RELAY)),,bench bench-tier) $(if $(wildcard $(RELAY_RELEASE)),,relay-release),\
+make $(firstword $(MAKECMDGOALS)) needs cargo (Rust) to build moq-relay $(RELAY_VERSION) and moq-cli \
+$(MOQ_CLI_VERSION): https://rustup.rs)
+
+deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI) ## what the tests need
 	@# Headless Chromium and nginx for the watch-page tests, nginx's stream module for the ingress UDP test,
 	@# ffmpeg for the publisher test: Debian's packages where missing (needs root).
 	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null && \
 		test -f /usr/lib/nginx/modules/ngx_stream_module.so && command -v ffmpeg >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq chromium nginx-light libnginx-mod-stream ffmpeg >/dev/null)
 
-test: deps
+test: deps ## the whole test suite (installs what it needs first: pip, npm, cargo)
 	$(PY) -m pytest
 
 # The relay benchmark (not part of the tests; README "Relay benchmark"): the debug relay make deps builds, or
 # RELAY_BUILD=release.
-bench: $(VENV)/.dev $(BENCH_RELAY) player
+bench: $(VENV)/.dev $(BENCH_RELAY) player ## the relay benchmark (RELAY_BUILD=debug|release)
 	$(PY) -m bench.relay --relay-binary $(BENCH_RELAY)
 
 # 300 subscribers (SUBSCRIBERS=N for fewer) through 1, 2 and 3 clustered relays at a bounded media rate
 # (README "A relay tier").
 SUBSCRIBERS ?= 300
-bench-tier: $(VENV)/.dev $(BENCH_RELAY) player
+bench-tier: $(VENV)/.dev $(BENCH_RELAY) player ## SUBSCRIBERS through 1, 2 and 3 clustered relays
 	$(PY) -m bench.tier --subscribers $(SUBSCRIBERS) --relay-binary $(BENCH_RELAY)
 
-plan: $(VENV)/.runtime player
-	$(PY) -m tools.plan $(STACK)
-
-# Runs first (and under `make -n`, hence the +), before any state or stack is created. A stack file
-# with a `secretsprovider:` other than passphrase was created with KMS and needs no passphrase.
-stack-secrets:
-	+@[ "$(STACK)" = local ] || [ -n "$${PULUMI_CONFIG_PASSPHRASE:-}" ] || [ -n "$${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ] \
-		|| [ -n "$(SECRETS_PROVIDER)" ] || grep -Eq '^secretsprovider: *(awskms|gcpkms|azurekeyvault|hashivault)://' \
-		"$(STACK_FILE)" 2>/dev/null || { echo "stack $(STACK): set PULUMI_CONFIG_PASSPHRASE or \
-	PULUMI_CONFIG_PASSPHRASE_FILE, or SECRETS_PROVIDER=<kms url>; an empty passphrase is for the local stack only" >&2; exit 2; }
-
-up: stack-secrets $(VENV)/.runtime player
-	mkdir -p .pulumi-state
-	pulumi stack select --create $(STACK)$(if $(SECRETS_PROVIDER), --secrets-provider $(SECRETS_PROVIDER))
-	pulumi up --stack $(STACK)
-
-verify: stack-secrets $(VENV)/.runtime
-	$(PY) -m tools.verify --stack $(STACK)
-
-preview: stack-secrets $(VENV)/.runtime player
-	pulumi preview --stack $(STACK)
-
-destroy: stack-secrets $(VENV)/.runtime
-	pulumi destroy --stack $(STACK)
