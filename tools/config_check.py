@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from stacks.config import ConfigError, examples, passphrase
 from tools import stacknames
@@ -20,17 +21,21 @@ from tools.plan.stackfile import StackFileError, settings_of
 
 def check(stack: str) -> list[str]:
     """The problems that would stop ``pulumi up`` of this stack, one line each; empty when it is ready."""
-    path = stacknames.require(stack)
-    try:
-        settings = settings_of(path)
-    except (ConfigError, StackFileError) as err:
-        return [str(err)]
-    problems = [str(examples.error(key, value, stack)) for key, value, _ in examples.found(settings)]
+    return check_file(stack, stacknames.require(stack))
+
+
+def check_file(stack: str, path: Path) -> list[str]:
+    """``check`` of the stack file at ``path``."""
+    problems = []
     try:
         passphrase.check(stack, path)
     except passphrase.StackError as err:
         problems.append(str(err))
-    return problems
+    try:
+        settings = settings_of(path)
+    except (ConfigError, StackFileError) as err:
+        return [*problems, str(err)]
+    return problems + [str(examples.error(key, value, stack)) for key, value, _ in examples.found(settings)]
 
 
 def parser() -> argparse.ArgumentParser:

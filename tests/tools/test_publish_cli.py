@@ -6,7 +6,6 @@ import math
 import struct
 import pytest
 
-from tests.support.plan import ROOT
 from tools.publish import tone
 from tools.publish.__main__ import main
 from tools.publish.pattern import Pattern
