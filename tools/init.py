@@ -42,8 +42,9 @@ def render(stack: str, cloud: str, root: Path) -> tuple[str, list[str]]:
     """The new stack file's text and the keys the user must set."""
     example = stacknames.path_of(EXAMPLE_OF[cloud], root)
     found = examples.found(settings_of(example))
-    header = (f"# Stack {stack}: cloud {cloud}, started from {example.name} by `quicstack init`. Set every value "
-              f"marked `{MARK}`,\n# then `quicstack config check {stack}` (docs/cli.md).\n")
+    todo = f"Set every value marked `{MARK}`,\n# then run" if found else "Check it with"
+    header = (f"# Stack {stack}: cloud {cloud}, started from {example.name} by `quicstack init`. {todo} "
+              f"`quicstack config check {stack}` (docs/cli.md).\n")
     return header + marked(example.read_text(), [value for _, value, _ in found]), [k for k, _, _ in found]
 
 
