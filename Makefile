@@ -205,13 +205,15 @@ $(MOQ_CLI):
 # npm builds the player (plan, up, preview, the tests, the benchmarks) and the validators; cargo the relay and moq-cli.
 # Said before anything is installed, and only when what they build is not there yet.
 PLAYER_TARGETS := $(if $(wildcard $(PLAYER)/dist/moq-watch.js),,player plan up preview deps test bench bench-tier)
-$(call needs,npm,$(PLAYER_TARGETS) $(if $(wildcard tests/validators/node_modules/.installed),,deps test),\
-make $(firstword $(MAKECMDGOALS)) needs npm (Node.js 20 or later) to build the watch page's player and the \
-validators: https://nodejs.org/en/download)
-$(call needs,cargo,$(if $(wildcard $(RELAY))$(wildcard $(MOQ_CLI)),,deps test) \
-$(if $(wildcard $(BENCH_RELAY)),,bench bench-tier) $(if $(wildcard $(RELAY_RELEASE)),,relay-release),\
-make $(firstword $(MAKECMDGOALS)) needs cargo (Rust) to build moq-relay $(RELAY_VERSION) and moq-cli \
-$(MOQ_CLI_VERSION): https://rustup.rs)
+NPM_TARGETS := $(PLAYER_TARGETS) $(if $(wildcard tests/validators/node_modules/.installed),,deps test)
+NPM_MISSING := make $(firstword $(MAKECMDGOALS)) needs npm (Node.js 20 or later) to build the watch page's player \
+and the validators: https://nodejs.org/en/download
+$(call needs,npm,$(NPM_TARGETS),$(NPM_MISSING))
+CARGO_TARGETS := $(if $(wildcard $(RELAY))$(wildcard $(MOQ_CLI)),,deps test) \
+	$(if $(wildcard $(BENCH_RELAY)),,bench bench-tier) $(if $(wildcard $(RELAY_RELEASE)),,relay-release)
+CARGO_MISSING := make $(firstword $(MAKECMDGOALS)) needs cargo (Rust) to build moq-relay $(RELAY_VERSION) and \
+moq-cli $(MOQ_CLI_VERSION): https://rustup.rs
+$(call needs,cargo,$(CARGO_TARGETS),$(CARGO_MISSING))
 
 deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI) ## what the tests need
 	@# Headless Chromium and nginx for the watch-page tests, nginx's stream module for the ingress UDP test,

@@ -1,4 +1,5 @@
-"""``make up``/``preview``/``destroy`` without the Pulumi CLI: one line saying what is missing and how
+"""``make`` targets that need the Pulumi CLI (``up``/``preview``/``destroy``, and ``verify``/``token``/``publish``/
+``outputs``, which read the stack's outputs through it) say so without it: one line saying what is missing and how
 to install it, before anything (the venv, the state directory) is created."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from tests.support.plan import ROOT
 from tests.support.processes import outside_make
 
 
-@pytest.mark.parametrize("target", ["up", "preview", "destroy"])
+@pytest.mark.parametrize("target", ["up", "preview", "destroy", "verify", "token", "publish", "outputs"])
 def test_pulumi_targets_without_the_cli_say_so_and_create_nothing(target, tmp_path):
     shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
     make = shutil.which("make")
