@@ -40,15 +40,20 @@ class Progress:
 
     def line(self) -> str:
         seconds = time.perf_counter() - self.started
-        return f"planning {self.stack} offline: {self.count()} resources registered, {seconds:.0f} s"
+        count = self.count()
+        what = f"{count} resource{'s' if count != 1 else ''} registered" if count else "loading the program"
+        return f"planning {self.stack} offline (the program under mocks): {what}, {seconds:.0f} s"
 
     def _run(self) -> None:
         if self._stop.wait(self.delay):
             return
+        shown = None
         while True:
-            self.stream.write(f"\r\033[K{self.line()}")
-            self.stream.flush()
-            self.shown = True
+            line = self.line()
+            if line != shown:  # rewritten in place only when it changes
+                self.stream.write(f"\r\033[K{line}")
+                self.stream.flush()
+                self.shown, shown = True, line
             if self._stop.wait(INTERVAL):
                 return
 
