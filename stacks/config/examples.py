@@ -24,9 +24,9 @@ EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org", "example")
 # counts them as private (not global) like 10.0.0.0/8, which is a real network, so they are named here.
 DOCUMENTATION_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
     "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
-# Placeholders of the shipped examples and the docs: a Route53 hosted-zone ID counting 0-9 then A-J, the
+# Placeholders of the shipped examples and the docs: Route53 hosted-zone IDs (counting 0-9 then A-J; AWS docs), the
 # GCP project the examples name, the Cloud DNS zones named after example.com, and the usual stand-ins.
-PLACEHOLDERS = frozenset({"Z0123456789ABCDEFGHIJ", "quicstack-demo", "my-project", "my-project-id",
+PLACEHOLDERS = frozenset({"Z0123456789ABCDEFGHIJ", "Z1D633PJN98FT9", "quicstack-demo", "my-project", "my-project-id",
                           "your-project", "your-project-id", "my-zone", "your-zone"})
 _PLACEHOLDER_PATTERN = re.compile(r"(?:[a-z0-9-]*-)?example-(?:com|net|org)|Z[0-9A-Z]*EXAMPLE[0-9A-Z]*")
 

@@ -30,7 +30,7 @@ def test_example_values_are_recognised(value):
 
 @pytest.mark.parametrize("value", [
     "quicstack.localhost", "example", "examples.com", "myexample.com", "example.com.au", "ops@company.io",
-    "203.0.114.7/32", "10.0.0.0/8", "192.0.3.0/24", "0.0.0.0/0", "2001:db9::/32", "Z1D633PJN98FT9",
+    "203.0.114.7/32", "10.0.0.0/8", "192.0.3.0/24", "0.0.0.0/0", "2001:db9::/32", "Z04517273B4OPU0IVZTNQ",
     "quicstack-prod", "example-com-zone", "europe-west1-b",
 ])
 def test_real_values_are_not(value):
