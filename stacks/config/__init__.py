@@ -61,10 +61,22 @@ def from_pulumi() -> Settings:
         raise ConfigError(secret[len(prefix):], SECURE_PROBLEM, has_value=False)
     settings = from_strings(values)
     if not examples.is_offline_plan():
-        stack = pulumi.get_stack()
-        examples.check(settings, stack)
-        passphrase.check(stack, stack_file(stack))
+        _engine_checks(settings, pulumi.get_stack())
     return settings
+
+
+def _engine_checks(settings: Settings, stack: str) -> None:
+    """What must not reach a cloud. `pulumi up` (the only run of the program that creates anything) stops; a preview
+    creates nothing and stores no secret, so it only warns about example values (the pull-request preview of the
+    example stacks, in a throw-away backend with an empty passphrase, still shows everything they would create)."""
+    if pulumi.runtime.is_dry_run():
+        found = examples.found(settings)
+        if found:
+            pulumi.log.warn(f"{examples.error(*found[0][:2], stack, [k for k, _, _ in found[1:]])}; `pulumi up` "
+                            "refuses it")
+        return
+    examples.check(settings, stack)
+    passphrase.check(stack, stack_file(stack))
 
 
 def from_strings(values: Mapping[str, str]) -> Settings:

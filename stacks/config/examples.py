@@ -3,9 +3,10 @@
 The example stack files (``stacks/Pulumi.{k3s,gke,eks}.yaml``) name documentation domains, a
 documentation address range as the admin network, a made-up hosted-zone ID and project. They plan
 offline (the tests and ``tools.plan`` use them), but under the engine a stack holding one of them would
-spend half an hour creating a cluster nobody can reach or certificates for a name nobody owns. So the
-program refuses them before any resource is registered, naming the key and how to set it; the offline
-plan lets them through (``offline_plan``), as it reaches no cloud.
+spend half an hour creating a cluster nobody can reach or certificates for a name nobody owns. So under
+``pulumi up`` the program refuses them before any resource is registered, naming the key and how to set it;
+``pulumi preview`` (which creates nothing) warns, and the offline plan lets them through
+(``offline_plan``), as it reaches no cloud.
 """
 
 from __future__ import annotations

@@ -73,10 +73,11 @@ import pulumi
 from stacks.config import ConfigError
 from tools.plan import mocks
 from tools.plan.stackfile import config_values
-monitor = mocks.install("quicstack", "eks")
+monitor = mocks.install("quicstack", "eks", preview=sys.argv[2] == "preview")
 pulumi.runtime.set_all_config(config_values(__import__("pathlib").Path(sys.argv[1])))
 try:
     mocks.run(lambda: runpy.run_path("__main__.py", run_name="__main__"))
+    print(json.dumps({"error": None, "registered": len(monitor.registrations)}))
 except ConfigError as err:
     print(json.dumps({"error": str(err), "registered": len(monitor.registrations)}))
 """
@@ -84,11 +85,22 @@ except ConfigError as err:
 
 def test_under_the_engine_the_program_refuses_them_before_registering_anything():
     """The program as `pulumi up` runs it (the engine's place taken by the mocks, no offline plan)."""
-    proc = subprocess.run([sys.executable, "-c", ENGINE, str(EKS)], cwd=ROOT, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", ENGINE, str(EKS), "up"], cwd=ROOT, capture_output=True, text=True,
                           timeout=180)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["registered"] == 0
     assert result["error"].startswith("quicstack:domain: 'quic.example.com' is an example value")
+
+
+def test_a_preview_creates_nothing_so_it_only_warns():
+    """`pulumi preview` (the pull-request preview of the example stacks) shows what they would create, with a warning."""
+    proc = subprocess.run([sys.executable, "-c", ENGINE, str(EKS), "preview"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=180)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["error"] is None and result["registered"] > 50
+    warnings = [line for line in proc.stderr.splitlines() if "is an example value" in line]
+    assert len(warnings) == 1 and warnings[0].endswith("(3 more: acme.email, dns.zone, eks.publicAccessCidrs.0); "
+                                                       "`pulumi up` refuses it"), proc.stderr
 
 
 def test_the_offline_plan_of_the_examples_works_and_says_so(tmp_path):

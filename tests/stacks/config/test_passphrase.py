@@ -62,7 +62,7 @@ import sys
 import pulumi, pulumi.runtime.config as c
 import stacks.config as config
 from tools.plan import mocks
-mocks.install("quicstack", sys.argv[1])
+mocks.install("quicstack", sys.argv[1], preview=sys.argv[3] == "preview")
 config.stack_file = lambda stack: __import__("pathlib").Path(sys.argv[2])
 c.set_all_config({"quicstack:domain": "quic.owned-domain.net", "quicstack:acme": '{"environment": "selfsigned"}'})
 try:
@@ -75,10 +75,21 @@ except pulumi.RunError as err:
 @pytest.mark.parametrize("stack", ["eks", "local"])
 def test_the_program_refuses_it_under_the_engine(tmp_path, stack):
     path = stack_file(tmp_path, stack, "")
-    proc = subprocess.run([sys.executable, "-c", ENGINE, stack, str(path)], cwd=ROOT, capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", ENGINE, stack, str(path), "up"], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     out = proc.stdout.strip()
-    assert out == "ok" if stack == "local" else out.startswith("stack eks: its secrets are encrypted with an empty")
+    if stack == "local":
+        assert out == "ok", proc.stderr
+    else:
+        assert out.startswith("stack eks: its secrets are encrypted with an empty") and "\n" not in out
+
+
+def test_a_preview_stores_no_secret_so_it_passes(tmp_path):
+    """The pull-request preview runs in a throw-away backend with an empty passphrase: nothing is stored."""
+    path = stack_file(tmp_path, "eks", "")
+    proc = subprocess.run([sys.executable, "-c", ENGINE, "eks", str(path), "preview"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.stdout.strip() == "ok", proc.stderr
 
 
 def test_config_check_reports_it(tmp_path):
