@@ -75,7 +75,7 @@ def test_plan_and_diff_reach_their_tools(tmp_path):
     assert (run.returncode, run.stdout) == (0, "identical\n")
 
 
-@pytest.mark.parametrize("command", ["verify", "token", "publish", "init", "config", "outputs"])
+@pytest.mark.parametrize("command", ["plan", "verify", "token", "publish", "init", "config", "outputs"])
 def test_each_subcommand_has_its_own_help(command):
     run = quicstack(command, "--help")
     assert run.returncode == 0 and "usage:" in run.stdout and "--help" in run.stdout
