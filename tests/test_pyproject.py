@@ -108,3 +108,22 @@ def test_the_program_imports_nothing_of_the_tools_set():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
             found |= {f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in modules}
     assert found == set()
+
+
+def test_plan_init_and_config_check_run_on_the_runtime_set_alone(tmp_path):
+    """`make plan`, `make check` and `make init` install requirements.txt only: with the tools' packages made
+    unimportable, they still run (the verifier's QUIC stack and the MoQ client are never loaded)."""
+    import subprocess
+    import sys
+
+    blocked = ("aioquic", "moq", "moq_ffi", "h2", "service_identity", "OpenSSL", "pylsqpack")
+    code = (f"import sys; sys.modules.update(dict.fromkeys({blocked!r}))\n"
+            "from tools import cli\n"
+            f"codes = [cli.main(['plan', 'local', '--out', {str(tmp_path)!r}]), cli.main(['config', 'check', 'local']),\n"
+            f"         cli.main(['init', 'dev', '--cloud', 'existing', '--stacks-dir', {str(tmp_path)!r}]),\n"
+            "         cli.main(['config', 'reference']), cli.main(['outputs', 'reference'])]\n"
+            "print(codes)")
+    for example in (ROOT / "stacks").glob("Pulumi.*.yaml"):
+        (tmp_path / example.name).write_text(example.read_text())
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert proc.stdout.strip().splitlines()[-1] == "[0, 0, 0, 0, 0]", proc.stderr
