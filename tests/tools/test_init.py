@@ -101,3 +101,32 @@ def test_config_check_of_the_shipped_examples(capsys):
     assert all("is an example value" in line and "--stack gke" in line for line in lines)
     assert config_check.main(["check", "lcoal"]) == 2
     assert capsys.readouterr().err.startswith("error: no stack 'lcoal'")
+
+
+def test_the_documented_pulumi_cli_steps_make_a_stack_config_check_accepts(tmp_path):
+    """docs/cli.md's `pulumi stack init` + `pulumi config set` steps, run with the real Pulumi CLI (file backend,
+    offline) in a copy of the project file: the stack file they write passes `quicstack config check`."""
+    from tests.stacks.config.test_passphrase import PULUMI
+
+    if not PULUMI.is_file():
+        pytest.fail(f"the Pulumi CLI is not built: {PULUMI}")
+    doc = (ROOT / "docs" / "cli.md").read_text()
+    block = doc.split("### With the Pulumi CLI alone", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    steps = [line.split("  #")[0].strip() for line in block.splitlines() if line.startswith("pulumi ")]
+    assert steps[0] == "pulumi stack init prod" and len(steps) > 8
+    project = tmp_path / "project"
+    (project / "stacks").mkdir(parents=True)
+    shutil.copy(ROOT / "Pulumi.yaml", project)
+    (tmp_path / "state").mkdir()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PULUMI_HOME": str(tmp_path / "home"),
+           "PULUMI_SKIP_UPDATE_CHECK": "true", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+           "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}", "PULUMI_CONFIG_PASSPHRASE": "a real one",
+           "ZONE_ID": "Z04517273B4OPU0IVZTNQ"}
+    for step in steps:
+        step = step.replace('"$(curl -s https://checkip.amazonaws.com)/32"', "81.2.69.160/32")
+        proc = subprocess.run(["sh", "-c", step.replace("pulumi ", f"{PULUMI} ", 1) + " --non-interactive"],
+                              cwd=project, env=env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, f"{step}: {proc.stderr}"
+    path = project / "stacks" / "Pulumi.prod.yaml"
+    assert config_check.check_file("prod", path) == []
+    assert settings_of(path).cloud == "eks" and settings_of(path).eks.public_access_cidrs == ["81.2.69.160/32"]
