@@ -41,7 +41,9 @@ needs = $(if $(and $(filter $(2),$(MAKECMDGOALS)),$(if $(shell command -v $(1)),
 STACK_TARGETS := plan check up preview destroy verify token publish outputs
 ifneq ($(filter $(STACK_TARGETS),$(MAKECMDGOALS)),)
 ifeq ($(wildcard $(STACK_FILE)),)
-$(error no stack '$(STACK)' (no $(STACK_FILE)); the stacks are: $(subst $(space),$(comma)$(space),$(STACKS)); start a new one with `make init STACK=$(STACK) CLOUD=existing|k3s|gke|eks`)
+STACK_LIST := $(subst $(space),$(comma)$(space),$(STACKS))
+$(error no stack '$(STACK)' (no $(STACK_FILE)); the stacks are: $(STACK_LIST); start a new one with \
+`make init STACK=$(STACK) CLOUD=existing|k3s|gke|eks`)
 endif
 endif
 

@@ -119,7 +119,8 @@ def test_plan_init_and_config_check_run_on_the_runtime_set_alone(tmp_path):
     blocked = ("aioquic", "moq", "moq_ffi", "h2", "service_identity", "OpenSSL", "pylsqpack")
     code = (f"import sys; sys.modules.update(dict.fromkeys({blocked!r}))\n"
             "from tools import cli\n"
-            f"codes = [cli.main(['plan', 'local', '--out', {str(tmp_path)!r}]), cli.main(['config', 'check', 'local']),\n"
+            f"codes = [cli.main(['plan', 'local', '--out', {str(tmp_path)!r}]),\n"
+            "         cli.main(['config', 'check', 'local']),\n"
             f"         cli.main(['init', 'dev', '--cloud', 'existing', '--stacks-dir', {str(tmp_path)!r}]),\n"
             "         cli.main(['config', 'reference']), cli.main(['outputs', 'reference'])]\n"
             "print(codes)")

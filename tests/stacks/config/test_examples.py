@@ -93,7 +93,7 @@ def test_under_the_engine_the_program_refuses_them_before_registering_anything()
 
 
 def test_a_preview_creates_nothing_so_it_only_warns():
-    """`pulumi preview` (the pull-request preview of the example stacks) shows what they would create, with a warning."""
+    """`pulumi preview` (the pull-request preview of the example stacks) shows what they would create, warning."""
     proc = subprocess.run([sys.executable, "-c", ENGINE, str(EKS), "preview"], cwd=ROOT, capture_output=True,
                           text=True, timeout=180)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
