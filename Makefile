@@ -1,5 +1,6 @@
 # quicstack: the two commands are `make up` (deploy the default `local` stack onto the current
-# kube context) and `make test` (the whole suite, from a fresh clone). See README.md and docs/.
+# kube context) and `make test` (the whole suite, from a fresh clone). `make` alone lists every target;
+# docs/cli.md describes them and the `quicstack` command they run.
 
 STACK ?= local
 VENV := venv
@@ -20,8 +21,94 @@ STACK_FILE := stacks/Pulumi.$(STACK).yaml
 TOOLS ?= $(or $(QUICSTACK_TOOLS),$(HOME)/.cache/quicstack)
 export QUICSTACK_TOOLS := $(TOOLS)
 
-.PHONY: up preview plan verify destroy test deps player bench bench-tier relay-release stack-secrets \
-	pulumi-cli kind-up down e2e-snapshot e2e-certificates e2e-loopback e2e-leftovers docs
+.PHONY: help venv up preview plan check init verify token publish outputs destroy test deps player bench bench-tier \
+	relay-release stack-secrets stack-config pulumi-cli kind-up down \
+	e2e-snapshot e2e-certificates e2e-loopback e2e-leftovers docs
+.DEFAULT_GOAL := help
+
+comma := ,
+empty :=
+space := $(empty) $(empty)
+STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(sort $(wildcard stacks/Pulumi.*.yaml)))
+
+# What the asked-for targets need that make cannot install: each is checked while the Makefile is read, so a
+# missing tool is named before anything (the venv, a download, a build, the state directory) is started.
+# $(call needs,COMMAND,TARGETS,WHY): stop when one of TARGETS is asked for and COMMAND is not on PATH.
+needs = $(if $(and $(filter $(2),$(MAKECMDGOALS)),$(if $(shell command -v $(1)),,missing)),$(error $(3)))
+
+# A target that takes STACK names an existing stack file: a typo lists the stacks (exit 2) before a passphrase is
+# asked for or `pulumi stack select --create` makes a stray stack. `make init` starts a new one.
+STACK_TARGETS := plan check up preview destroy verify token publish outputs
+ifneq ($(filter $(STACK_TARGETS),$(MAKECMDGOALS)),)
+ifeq ($(wildcard $(STACK_FILE)),)
+STACK_LIST := $(subst $(space),$(comma)$(space),$(STACKS))
+$(error no stack '$(STACK)' (no $(STACK_FILE)); the stacks are: $(STACK_LIST); start a new one with \
+`make init STACK=$(STACK) CLOUD=existing|k3s|gke|eks`)
+endif
+endif
+
+help: ## this list (STACK=name picks the stack, default local)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+PLAN_OUT ?= build/plan
+plan: $(VENV)/.runtime player ## plan STACK offline (no cluster, no cloud, no Pulumi CLI) into PLAN_OUT/STACK
+	$(PY) -m tools.plan $(STACK) --out $(PLAN_OUT)
+
+check: $(VENV)/.runtime ## check STACK's config as `pulumi up` would (keys, rules, example values, passphrase)
+	$(PY) -m tools.config_check check $(STACK)
+
+CLOUD ?=
+ifneq ($(filter init,$(MAKECMDGOALS)),)
+ifeq ($(CLOUD),)
+$(error make init needs CLOUD=existing|k3s|gke|eks (and STACK=name): e.g. make init STACK=prod CLOUD=eks)
+endif
+endif
+init: $(VENV)/.runtime ## start stacks/Pulumi.STACK.yaml from an example: make init STACK=prod CLOUD=eks
+	$(PY) -m tools.init $(STACK) --cloud $(CLOUD)
+
+# Runs first (and under `make -n`, hence the +), before any state or stack is created. A stack file
+# with a `secretsprovider:` other than passphrase was created with KMS and needs no passphrase.
+stack-secrets:
+	+@[ "$(STACK)" = local ] || [ -n "$${PULUMI_CONFIG_PASSPHRASE:-}" ] || [ -n "$${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ] \
+		|| [ -n "$(SECRETS_PROVIDER)" ] || grep -Eq '^secretsprovider: *(awskms|gcpkms|azurekeyvault|hashivault)://' \
+		"$(STACK_FILE)" 2>/dev/null || { echo "stack $(STACK): set PULUMI_CONFIG_PASSPHRASE or \
+	PULUMI_CONFIG_PASSPHRASE_FILE, or SECRETS_PROVIDER=<kms url>; an empty passphrase is for the local stack only" >&2; exit 2; }
+
+# The config is checked (keys, rules, example values, the passphrase) before `pulumi stack select --create` makes
+# the stack; the set-up steps come first (before the venv), and kind-up only acts for the local stack, which holds
+# no example value.
+stack-config: $(VENV)/.runtime
+	@$(PY) -m tools.config_check check $(STACK) >/dev/null
+
+up: stack-secrets pulumi-cli kind-up stack-config player ## deploy STACK (local: the current kube context, else kind)
+	mkdir -p .pulumi-state
+	$(PULUMI) stack select --create $(STACK)$(if $(SECRETS_PROVIDER), --secrets-provider $(SECRETS_PROVIDER))
+	$(PULUMI) up --stack $(STACK)
+
+# VERIFY_ARGS: more tools.verify options, e.g. --probe (publish a probe broadcast on the local stack's public prefix).
+VERIFY_ARGS ?=
+verify: stack-secrets pulumi-cli $(VENV)/.tools ## check the deployed STACK end to end (HTTP/2, HTTP/3, WebTransport)
+	$(WITH_PULUMI) $(PY) -m tools.verify --stack $(STACK)$(if $(VERIFY_ARGS), $(VERIFY_ARGS))
+
+# PUBLISH/SUBSCRIBE: broadcast path prefixes the token grants; TTL: its lifetime.
+PUBLISH ?= anon
+SUBSCRIBE ?=
+TTL ?= 1h
+token: stack-secrets pulumi-cli $(VENV)/.tools ## a relay token for STACK (PUBLISH=prefix SUBSCRIBE=prefix TTL=1h)
+	@$(WITH_PULUMI) $(PY) -m tools.token --stack $(STACK) $(if $(PUBLISH),--publish $(PUBLISH)) \
+		$(if $(SUBSCRIBE),--subscribe $(SUBSCRIBE)) --ttl $(TTL)
+
+publish: stack-secrets pulumi-cli $(VENV)/.tools ## publish a live test pattern to STACK's relay (Ctrl-C ends it)
+	$(WITH_PULUMI) $(PY) -m tools.publish --stack $(STACK)
+
+outputs: stack-secrets pulumi-cli $(VENV)/.tools ## the deployed STACK's outputs as JSON
+	@$(WITH_PULUMI) $(PY) -m tools.outputs $(STACK)
+
+preview: stack-secrets pulumi-cli stack-config player ## what `make up` would change
+	$(PULUMI) preview --stack $(STACK)
+
+destroy: stack-secrets pulumi-cli $(VENV)/.runtime ## delete everything STACK created
+	$(PULUMI) destroy --stack $(STACK)
 
 # --- Fresh-machine set-up (tools/bootstrap, stdlib Python, so it runs before the venv; docs/getting-started-local.md)
 # Each step prints one line saying what it does. The Pulumi CLI is the one on PATH, else the pinned official release
@@ -33,13 +120,13 @@ BOOTSTRAP := python3 -m tools.bootstrap --tools $(TOOLS)
 WITH_PULUMI = PATH="$$($(BOOTSTRAP) pulumi --where):$$PATH"
 PULUMI = $(WITH_PULUMI) pulumi
 
-pulumi-cli:
+pulumi-cli: ## the Pulumi CLI: the one on PATH, else the pinned release into TOOLS
 	@$(BOOTSTRAP) pulumi
 
-kind-up:
+kind-up: ## a kind cluster for the local stack when there is no kube context
 	@$(BOOTSTRAP) cluster --stack $(STACK)
 
-down:
+down: ## remove what kind-up created, and only that
 	@$(BOOTSTRAP) down
 
 # The kind end-to-end run's own steps (.github/workflows/e2e-kind.yml, which cannot run here: no Docker, no GitHub).
@@ -67,18 +154,30 @@ $(ACTIONLINT):
 	GOBIN=$(dir $@) go install github.com/rhysd/actionlint/cmd/actionlint@v$(ACTIONLINT_VERSION)
 
 $(VENV)/.runtime: requirements.txt
+	@echo "make: installing the Pulumi program's Python dependencies (requirements.txt) into $(VENV)/"
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install --progress-bar off -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(PY) -m pip install -q -r requirements-dev.txt
+# The tools' set on top (the MoQ client, QUIC), and the project itself, editable, for the `quicstack` command.
+$(VENV)/.tools: $(VENV)/.runtime requirements-tools.txt pyproject.toml
+	@echo "make: installing the tools' dependencies (requirements-tools.txt) and the quicstack command"
+	$(PY) -m pip install --progress-bar off -r requirements-tools.txt
+	$(PY) -m pip install --progress-bar off --no-deps -e .
+	touch $@
+
+venv: $(VENV)/.tools ## the Python environment with the quicstack command (venv/bin/quicstack)
+
+$(VENV)/.dev: $(VENV)/.tools requirements-dev.txt
+	@echo "make: installing the test dependencies (requirements-dev.txt)"
+	$(PY) -m pip install --progress-bar off -r requirements-dev.txt
 	touch $@
 
 # checkov pins packaging<24, which the Pulumi SDK cannot use, so it gets a virtualenv of its own.
 .checkov-venv/.installed: requirements-checkov.txt
 	python3 -m venv .checkov-venv
-	.checkov-venv/bin/pip install -q -r requirements-checkov.txt
+	@echo "make: installing checkov into .checkov-venv/ (its own environment)"
+	.checkov-venv/bin/pip install --progress-bar off -r requirements-checkov.txt
 	touch $@
 
 # The real moq-relay for the tests: the crate of the pinned image's version (moqdev/moq-relay:0.14.12),
@@ -89,7 +188,8 @@ RELAY_VERSION := 0.14.12
 RELAY := $(TOOLS)/moq-relay-$(RELAY_VERSION)/bin/moq-relay
 $(RELAY):
 	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-relay $(RELAY_VERSION): https://rustup.rs" >&2; exit 2)
-	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-relay --version $(RELAY_VERSION) --locked --quiet \
+	@echo "make: building moq-relay $(RELAY_VERSION) (debug) with cargo into $(TOOLS) (minutes on a cold cache)"
+	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-relay --version $(RELAY_VERSION) --locked \
 		--debug --no-default-features --features quinn,websocket --root $(TOOLS)/moq-relay-$(RELAY_VERSION)
 
 # The same crate, version and features optimised (no --debug), for the benchmarks only (not part of deps or
@@ -99,10 +199,11 @@ RELAY_RELEASE := $(TOOLS)/moq-relay-$(RELAY_VERSION)-release/bin/moq-relay
 $(RELAY_RELEASE):
 	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-relay $(RELAY_VERSION): \
 	https://rustup.rs" >&2; exit 2)
+	@echo "make: building moq-relay $(RELAY_VERSION) (release) with cargo into $(TOOLS) (many minutes of CPU)"
 	CARGO_TARGET_DIR=$(TOOLS)/cargo-target nice cargo install moq-relay --version $(RELAY_VERSION) \
-		--locked --quiet --no-default-features --features quinn,websocket --root $(TOOLS)/moq-relay-$(RELAY_VERSION)-release
+		--locked --no-default-features --features quinn,websocket --root $(TOOLS)/moq-relay-$(RELAY_VERSION)-release
 
-relay-release: $(RELAY_RELEASE)
+relay-release: $(RELAY_RELEASE) ## the optimised moq-relay for the benchmarks (cargo, many minutes)
 
 # Which relay `make bench` and `make bench-tier` run: RELAY_BUILD=release for the optimised one (built on demand).
 RELAY_BUILD ?= debug
@@ -115,7 +216,8 @@ $(error RELAY_BUILD=$(RELAY_BUILD): use debug (the tests' build, the default) or
 endif
 
 tests/validators/node_modules/.installed: tests/validators/package-lock.json
-	npm ci --prefix tests/validators --ignore-scripts --no-audit --no-fund --loglevel=error
+	@echo "make: installing the manifest validators with npm ci (tests/validators)"
+	npm ci --prefix tests/validators --ignore-scripts --no-audit --no-fund
 	touch $@
 
 # The watch page's player: @moq/watch bundled into one file that the page serves from its own origin.
@@ -125,14 +227,15 @@ tests/validators/node_modules/.installed: tests/validators/package-lock.json
 # The output is git-ignored and read by the Pulumi program at plan/up time.
 PLAYER := components/workloads/watch/player
 $(PLAYER)/node_modules/.installed: $(PLAYER)/package-lock.json
-	npm ci --prefix $(PLAYER) --ignore-scripts --no-audit --no-fund --loglevel=error
+	@echo "make: installing the watch page's player with npm ci ($(PLAYER))"
+	npm ci --prefix $(PLAYER) --ignore-scripts --no-audit --no-fund
 	touch $@
 
 $(PLAYER)/dist/moq-watch.js: $(PLAYER)/node_modules/.installed $(PLAYER)/entry.js
 	$(PLAYER)/node_modules/.bin/esbuild $(PLAYER)/entry.js --bundle --minify --format=esm --target=es2022 \
 		--legal-comments=none --log-level=warning --outfile=$@
 
-player: $(PLAYER)/dist/moq-watch.js
+player: $(PLAYER)/dist/moq-watch.js ## the watch page's player bundle (npm)
 
 # moq-cli of the relay's release (the crate the moqdev/moq-cli:0.9.12 image is built from), for the test
 # that runs the in-cluster publisher's planned commands: a debug build with QUIC and WebSocket only.
@@ -140,59 +243,48 @@ MOQ_CLI_VERSION := 0.9.12
 MOQ_CLI := $(TOOLS)/moq-cli-$(MOQ_CLI_VERSION)/bin/moq
 $(MOQ_CLI):
 	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-cli $(MOQ_CLI_VERSION)" >&2; exit 2)
-	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-cli --version $(MOQ_CLI_VERSION) --locked --quiet \
+	@echo "make: building moq-cli $(MOQ_CLI_VERSION) (debug) with cargo into $(TOOLS) (minutes on a cold cache)"
+	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-cli --version $(MOQ_CLI_VERSION) --locked \
 		--debug --no-default-features --features quinn,websocket --root $(TOOLS)/moq-cli-$(MOQ_CLI_VERSION)
 
-deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI) \
-	$(ACTIONLINT)
+# npm builds the player (plan, up, preview, the tests, the benchmarks) and the validators; cargo the relay and moq-cli.
+# Said before anything is installed, and only when what they build is not there yet.
+PLAYER_TARGETS := $(if $(wildcard $(PLAYER)/dist/moq-watch.js),,player plan up preview deps test bench bench-tier)
+NPM_TARGETS := $(PLAYER_TARGETS) $(if $(wildcard tests/validators/node_modules/.installed),,deps test)
+NPM_MISSING := make $(firstword $(MAKECMDGOALS)) needs npm (Node.js 20 or later) to build the watch page's player \
+and the validators: https://nodejs.org/en/download
+$(call needs,npm,$(NPM_TARGETS),$(NPM_MISSING))
+CARGO_TARGETS := $(if $(wildcard $(RELAY))$(wildcard $(MOQ_CLI)),,deps test) \
+	$(if $(wildcard $(BENCH_RELAY)),,bench bench-tier) $(if $(wildcard $(RELAY_RELEASE)),,relay-release)
+CARGO_MISSING := make $(firstword $(MAKECMDGOALS)) needs cargo (Rust) to build moq-relay $(RELAY_VERSION) and \
+moq-cli $(MOQ_CLI_VERSION): https://rustup.rs
+$(call needs,cargo,$(CARGO_TARGETS),$(CARGO_MISSING))
+
+GO_MISSING := make $(firstword $(MAKECMDGOALS)) needs Go to build actionlint $(ACTIONLINT_VERSION) for the \
+workflow tests: https://go.dev/dl
+$(call needs,go,$(if $(wildcard $(ACTIONLINT)),,deps test),$(GO_MISSING))
+
+deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI) $(ACTIONLINT) ## what the tests need
 	@# Headless Chromium and nginx for the watch-page tests, nginx's stream module for the ingress UDP test,
 	@# ffmpeg for the publisher test: Debian's packages where missing (needs root).
 	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null && \
 		test -f /usr/lib/nginx/modules/ngx_stream_module.so && command -v ffmpeg >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq chromium nginx-light libnginx-mod-stream ffmpeg >/dev/null)
 
-test: deps
+test: deps ## the whole test suite (installs what it needs first: pip, npm, cargo)
 	$(PY) -m pytest
 
 # The relay benchmark (not part of the tests; docs/benchmarks.md): the debug relay make deps builds, or
 # RELAY_BUILD=release.
-bench: $(VENV)/.dev $(BENCH_RELAY) player
+bench: $(VENV)/.dev $(BENCH_RELAY) player ## the relay benchmark (RELAY_BUILD=debug|release)
 	$(PY) -m bench.relay --relay-binary $(BENCH_RELAY)
 
 # 300 subscribers (SUBSCRIBERS=N for fewer) through 1, 2 and 3 clustered relays at a bounded media rate
 # (docs/benchmarks.md, "A relay tier").
 SUBSCRIBERS ?= 300
-bench-tier: $(VENV)/.dev $(BENCH_RELAY) player
+bench-tier: $(VENV)/.dev $(BENCH_RELAY) player ## SUBSCRIBERS through 1, 2 and 3 clustered relays
 	$(PY) -m bench.tier --subscribers $(SUBSCRIBERS) --relay-binary $(BENCH_RELAY)
 
-PLAN_OUT ?= build/plan
-plan: $(VENV)/.runtime player
-	$(PY) -m tools.plan $(STACK) --out $(PLAN_OUT)
-
 # The documentation site from docs/ into site/ (strict: a broken link or anchor, or a page outside the nav, fails).
-docs: $(VENV)/.dev
+docs: $(VENV)/.dev ## build the docs site into site/ (strict)
 	$(PY) -m mkdocs build --strict --site-dir site
-
-# Runs first (and under `make -n`, hence the +), before any state or stack is created. A stack file
-# with a `secretsprovider:` other than passphrase was created with KMS and needs no passphrase.
-stack-secrets:
-	+@[ "$(STACK)" = local ] || [ -n "$${PULUMI_CONFIG_PASSPHRASE:-}" ] || [ -n "$${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ] \
-		|| [ -n "$(SECRETS_PROVIDER)" ] || grep -Eq '^secretsprovider: *(awskms|gcpkms|azurekeyvault|hashivault)://' \
-		"$(STACK_FILE)" 2>/dev/null || { echo "stack $(STACK): set PULUMI_CONFIG_PASSPHRASE or \
-	PULUMI_CONFIG_PASSPHRASE_FILE, or SECRETS_PROVIDER=<kms url>; an empty passphrase is for the local stack only" >&2; exit 2; }
-
-up: stack-secrets pulumi-cli kind-up $(VENV)/.runtime player
-	mkdir -p .pulumi-state
-	$(PULUMI) stack select --create $(STACK)$(if $(SECRETS_PROVIDER), --secrets-provider $(SECRETS_PROVIDER))
-	$(PULUMI) up --stack $(STACK)
-
-# VERIFY_ARGS: more tools.verify options, e.g. --probe (publish a probe broadcast on the local stack's public prefix).
-VERIFY_ARGS ?=
-verify: stack-secrets pulumi-cli $(VENV)/.runtime
-	$(WITH_PULUMI) $(PY) -m tools.verify --stack $(STACK)$(if $(VERIFY_ARGS), $(VERIFY_ARGS))
-
-preview: stack-secrets pulumi-cli $(VENV)/.runtime player
-	$(PULUMI) preview --stack $(STACK)
-
-destroy: stack-secrets pulumi-cli $(VENV)/.runtime
-	$(PULUMI) destroy --stack $(STACK)

@@ -23,7 +23,7 @@ FAKE_CLI = {"pulumi/pulumi": 'echo "pulumi $*" >> "$CALLS"\n'}
 def clone(tmp_path):
     """The Makefile and the bootstrap tool in a folder of their own, and a PATH without pulumi or kubectl."""
     work = tmp_path / "clone"
-    parts = ("Makefile", "requirements.txt", "tools/__init__.py", "tools/bootstrap", "tools/engine/pulumi-cli/go.mod",
+    parts = ("Makefile", "requirements.txt", "requirements-tools.txt", "pyproject.toml", "tools/__init__.py", "tools/bootstrap", "tools/engine/pulumi-cli/go.mod",
              *(f"stacks/{p.name}" for p in ROOT.glob("stacks/Pulumi.*.yaml")))
     for part in parts:
         (work / part).parent.mkdir(parents=True, exist_ok=True)
@@ -34,6 +34,9 @@ def clone(tmp_path):
     for tool in ("sh", "make", "mkdir", "touch", "cat", "env", "ps"):
         if found := shutil.which(tool):
             (bin_dir / tool).symlink_to(found)
+    # up and preview need npm for the player, which make names first when it is missing (tests/test_makefile_targets.py)
+    (bin_dir / "npm").write_text("#!/bin/sh\nexit 97\n")
+    (bin_dir / "npm").chmod(0o755)
     (tmp_path / "home").mkdir()
     return {"work": work, "bin": bin_dir, "tools": tmp_path / "tools", "www": tmp_path / "www",
             "calls": tmp_path / "calls.log", "home": tmp_path / "home"}
@@ -55,7 +58,8 @@ def test_a_release_that_fails_its_checksum_is_refused_before_anything_is_created
     errors = [line for line in proc.stderr.splitlines() if not line.startswith("make:")]
     assert errors[-1].startswith("pulumi: pulumi-v") and "does not match the release's checksum" in errors[-1]
     created = sorted(p.name for p in clone["work"].iterdir())
-    assert created == ["Makefile", "requirements.txt", "stacks", "tools"], "no venv, no state"
+    assert created == ["Makefile", "pyproject.toml", "requirements-tools.txt", "requirements.txt", "stacks", "tools"], \
+        "no venv, no state"
     assert not any(p.name.startswith("pulumi-release") for p in clone["tools"].iterdir())
 
 

@@ -1,23 +1,34 @@
 """The only place stack config is read: raw ``quicstack:*`` values in, a validated ``Settings`` out.
 
 ``load`` is pure (tests and the hypothesis property call it with plain mappings);
-``from_pulumi`` gathers the raw values from the Pulumi runtime and calls it.
+``from_pulumi`` gathers the raw values from the Pulumi runtime and calls it. Under the engine (not in the
+offline plan) it also refuses what must not reach a cloud: example values (``examples``) and a cloud
+stack whose secrets an empty passphrase opens (``passphrase``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import pulumi
 from pydantic import ValidationError
 
 from components.shared.errors import PROJECT, SECURE_PROBLEM, ConfigError, from_validation_error
 
-from . import keys, rules
+from . import examples, keys, passphrase, rules
 from .settings import Hosts, Settings
 
-__all__ = ["ConfigError", "Hosts", "Settings", "from_pulumi", "load"]
+__all__ = ["ConfigError", "Hosts", "Settings", "from_pulumi", "from_strings", "load", "stack_file"]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def stack_file(stack: str) -> Path:
+    """Where the stack's settings live (Pulumi.yaml: ``stackConfigDir: stacks``)."""
+    return ROOT / "stacks" / f"Pulumi.{stack}.yaml"
 
 
 def load(raw: Mapping[str, Any]) -> Settings:
@@ -48,6 +59,29 @@ def from_pulumi() -> Settings:
     secret = next((k for k in values if k.startswith(prefix) and runtime_config.is_config_secret(k)), None)
     if secret:
         raise ConfigError(secret[len(prefix):], SECURE_PROBLEM, has_value=False)
+    settings = from_strings(values)
+    if not examples.is_offline_plan():
+        _engine_checks(settings, pulumi.get_stack())
+    return settings
+
+
+def _engine_checks(settings: Settings, stack: str) -> None:
+    """What must not reach a cloud. `pulumi up` (the only run of the program that creates anything) stops; a preview
+    creates nothing and stores no secret, so it only warns about example values (the pull-request preview of the
+    example stacks, in a throw-away backend with an empty passphrase, still shows everything they would create)."""
+    if pulumi.runtime.is_dry_run():
+        found = examples.found(settings)
+        if found:
+            pulumi.log.warn(f"{examples.error(*found[0][:2], stack, [k for k, _, _ in found[1:]])}; `pulumi up` "
+                            "refuses it")
+        return
+    examples.check(settings, stack)
+    passphrase.check(stack, stack_file(stack))
+
+
+def from_strings(values: Mapping[str, str]) -> Settings:
+    """The project's keys of a config table as the CLI hands it over (strings; objects as JSON), validated."""
+    prefix = f"{PROJECT}:"
     return load({k[len(prefix):]: _decode(v) for k, v in values.items() if k.startswith(prefix)})
 
 

@@ -66,9 +66,12 @@ def test_invalid_config_exits_2_with_one_line(plan_config):
     assert run.stderr.strip() == "quicstack:acme.challenge: 'dns' is not one of http01, dns01"
 
 
-def test_unknown_stack_exits_2(tmp_path):
+def test_unknown_stack_exits_2_listing_the_stacks(tmp_path):
     run = run_plan("no-such-stack", tmp_path)
-    assert run.returncode == 2 and "no stack file" in run.stderr
+    assert run.returncode == 2 and run.stderr == (
+        "error: no stack 'no-such-stack' (no stacks/Pulumi.no-such-stack.yaml); the stacks are: eks, gke, k3s, local; "
+        "start a new one with `quicstack init no-such-stack --cloud CLOUD`\n")
+    assert run_plan(str(tmp_path / "Pulumi.gone.yaml"), tmp_path).stderr.startswith("error: no stack file ")
 
 
 def test_program_failure_exits_1_in_one_line(tmp_path):

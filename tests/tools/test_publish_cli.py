@@ -6,7 +6,6 @@ import math
 import struct
 import pytest
 
-from tests.support.plan import ROOT
 from tools.publish import tone
 from tools.publish.__main__ import main
 from tools.publish.pattern import Pattern
@@ -52,7 +51,8 @@ def test_tone_is_a_seamless_1khz_sine():
 
 @pytest.mark.parametrize("args, error", [
     ((), "error: give --stack, or --url and --broadcast"),
-    (("--stack", "nope"), f"error: no stack file {ROOT}/stacks/Pulumi.nope.yaml"),
+    (("--stack", "nope"), "error: no stack 'nope' (no stacks/Pulumi.nope.yaml); the stacks are: eks, gke, k3s, local; "
+                          "start a new one with `quicstack init nope --cloud CLOUD`"),
     (("--url", "http://relay.example.com/anon", "--broadcast", "b"),
      "error: --url 'http://relay.example.com/anon' is not an https:// URL without a query (the token goes in --token)"),
     (("--url", "https://relay.example.com/anon?jwt=x", "--broadcast", "b"),

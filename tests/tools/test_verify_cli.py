@@ -199,7 +199,7 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
 
 def test_stack_without_pulumi_cli_says_so(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert cli.main(["--stack", "dev"]) == 2
+    assert cli.main(["--stack", "local"]) == 2
     assert capsys.readouterr().err == ("error: --stack needs the Pulumi CLI, which is not on PATH: install it, or pipe "
                                        "`pulumi stack output --json` in, or pass --envoy/--relay/--web URLs\n")
 
@@ -214,7 +214,7 @@ def fake_pulumi(directory, outputs: dict, exit_code: int = 0) -> str:
     script = directory / "pulumi"
     script.write_text(f"#!/bin/sh\necho \"$@\" > {directory}/args\n"
                       f"cat <<'EOF'\n{json.dumps(outputs)}\nEOF\n"
-                      f"[ {exit_code} = 0 ] || echo 'error: no stack named dev found' >&2\nexit {exit_code}\n")
+                      f"[ {exit_code} = 0 ] || echo 'error: no stack named local found' >&2\nexit {exit_code}\n")
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return f"{directory}{os.pathsep}{os.environ['PATH']}"
 
@@ -226,8 +226,8 @@ def test_stack_flag_runs_pulumi_stack_output(pki, tmp_path):
     path = fake_pulumi(tmp_path, outputs)
     with Servers() as servers:
         servers.https(port, pki, Site(routes={"/": page}))
-        run = run_verify("--stack", "dev", "--json", env={**os.environ, "PATH": path})
-    assert (tmp_path / "args").read_text().split() == ["stack", "output", "--json", "--stack", "dev"]
+        run = run_verify("--stack", "local", "--json", env={**os.environ, "PATH": path})
+    assert (tmp_path / "args").read_text().split() == ["stack", "output", "--json", "--stack", "local"]
     assert run.returncode == 0, run.stdout + run.stderr
     report = run.report
     assert report["trust"] == "stack's own CA (caCertificate output)"
@@ -238,9 +238,17 @@ def test_stack_flag_runs_pulumi_stack_output(pki, tmp_path):
 
 def test_failing_pulumi_stack_output_is_reported(tmp_path):
     path = fake_pulumi(tmp_path, {}, exit_code=255)
-    run = run_verify("--stack", "dev", env={**os.environ, "PATH": path})
+    run = run_verify("--stack", "local", env={**os.environ, "PATH": path})
     assert run.returncode == 2
-    assert run.stderr == "error: `pulumi stack output --stack dev` failed: error: no stack named dev found\n"
+    assert run.stderr == "error: `pulumi stack output --stack local` failed: error: no stack named local found\n"
+
+
+def test_a_mistyped_stack_lists_the_stacks_before_the_cli_runs(tmp_path):
+    path = fake_pulumi(tmp_path, {})
+    run = run_verify("--stack", "lcoal", env={**os.environ, "PATH": path})
+    assert run.returncode == 2 and not (tmp_path / "args").exists()
+    assert run.stderr.startswith("error: no stack 'lcoal' (no stacks/Pulumi.lcoal.yaml); the stacks are: ")
+    assert "eks, gke, k3s, local" in run.stderr and len(run.stderr.splitlines()) == 1
 
 
 def test_closed_udp_port_with_open_tcp_port_fails_http3_within_the_timeout(pki):

@@ -8,6 +8,11 @@ anything else (one line). A failed plan removes ``DIR/STACK``, so nothing stale 
 
 ``--preview`` runs the program as ``pulumi preview`` would: every output a resource computes is
 unknown, so an ``apply`` that assumes a known value shows up here.
+
+Example values (the shipped stacks' example.com names, documentation address ranges, placeholder
+zones and projects) plan here, with a note on stderr: nothing reaches a cloud. Under the engine
+(``pulumi up``/``preview``) the program refuses them. On a terminal, a plan that takes more than a
+moment shows a progress line on stderr.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from pathlib import Path
 
 import pulumi
 
-from stacks.config import ConfigError
+from stacks.config import ConfigError, examples
+from tools import stacknames
 from tools.plan import mocks, writer
-from tools.plan.stackfile import StackFileError, config_values
+from tools.plan.progress import Progress
+from tools.plan.stackfile import StackFileError, config_values, settings_of
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "quicstack"
@@ -34,7 +41,7 @@ def stack_file(stack: str) -> tuple[str, Path]:
     path = Path(stack)
     if path.suffix in (".yaml", ".yml"):
         return path.name.removeprefix("Pulumi.").rsplit(".", 1)[0], path
-    return stack, ROOT / "stacks" / f"Pulumi.{stack}.yaml"
+    return stack, stacknames.require(stack, ROOT / "stacks")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +53,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="plan as `pulumi preview` sees it: computed outputs unknown")
     args = parser.parse_args(argv)
 
-    name, path = stack_file(args.stack)
+    try:
+        name, path = stack_file(args.stack)
+    except stacknames.UnknownStack as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if not path.is_file():
         print(f"error: no stack file {path}", file=sys.stderr)
         return 2
@@ -64,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: planning {name} failed: {type(err).__name__}: {err}".splitlines()[0], file=sys.stderr)
         return 1
+    _note_examples(name, path)
     for typ, count in sorted(summary["counts"].items()):
         print(f"{count:4d}  {typ}")
     total = sum(summary["counts"].values())
@@ -77,8 +89,18 @@ def plan(name: str, path: Path, out_dir: Path, show_secrets: bool, preview: bool
     values = config_values(path)  # the file's shape first: a broken file never reaches the program
     monitor = mocks.install(PROJECT, name, preview=preview)
     pulumi.runtime.set_all_config(values)
-    outputs = mocks.run(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
+    with examples.offline_plan(), Progress(sys.stderr, name, lambda: len(monitor.registrations)):
+        outputs = mocks.run(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
     return writer.write(out_dir, monitor.registrations, outputs, show_secrets)
+
+
+def _note_examples(name: str, path: Path) -> None:
+    """One line on stderr when the stack holds example values: they plan here, the engine refuses them."""
+    found = examples.found(settings_of(path))
+    if found:
+        print(f"note: stack {name} holds example values ({', '.join(key for key, _, _ in found)}): they plan "
+              f"offline, but `pulumi up` refuses them; `quicstack config check {name}` says how to set each",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

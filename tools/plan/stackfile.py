@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from stacks.config import keys
+from stacks.config import from_strings, keys
 from stacks.config.settings import Settings
 
 # The top-level keys of a stack settings file (https://www.pulumi.com/docs/iac/concepts/projects/stack-settings-file/).
@@ -113,3 +113,8 @@ def config_values(path: Path) -> dict[str, str]:
         value = document["config"][key_node.value]
         values[key_node.value] = value if isinstance(value, str) else json.dumps(value, default=str)
     return values
+
+
+def settings_of(path: Path) -> Settings:
+    """The stack file's validated settings, as the program reads them (ConfigError or StackFileError)."""
+    return from_strings(config_values(path))

@@ -26,6 +26,7 @@ import yaml
 
 from stacks.config import ConfigError, Settings, load
 from tools.plan.__main__ import stack_file
+from tools.stacknames import UnknownStack
 from tools.verify.inputs import UsageError
 
 from .live import Target, publish
@@ -37,7 +38,10 @@ _BROADCAST = re.compile(r"[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*")
 
 def stack_settings(stack: str) -> tuple[str, Settings]:
     """The stack's name and its file's ``quicstack:`` config, validated like the program does (no Pulumi CLI)."""
-    name, path = stack_file(stack)
+    try:
+        name, path = stack_file(stack)
+    except UnknownStack as err:
+        raise UsageError(str(err)) from None
     if not path.is_file():
         raise UsageError(f"no stack file {path}")
     config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from components.shared import grammar
 from stacks.outputs import name
+from tools import stacknames
 
 from .checks import Endpoint
 from .net import Trust
@@ -82,6 +83,10 @@ def parse_outputs(text: str, source: str) -> dict:
 def stack_outputs(stack: str, show_secrets: bool = False,
                   instead: str = "pipe `pulumi stack output --json` in, or pass --envoy/--relay/--web URLs") -> dict:
     """``pulumi stack output --json --stack STACK`` (with ``--show-secrets``: secret values too), run for the user."""
+    try:
+        stacknames.require(stack)  # a typo lists the stacks, before the CLI asks for a passphrase
+    except stacknames.UnknownStack as err:
+        raise UsageError(str(err)) from None
     pulumi = shutil.which("pulumi")
     if pulumi is None:
         raise UsageError(f"--stack needs the Pulumi CLI, which is not on PATH: install it, or {instead}")

@@ -36,7 +36,7 @@ def _library():
     try:
         import moq
     except ImportError:
-        raise Skipped("not run: the MoQ client is not installed (pip install -r requirements.txt)") from None
+        raise Skipped("not run: the MoQ client is not installed (make venv)") from None
     return moq
 
 

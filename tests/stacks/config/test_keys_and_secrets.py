@@ -56,7 +56,9 @@ def test_keys_the_engine_passes_in_its_environment_are_checked_too():
 
 
 def test_under_the_cli_a_foreign_namespace_and_a_secret_value_are_refused():
-    base = {"quicstack:domain": "example.com", "pulumi:disable-default-providers": '["aws"]'}
+    # A name of one's own: under the engine a documentation name (example.com) is refused (tests/stacks/config/
+    # test_examples.py).
+    base = {"quicstack:domain": "quic.owned-domain.net", "pulumi:disable-default-providers": '["aws"]'}
     assert _from_pulumi(base, []).stdout == "ok\n"
     assert _from_pulumi({**base, "quickstack:relay": '{"enabled": false}'}, []).stdout == (
         "quickstack:relay: is not in the quicstack namespace, so nothing would read it; did you mean quicstack:relay?\n")
