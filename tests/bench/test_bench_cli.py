@@ -30,8 +30,10 @@ def test_no_relay_build_says_how_to_build_it(module, tmp_path):
 
 
 @pytest.mark.parametrize("module, args, message", [
-    ("bench.relay", ("--subscribers", "ten"), "argument --subscribers: 'ten' is not comma-separated integers from 1 to 1000"),
-    ("bench.relay", ("--subscribers", "1,0"), "argument --subscribers: '1,0' is not comma-separated integers from 1 to 1000"),
+    ("bench.relay", ("--subscribers", "ten"),
+     "argument --subscribers: 'ten' is not comma-separated integers from 1 to 1000"),
+    ("bench.relay", ("--subscribers", "1,0"),
+     "argument --subscribers: '1,0' is not comma-separated integers from 1 to 1000"),
     ("bench.relay", ("--fps", "0"), "argument --fps: '0' is not an integer from 1 to 120"),
     ("bench.relay", ("--window", "soon"), "argument --window: 'soon' is not a number from 1 to 3600"),
     ("bench.tier", ("--relays", "1"), "argument --relays: '1' is not comma-separated integers from 2 to 10"),

@@ -6,10 +6,9 @@ relay wants a token to publish, the tool mints one from the stack's signing key 
 valid for ``--token-ttl``; the relay ends the session when it expires), or takes ``--token`` /
 ``QUICSTACK_TOKEN``, or signs one with ``--key FILE``. The relay's host is resolved as ``tools.verify`` does it
 (``*.localhost`` is loopback) and its certificate checked against ``--ca``, else a ``selfsigned`` stack's own CA
-(its ``caCertificate`` output, read with the Pulumi CLI), else the system's. Without ``--stack``, give ``--url`` (the session root the player dials) and
-``--broadcast``. Ctrl-C (or SIGTERM) ends the
-tracks cleanly and exits 0. Exit 2: bad arguments or stack config (one line); 1: the relay refused or
-could not be reached (one line).
+(its ``caCertificate`` output, read with the Pulumi CLI), else the system's. Without ``--stack``, give ``--url``
+(the session root the player dials) and ``--broadcast``. Ctrl-C (or SIGTERM) ends the tracks cleanly and exits 0.
+Exit 2: bad arguments or stack config (one line); 1: the relay refused or could not be reached (one line).
 """
 
 from __future__ import annotations
