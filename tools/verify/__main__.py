@@ -109,6 +109,8 @@ def _tuning(tuning) -> None:
     tuning.add_argument("--token", metavar="JWT", help="relay token: the moq check publishes a probe broadcast "
                         "under the relay path with it and reads it back; on a relay tier (--relay-replicas) "
                         "the fan-out check reads one through the other pods (never printed)")
+    tuning.add_argument("--probe", action="store_true", help="the moq check publishes its probe broadcast without "
+                        "a token, where the relay path is public (anyone may publish there), and reads it back")
     skippable = sorted({name for names in [*CHECKS.values(), QUIC_LB_RELAY_CHECKS] for name in names} - {"dns"})
     tuning.add_argument("--skip", action="append", default=[], choices=skippable, metavar="CHECK",
                         help=f"do not run this check (repeatable): {', '.join(skippable)}")
@@ -169,7 +171,7 @@ def configure(args: argparse.Namespace, stdin) -> tuple[list[Endpoint], Options]
         endpoints = from_outputs(outputs, args.replicas)
     _check_token(args.token, endpoints)
     options = Options(trust(args.ca, args.insecure, outputs), args.timeout, args.probes, **_expected(args, outputs),
-                      token=args.token, skip=frozenset(args.skip))
+                      token=args.token, probe=args.probe, skip=frozenset(args.skip))
     return endpoints, options
 
 

@@ -68,6 +68,8 @@ class Options:
     h3_body: str = defaults.H3_BODY
     token: str | None = None
     """A relay token (JWT): the moq check then publishes a probe broadcast instead of reading one."""
+    probe: bool = False
+    """Publish the moq check's probe broadcast without a token (a public prefix lets anyone publish)."""
     skip: frozenset[str] = frozenset()
     """Checks not to run (reported as skipped)."""
 

@@ -130,7 +130,7 @@ async def with_sessions(run, body) -> Verdict:
 
 
 async def check_moq(run) -> Verdict:
-    steps = probe_round_trip if run.opts.token else read_announced
+    steps = probe_round_trip if run.opts.token or run.opts.probe else read_announced
     return await with_sessions(run, lambda moq, fingerprint, clock: steps(moq, run, fingerprint, clock))
 
 
