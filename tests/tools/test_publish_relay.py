@@ -92,3 +92,14 @@ def test_key_file_signs_the_token(monkeypatch, tmp_path):
     asked.clear()
     t = target(parse(["--url", "https://relay.example.net/live", "--broadcast", "cam", "--key", "k.pem"]))
     assert asked[0]["publish"] == ["live/cam"] and t.token == "signed.jwt.token"
+
+
+def test_without_the_pulumi_cli_it_names_what_to_pass_instead():
+    env = {"PATH": f"/usr/bin{os.pathsep}/bin"}  # the system's programs, not the project's tools folder
+    run = publish("--stack", "k3s", "--duration", "1", env=env)
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr == ("error: --stack needs the Pulumi CLI, which is not on PATH: install it, or pass --key FILE "
+                          "(the stack's signing key) or --token\n")
+    run = publish("--stack", "local", "--duration", "1", env=env)
+    assert run.stderr == ("error: --stack needs the Pulumi CLI, which is not on PATH: install it, or pass --ca FILE "
+                          "(the stack's caCertificate output)\n")

@@ -84,7 +84,11 @@ def minted(stack: Optional[str], path: str, ttl: int, key: Optional[str] = None)
     from tools.token import __main__ as tool
 
     source = ["--key", key] if key else ["--stack", stack]
-    return tool.token(tool.parser().parse_args([*source, "--publish", path, "--ttl", f"{ttl}s"]), None)
+    try:
+        return tool.token(tool.parser().parse_args([*source, "--publish", path, "--ttl", f"{ttl}s"]), None)
+    except UsageError as err:  # tools.token's advice names stdin, which this tool does not read
+        raise UsageError(str(err).replace(tool.INSTEAD, "pass --key FILE (the stack's signing key) or --token")) \
+            from None
 
 
 def trust(args: argparse.Namespace) -> Trust:
