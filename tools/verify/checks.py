@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import ipaddress
 import os
 import re
 import socket
@@ -25,6 +24,8 @@ from cryptography import x509
 from cryptography.x509.oid import ExtensionOID, NameOID
 from service_identity.cryptography import verify_certificate_hostname, verify_certificate_ip_address
 from service_identity.exceptions import CertificateError, VerificationError
+
+from components.shared import grammar
 
 from . import defaults, net, quic_lb
 from .net import QuicFailure, Trust
@@ -250,19 +251,11 @@ def _names_host(cert: x509.Certificate, host: str) -> bool:
     """Whether ``cert`` is valid for ``host`` by RFC 6125 (service_identity: subjectAltName only, as browsers and
     the MoQ client's rustls match; a subject CN alone names nothing)."""
     try:
-        if _is_ip(host):
+        if grammar.is_ip_literal(host):
             verify_certificate_ip_address(cert, host)
         else:
             verify_certificate_hostname(cert, host.rstrip("."))
     except (VerificationError, CertificateError):
-        return False
-    return True
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
         return False
     return True
 
