@@ -4,6 +4,7 @@ read from ``/proc/<pid>/stat`` and ``/proc/<pid>/status`` (Linux)."""
 from __future__ import annotations
 
 import os
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,14 +12,16 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile (0..1) by linear interpolation between the nearest ranks."""
+    """The ``q`` quantile (0..1, whole percents) by linear interpolation between the nearest ranks
+    (``statistics.quantiles``' inclusive method)."""
     if not values:
         return float("nan")
-    ordered = sorted(values)
-    at = (len(ordered) - 1) * q
-    low = int(at)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (at - low)
+    if len(values) == 1:  # statistics.quantiles wants two points before Python 3.13
+        return values[0]
+    cut = round(q * 100)
+    if not 0 < cut < 100:
+        return min(values) if cut <= 0 else max(values)
+    return statistics.quantiles(values, n=100, method="inclusive")[cut - 1]
 
 
 def cpu_seconds(pid: int) -> float:

@@ -82,7 +82,37 @@ def use_relay(binary: str | None) -> Path:
 
     if binary and BINARY != path:
         raise RuntimeError(f"the relay helpers were imported before --relay-binary was applied: {BINARY}")
+    if not (BINARY.is_file() and os.access(BINARY, os.X_OK)):
+        print(f"error: no moq-relay at {BINARY}: `make deps` builds it (debug), `make relay-release` the release "
+              "build (then pass --relay-binary)", file=sys.stderr)
+        raise SystemExit(2)
     return BINARY
+
+
+def number(kind: type, low: float, high: float):
+    """An argparse ``type=``: ``kind`` from ``low`` to ``high``; anything else is argparse's one-line usage error."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'} "
+                                             f"from {low:g} to {high:g}")
+        return value
+    return parse
+
+
+def counts(low: int, high: int):
+    """An argparse ``type=``: comma-separated integers from ``low`` to ``high`` (``1,10,100``)."""
+    one = number(int, low, high)
+
+    def parse(text: str) -> list[int]:
+        try:
+            return [one(part.strip()) for part in text.split(",")]
+        except argparse.ArgumentTypeError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not comma-separated integers from {low} to {high}") from None
+    return parse
 
 
 def machine() -> dict:
@@ -110,14 +140,17 @@ def table(rows: list[Row]) -> str:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.relay", description=__doc__.split("\n\n")[0])
-    p.add_argument("--subscribers", default="1,10,100", help="comma-separated subscriber counts (default %(default)s)")
-    p.add_argument("--bitrate", type=int, default=2_000_000, help="bits per second (default %(default)s)")
-    p.add_argument("--fps", type=int, default=30, help="frames per second (default %(default)s)")
-    p.add_argument("--group-seconds", type=float, default=1.0)
-    p.add_argument("--window", type=float, default=10.0,
+    p.add_argument("--subscribers", type=counts(1, 1000), default="1,10,100",
+                   help="comma-separated subscriber counts, 1 to 1000 (default %(default)s)")
+    p.add_argument("--bitrate", type=number(int, 1000, 1_000_000_000), default=2_000_000,
+                   help="bits per second (default %(default)s)")
+    p.add_argument("--fps", type=number(int, 1, 120), default=30, help="frames per second (default %(default)s)")
+    p.add_argument("--group-seconds", type=number(float, 0.1, 60), default=1.0)
+    p.add_argument("--window", type=number(float, 1, 3600), default=10.0,
                    help="measuring window per case, seconds (default %(default)s)")
-    p.add_argument("--warmup", type=float, default=2.0, help="seconds after every subscriber is in (default 2)")
-    p.add_argument("--processes", type=int, default=4, help="subscriber processes (default %(default)s)")
+    p.add_argument("--warmup", type=number(float, 0, 600), default=2.0,
+                   help="seconds after every subscriber is in (default 2)")
+    p.add_argument("--processes", type=number(int, 1, 64), default=4, help="subscriber processes (default %(default)s)")
     p.add_argument("--relay-binary", help="the moq-relay to run (default: the one make deps builds)")
     p.add_argument("--work", type=Path, default=ROOT / "build" / "bench", help="where logs and results go")
     p.add_argument("--json", type=Path, help="also write the results here")
@@ -126,7 +159,6 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    counts = [int(n) for n in args.subscribers.split(",")]
     binary = use_relay(args.relay_binary)
     opts = Options(args.bitrate, args.fps, args.group_seconds, args.window, args.warmup, processes=args.processes)
     work = args.work / time.strftime("%Y%m%d-%H%M%S")
@@ -141,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# {info['cpu']}, {info['cores']} cores, load {info['loadAverage']}; {args.bitrate / 1e6:g} Mbit/s, "
           f"{args.fps} fps, {args.group_seconds:g} s groups, {args.window:g} s window; relay {binary}", flush=True)
     rows = []
-    for n in counts:
+    for n in args.subscribers:
         for topology in topologies:
             row = run_case(topology, n, opts, work / f"{topology.name}-{n}")
             rows.append(row)

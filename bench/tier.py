@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from bench.case import Options, Row, Setup, Topology, run_case
-from bench.relay import PUBLIC, SingleRelay, machine, use_relay
+from bench.relay import PUBLIC, SingleRelay, counts, machine, use_relay
 from bench.relay import parser as relay_parser
 
 LOCAL = {"quicstack:cloud": "existing", "quicstack:domain": "quicstack.localhost",
@@ -98,7 +98,8 @@ def parser() -> argparse.ArgumentParser:
     300 subscribers on 2 cores: 5 fps of ~1 kB frames (40 kbit/s), subscribers in 3 processes."""
     p = relay_parser()
     p.prog, p.description = "python -m bench.tier", __doc__.split("\n\n")[0]
-    p.add_argument("--relays", default="2,3", help="tier sizes to run beside one relay (default 2,3)")
+    p.add_argument("--relays", type=counts(2, 10), default="2,3",
+                   help="tier sizes (2 to 10) to run beside one relay (default 2,3)")
     p.set_defaults(subscribers="300", fps=5, bitrate=40_000, processes=3)
     return p
 
@@ -128,12 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     binary = use_relay(args.relay_binary)
     opts = Options(args.bitrate, args.fps, args.group_seconds, args.window, args.warmup, processes=args.processes)
     work = args.work / time.strftime("tier-%Y%m%d-%H%M%S")
-    sizes = [int(n) for n in args.relays.split(",")]
-    topologies = [SingleRelay(plan_tier(1, work)), *(Tier(n, plan_tier(n, work)) for n in sizes)]
+    topologies = [SingleRelay(plan_tier(1, work)), *(Tier(n, plan_tier(n, work)) for n in args.relays)]
     started = f"{bounds(args)}; relay {binary}"
     print(f"# {started}", flush=True)
     rows = []
-    for count in (int(n) for n in args.subscribers.split(",")):
+    for count in args.subscribers:
         for topology in topologies:
             row = run_case(topology, count, opts, work / f"{topology.name}-{count}")
             rows.append((getattr(topology, "relays", 1), row))

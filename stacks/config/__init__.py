@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from components.shared.errors import PROJECT, SECURE_PROBLEM, ConfigError, from_validation_error
 
-from . import examples, keys, passphrase, rules
+from . import credentials, examples, keys, passphrase, rules
 from .settings import Hosts, Settings
 
 __all__ = ["ConfigError", "Hosts", "Settings", "from_pulumi", "from_strings", "load", "stack_file"]
@@ -36,6 +36,7 @@ def load(raw: Mapping[str, Any]) -> Settings:
     if not isinstance(raw, Mapping):
         raise ConfigError("", "config is not a mapping of keys to values", has_value=False)
     # The CLI fills object keys declared with `default: {}` in Pulumi.yaml; an empty section means unset.
+    credentials.check(raw)
     present = {k: v for k, v in raw.items() if not (k in Settings.model_fields_by_alias() and v in ({}, None, ""))}
     try:
         settings = Settings.model_validate(present)

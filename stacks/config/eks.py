@@ -14,7 +14,7 @@ from components.shared.errors import ConfigError
 from components.shared.fields import Cidr, matching
 from components.shared.model import Model
 
-from . import exposure
+from . import exposure, networks
 
 # The rules below read the whole stack config (``Settings``), which composes this section: it is
 # passed in, not imported, so the two modules do not import each other.
@@ -279,6 +279,10 @@ def check(s: Settings) -> None:
             "is not an IPv4 block from /16 to /20 (the VPC is IPv4 only, and pods take their addresses from it)",
             eks.vpc_cidr,
         )
+    networks.private("eks.vpcCidr", eks.vpc_cidr, "the VPC (nodes and Pods take their addresses from it)")
+    # components/aws/vpc.py cuts the last quarter of the VPC into sixteenths for the public subnets, the smallest.
+    public = next(ipaddress.ip_network(eks.vpc_cidr).subnets(prefixlen_diff=2 + 4))
+    networks.subnet("eks.vpcCidr", str(public), networks.AWS_SMALLEST_SUBNET, "AWS")
     if not eks.public_access_cidrs:
         raise ConfigError(
             "eks.publicAccessCidrs",

@@ -15,7 +15,9 @@ OPEN_THRESHOLD = 2**16
 """More publicly routable addresses than one /16 in an admin list counts as open to the internet."""
 
 # IPv4 special-purpose blocks (RFC 6890, IANA registry): not reachable from the internet, so they do not
-# count towards "open". They are disjoint, so overlaps can be summed.
+# count towards "open". They are disjoint, so overlaps can be summed. Kept as a list because ipaddress answers
+# is_global for one address or a whole network, not how many addresses of a partly special network are public;
+# tests/test_libraries.py checks that ipaddress calls every block non-global.
 _NOT_PUBLIC = [ipaddress.ip_network(n) for n in (
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
     "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4",

@@ -12,7 +12,7 @@ from components.shared.errors import ConfigError
 from components.shared.fields import matching
 from components.shared.model import Model
 
-from . import exposure
+from . import exposure, networks
 from .k3s import GcpProject, GcpRegion, GcpZone, Ipv4Cidr, MachineType, disjoint, zone_in
 
 # The rules below read the whole stack config (``Settings``), which composes this section: it is
@@ -124,6 +124,7 @@ def check(s: "Settings") -> None:
             "gke.nodePool.minNodes", f"is greater than gke.nodePool.maxNodes ({pool.max_nodes})", pool.min_nodes
         )
     disjoint({"gke.subnetCidr": gke.subnet_cidr, "gke.podCidr": gke.pod_cidr, "gke.serviceCidr": gke.service_cidr})
+    _ranges(gke)
     if gke.mixed_protocol:
         if not gke.min_master_version:
             raise ConfigError(
@@ -147,3 +148,16 @@ def check(s: "Settings") -> None:
             "choose another host",
             hosts.envoy,
         )
+
+
+def _ranges(gke: Gke) -> None:
+    """Private ranges, a subnet GCP accepts with an address per node, and a Pod block per node."""
+    for key, cidr, what in (("gke.subnetCidr", gke.subnet_cidr, "the cluster's subnet (node addresses)"),
+                            ("gke.podCidr", gke.pod_cidr, "the Pod range"),
+                            ("gke.serviceCidr", gke.service_cidr, "the Service range")):
+        networks.private(key, cidr, what)
+    nodes = gke.node_pool.max_nodes * (networks.GKE_REGIONAL_ZONES if gke.regional else 1)
+    networks.subnet("gke.subnetCidr", gke.subnet_cidr, networks.GCP_SMALLEST_SUBNET, "GCP", nodes,
+                    networks.GCP_RESERVED)
+    networks.pod_range("gke.podCidr", gke.pod_cidr, networks.node_block(networks.GKE_MAX_PODS_PER_NODE), nodes,
+                       f"GKE takes one per node for up to {networks.GKE_MAX_PODS_PER_NODE} Pods")

@@ -17,7 +17,7 @@ from components.shared.errors import ConfigError
 from components.shared.fields import Cidr, matching
 from components.shared.model import Model
 
-from . import exposure
+from . import exposure, networks
 
 # The rules below read the whole stack config (``Settings``), which composes this section: it is
 # passed in, not imported, so the two modules do not import each other.
@@ -138,6 +138,12 @@ def check(s: "Settings") -> None:
         )
     ranges = {"the k3s service range": K3S_SERVICE_CIDR, "k3s.podCidr": k3s.pod_cidr}
     disjoint(ranges if k3s.network else {**ranges, "k3s.subnetCidr": k3s.subnet_cidr})
+    networks.private("k3s.podCidr", k3s.pod_cidr, "the k3s Pod network")
+    networks.pod_range("k3s.podCidr", k3s.pod_cidr, networks.K3S_NODE_MASK, 1, "k3s takes one per node")
+    if not k3s.network:
+        networks.private("k3s.subnetCidr", k3s.subnet_cidr, "the VM's subnet")
+        networks.subnet("k3s.subnetCidr", k3s.subnet_cidr, networks.GCP_SMALLEST_SUBNET, "GCP", 1,
+                        networks.GCP_RESERVED)
     acme = s.acme
     if acme.uses_dns01:
         key = "acme.challenge" if acme.challenge == "dns01" else "acme.relayChallenge"

@@ -29,6 +29,13 @@ CLUSTER_SCOPED = {
 _REDACTED_B64 = "cmVkYWN0ZWQ="  # base64("redacted"): keeps Secret.data schema-valid
 
 
+def _keys_only(data: Any, hidden: str) -> Any:
+    """A Secret's data with its keys and every value replaced by ``hidden``; a map not known yet stays its marker."""
+    if isinstance(data, dict):
+        return {key: hidden for key in data} or None
+    return data or None
+
+
 def manifests(registrations: list[Registration], show_secrets: bool) -> list[dict]:
     """Every Kubernetes object (custom resources with apiVersion and kind), in registration order."""
     out = []
@@ -39,8 +46,10 @@ def manifests(registrations: list[Registration], show_secrets: bool) -> list[dic
         obj = {k: v for k, v in obj.items() if k != "__defaults"}
         obj.setdefault("metadata", {}).setdefault("name", reg.name)
         if obj["kind"] == "Secret" and not show_secrets:
-            obj["data"] = {k: _REDACTED_B64 for k in obj.get("data") or {}} or None
-            obj["stringData"] = {k: "<redacted>" for k in obj.get("stringData") or {}} or None
+            # The keys are read from the unwrapped inputs: a whole data map made secret redacts to one marker string.
+            shown = plain(reg.inputs)
+            obj["data"] = _keys_only(shown.get("data"), _REDACTED_B64)
+            obj["stringData"] = _keys_only(shown.get("stringData"), "<redacted>")
             obj = {k: v for k, v in obj.items() if v is not None}
         out.append(obj)
     return out

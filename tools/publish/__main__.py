@@ -4,10 +4,11 @@ The broadcast is the one the stack's watch page plays (``quicstack:web.broadcast
 ``quicstack:relay.publicPrefix`` at ``https://<relay host>``), so opening the page shows it. Where the
 relay wants a token to publish, the tool mints one from the stack's signing key (``tools.token``,
 valid for ``--token-ttl``; the relay ends the session when it expires), or takes ``--token`` /
-``QUICSTACK_TOKEN``. Without ``--stack``, give ``--url`` (the session root the player dials) and
-``--broadcast``. Ctrl-C (or SIGTERM) ends the
-tracks cleanly and exits 0. Exit 2: bad arguments or stack config (one line); 1: the relay refused or
-could not be reached (one line).
+``QUICSTACK_TOKEN``, or signs one with ``--key FILE``. The relay's host is resolved as ``tools.verify`` does it
+(``*.localhost`` is loopback) and its certificate checked against ``--ca``, else a ``selfsigned`` stack's own CA
+(its ``caCertificate`` output, read with the Pulumi CLI), else the system's. Without ``--stack``, give ``--url``
+(the session root the player dials) and ``--broadcast``. Ctrl-C (or SIGTERM) ends the tracks cleanly and exits 0.
+Exit 2: bad arguments or stack config (one line); 1: the relay refused or could not be reached (one line).
 """
 
 from __future__ import annotations
@@ -19,16 +20,21 @@ import re
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
+from urllib.parse import urlsplit
 
 import yaml
 
 from stacks.config import ConfigError, Settings, load
 from tools.plan.__main__ import stack_file
 from tools.stacknames import UnknownStack
+from tools.verify import inputs
 from tools.verify.inputs import UsageError
+from tools.verify.net import Trust
 
+from . import connect
 from .live import Target, publish
 from .pattern import Pattern
 
@@ -69,17 +75,37 @@ def target(args: argparse.Namespace) -> Target:
     if not _BROADCAST.fullmatch(broadcast):
         raise UsageError(f"--broadcast {broadcast!r} is not a broadcast path "
                          "(segments of A-Z, a-z, 0-9 and . _ ~ -, joined by '/')")
-    if settings and settings.relay.auth_mode(settings.acme.is_acme) != "anonymous" and not token:
-        token = minted(name, f"{settings.relay.public_prefix}/{broadcast}", args.token_ttl)
+    wants_token = settings is None or settings.relay.auth_mode(settings.acme.is_acme) != "anonymous"
+    if not token and (args.key or (settings and wants_token)):
+        root = settings.relay.public_prefix if settings else urlsplit(url).path.strip("/")
+        token = minted(name if settings else None, "/".join(filter(None, (root, broadcast))), args.token_ttl, args.key)
     return Target(url=url.rstrip("/"), broadcast=broadcast, token=token, ca_file=ca)
 
 
-def minted(stack: str, path: str, ttl: int) -> str:
-    """A token that may publish ``path``, signed with the stack's key (``tools.token --stack``: the Pulumi CLI
-    reads the secret output ``relayTokenKey``)."""
+def minted(stack: Optional[str], path: str, ttl: int, key: Optional[str] = None) -> str:
+    """A token that may publish ``path``, signed with ``key`` (a file) or the stack's key (``tools.token --stack``:
+    the Pulumi CLI reads the secret output ``relayTokenKey``)."""
     from tools.token import __main__ as tool
 
-    return tool.token(tool.parser().parse_args(["--stack", stack, "--publish", path, "--ttl", f"{ttl}s"]), None)
+    source = ["--key", key] if key else ["--stack", stack]
+    try:
+        return tool.token(tool.parser().parse_args([*source, "--publish", path, "--ttl", f"{ttl}s"]), None)
+    except UsageError as err:  # tools.token's advice names stdin, which this tool does not read
+        raise UsageError(str(err).replace(tool.INSTEAD, "pass --key FILE (the stack's signing key) or --token")) \
+            from None
+
+
+def trust(args: argparse.Namespace) -> Trust:
+    """--ca FILE, else a selfsigned stack's own CA (the caCertificate output, as tools.verify reads it), else the
+    system store."""
+    if args.ca:
+        return inputs.trust(args.ca, False, {})
+    if args.stack:
+        name, settings = stack_settings(args.stack)
+        if not settings.acme.is_acme:
+            outputs = inputs.stack_outputs(name, instead="pass --ca FILE (the stack's caCertificate output)")
+            return inputs.trust(None, False, outputs)
+    return inputs.trust(None, False, {})
 
 
 def pattern(args: argparse.Namespace) -> Pattern:
@@ -101,7 +127,12 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
                         "default with --stack: minted from the stack's signing key)")
     parser.add_argument("--token-ttl", type=int, default=12 * 3600, metavar="SECONDS",
                         help="lifetime of a minted token (default 43200: 12 h)")
-    parser.add_argument("--ca", help="PEM file of the CA to trust (a selfsigned stack's caCertificate output)")
+    parser.add_argument("--key", metavar="FILE", help="sign the token with this private key (PEM, or a private JWK; "
+                        "what tools.token --key reads) instead of the stack's relayTokenKey output")
+    parser.add_argument("--ca", help="PEM file of the CA to trust (default with a selfsigned --stack: its "
+                        "caCertificate output, read with the Pulumi CLI)")
+    parser.add_argument("--connect-timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                        help="give up when the relay has not completed a QUIC handshake by then (default 10)")
     parser.add_argument("--size", default="640x360", help="picture size, WIDTHxHEIGHT (default 640x360)")
     parser.add_argument("--fps", type=int, default=30, help="frames per second (default 30)")
     parser.add_argument("--tone", action="store_true", help="also publish a 1 kHz test tone (Opus)")
@@ -114,8 +145,26 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
     return args
 
 
-async def run(t: Target, p: Pattern, with_tone: bool, duration: Optional[float]) -> int:
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0.1 <= value <= 120:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0.1 to 120")
+    return value
+
+
+async def run(t: Target, p: Pattern, with_tone: bool, duration: Optional[float], trusted: Trust = Trust("system"),
+              connect_timeout: float = 10.0) -> int:
     import moq
+
+    try:
+        address_url, fingerprint = await connect.pinned(t.url, trusted, connect_timeout, lambda m: print(m, flush=True))
+    except connect.Unreachable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    t = replace(t, address_url=address_url, fingerprint=fingerprint)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -148,11 +197,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         args = parse(argv)
         t, p = target(args), pattern(args)
+        trusted = trust(args)
     except (UsageError, ConfigError) as err:
         print(f"error: {err}" if isinstance(err, UsageError) else err, file=sys.stderr)
         return 2
     try:
-        return asyncio.run(run(t, p, args.tone, args.duration))
+        return asyncio.run(run(t, p, args.tone, args.duration, trusted, args.connect_timeout))
     except KeyboardInterrupt:  # a second Ctrl-C while the tracks are being finished
         return 130
 

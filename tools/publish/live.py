@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional
 from urllib.parse import quote
 
@@ -23,6 +23,10 @@ class Target:
     """A JWT for publishing, sent as ``?jwt=`` (the relay's only way to take one)."""
     ca_file: Optional[str] = None
     """A PEM file of CA certificates to trust instead of the system's (a ``selfsigned`` stack's CA)."""
+    address_url: Optional[str] = None
+    """``url`` with the relay's address for its host (``connect.pinned``); the client then dials that."""
+    fingerprint: Optional[str] = None
+    """SHA-256 of the certificate a handshake verified for the host name, which the client is pinned to."""
 
     @property
     def session_url(self) -> str:
@@ -39,6 +43,9 @@ class Stats:
 
 
 def _client(moq, target: Target):
+    if target.address_url and target.fingerprint:
+        url = replace(target, url=target.address_url).session_url
+        return moq.Client(url, tls_fingerprints=[target.fingerprint], tls_system_roots=False)
     return moq.Client(target.session_url, tls_roots=[target.ca_file] if target.ca_file else None)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import ipaddress
 import os
 import re
 import socket
@@ -23,6 +22,10 @@ from aioquic.h3.connection import Setting
 from aioquic.quic.logger import QuicLogger
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID, NameOID
+from service_identity.cryptography import verify_certificate_hostname, verify_certificate_ip_address
+from service_identity.exceptions import CertificateError, VerificationError
+
+from components.shared import grammar
 
 from . import defaults, net, quic_lb
 from .net import QuicFailure, Trust
@@ -244,14 +247,17 @@ def _names(cert: x509.Certificate) -> list[str]:
     return san.get_values_for_type(x509.DNSName) + [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
 
 
-def _matches(pattern: str, host: str) -> bool:
-    pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
-    if pattern.startswith("*."):
-        return "." in host and host.split(".", 1)[1] == pattern[2:]
+def _names_host(cert: x509.Certificate, host: str) -> bool:
+    """Whether ``cert`` is valid for ``host`` by RFC 6125 (service_identity: subjectAltName only, as browsers and
+    the MoQ client's rustls match; a subject CN alone names nothing)."""
     try:
-        return ipaddress.ip_address(pattern) == ipaddress.ip_address(host)
-    except ValueError:
-        return pattern == host
+        if grammar.is_ip_literal(host):
+            verify_certificate_ip_address(cert, host)
+        else:
+            verify_certificate_hostname(cert, host.rstrip("."))
+    except (VerificationError, CertificateError):
+        return False
+    return True
 
 
 def _issuer(cert: x509.Certificate) -> str:
@@ -269,7 +275,7 @@ def _certificate_figures(cert: x509.Certificate) -> dict:
 def explain_certificate(cert: x509.Certificate, host: str, error: ssl.SSLCertVerificationError, trust: Trust) -> str:
     """Why the client rejected ``cert``, in the words a user can act on."""
     names, now = _names(cert), datetime.now(timezone.utc)
-    if not any(_matches(name, host) for name in names):
+    if not _names_host(cert, host):
         shown = ", ".join(names[:4]) + (", …" if len(names) > 4 else "") or "no host name"
         return f"certificate is for {shown}, not {host}"
     if now > cert.not_valid_after_utc:
@@ -299,7 +305,7 @@ async def check_tls(run: EndpointRun) -> Verdict:
     figures = {**_certificate_figures(cert), "version": version}
     days = figures["daysLeft"]
     if trust.insecure:
-        valid = any(_matches(name, ep.host) for name in figures["names"])
+        valid = _names_host(cert, ep.host)
         return "warn", (f"not verified (--insecure): {'names' if valid else 'does NOT name'} {ep.host}, "
                         f"issued by {figures['issuer']}, {days} days left"), figures
     summary = f"{version}, valid for {ep.host}, issued by {figures['issuer']}, {days} days left"

@@ -14,22 +14,23 @@ import asyncio
 import ipaddress
 import socket
 
+from aioquic.buffer import Buffer
+from aioquic.quic.packet import QuicPacketType, is_long_header, pull_quic_header
+
 from . import quic_lb
 
-LONG_HEADER = 0x80
-VERSION_NEGOTIATION = b"\0\0\0\0"
-
-
 def server_cid(datagram: bytes) -> bytes | None:
-    """The source connection ID of a QUIC long-header packet from a server, or None (short header, Version
-    Negotiation, or too short to hold one)."""
-    if len(datagram) < 7 or not datagram[0] & LONG_HEADER or datagram[1:5] == VERSION_NEGOTIATION:
+    """The source connection ID of a QUIC long-header packet from a server (aioquic's header parser), or None
+    (short header, Version Negotiation, or too short to hold one)."""
+    if not datagram or not is_long_header(datagram[0]):
         return None
-    at = 6 + datagram[5]  # flags, version, DCID length, DCID
-    if at >= len(datagram):
+    try:
+        header = pull_quic_header(Buffer(data=datagram), host_cid_length=0)
+    except ValueError:  # aioquic's BufferReadError (truncated) is a ValueError, as are its header checks
         return None
-    cid = datagram[at + 1:at + 1 + datagram[at]]
-    return cid if cid and len(cid) == datagram[at] else None
+    if header.packet_type == QuicPacketType.VERSION_NEGOTIATION:
+        return None  # it echoes the client's IDs
+    return header.source_cid or None
 
 
 class _Side(asyncio.DatagramProtocol):

@@ -15,7 +15,6 @@ resolve there).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import re
 import statistics
@@ -84,12 +83,9 @@ class Clock:
 
 async def verified_fingerprint(run) -> str:
     """SHA-256 of the certificate the relay presents over QUIC, verified for the URL's host name."""
-    async with run.quic() as client:
-        # aioquic keeps the verified peer certificate on its TLS context (no public accessor).
-        certificate = client._quic.tls._peer_certificate
-    from cryptography.hazmat.primitives.serialization import Encoding
+    from . import net
 
-    return hashlib.sha256(certificate.public_bytes(Encoding.DER)).hexdigest()
+    return await net.quic_fingerprint(run.address, run.ep.port, run.opts.trust.quic_configuration(run.ep.host))
 
 
 def session_url(run, token: str | None, via: int | None = None) -> str:

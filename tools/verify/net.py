@@ -30,6 +30,7 @@ from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.connection import QuicConnection
 from aioquic.quic.events import ConnectionTerminated, HandshakeCompleted
 from aioquic.quic.logger import QuicLogger
+from cryptography.hazmat.primitives.serialization import Encoding
 
 USER_AGENT = "quicstack-verify"
 MAX_BODY = 1 << 20
@@ -334,6 +335,15 @@ async def quic_connect(address: str, port: int, configuration: QuicConfiguration
     finally:
         protocol.close()
         transport.close()
+
+
+async def quic_fingerprint(address: str, port: int, configuration: QuicConfiguration) -> str:
+    """SHA-256 (hex) of the certificate the server presents over QUIC, verified as ``configuration`` says: what a
+    client that takes no TLS server name (the MoQ client) is pinned to when it dials the address."""
+    async with quic_connect(address, port, configuration) as client:
+        # aioquic keeps the verified peer certificate on its TLS context (no public accessor).
+        certificate = client._quic.tls._peer_certificate
+    return hashlib.sha256(certificate.public_bytes(Encoding.DER)).hexdigest()
 
 
 def server_connection_ids(logger: QuicLogger) -> list[bytes]:

@@ -96,7 +96,10 @@ CASES = [
     (2, GKE, {"dns": {"provider": "clouddns", "zone": "Example_Zone"}},
      "quicstack:dns.zone: 'Example_Zone' is not a Cloud DNS managed-zone name (a-z, 0-9 and '-', starting with a letter, at most 63)"),
     (2, EXISTING, {"dns": {"provider": "clouddns", "zone": "example-com", "project": "quicstack-demo", "credentialsSecret": PEM_KEY}},
-     f"quicstack:dns.credentialsSecret: {HIDDEN} {K8S_NAME}"),
+     # A pasted private key is refused as a credential in plain config (stacks/config/credentials.py), unechoed.
+     "quicstack:dns.credentialsSecret: holds a PEM private key in plain stack config, which is committed and shown by "
+     "`pulumi config`: remove it (and rotate it if the file was shared); keep it in a file or a Kubernetes Secret "
+     "outside the stack config, and name that"),
     (2, EXISTING, {"dns": {"credentialsSecret": "clouddns-key"}},
      "quicstack:dns.credentialsSecret: 'clouddns-key' is set, but is only read with dns.provider clouddns"),
     (2, EXISTING, {"dns": {"provider": "clouddns", "zone": "example-com", "project": "P"}},

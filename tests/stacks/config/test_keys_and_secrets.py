@@ -71,12 +71,15 @@ PEM = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5o
 JWK = '{"kty":"oct","alg":"HS256","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQ"}'
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJyb290IjoiIiwicHViIjoiIn0.q0lHcv3kKD8BQ4m0KtT6Qk1OAJ7VtV0rzFq3vxnh2sM"
 B64 = "3q2+7wAAAAEAAAAC9qkTdNtBZWx0kW3vVf8pZg=="
+PASTED = ("in plain stack config, which is committed and shown by `pulumi config`: remove it (and rotate it if the "
+          "file was shared); keep it in a file or a Kubernetes Secret outside the stack config, and name that")
 
 
 @pytest.mark.parametrize("override,message", [
-    ({"relay": {"jwtKey": PEM}}, f"quicstack:relay.jwtKey: {HIDDEN} is not one of generate, existing"),
+    # A private key or token is refused as a credential in plain config before the key's own rule, still unechoed.
+    ({"relay": {"jwtKey": PEM}}, f"quicstack:relay.jwtKey: holds a PEM private key {PASTED}"),
     ({"relay": {"jwtKey": JWK}}, f"quicstack:relay.jwtKey: {HIDDEN} is not one of generate, existing"),
-    ({"relay": {"jwtKey": JWT}}, f"quicstack:relay.jwtKey: {HIDDEN} is not one of generate, existing"),
+    ({"relay": {"jwtKey": JWT}}, f"quicstack:relay.jwtKey: holds a bearer token (JWT) {PASTED}"),
     ({"relay": {"auth": "jwt", "jwtKey": "existing", "jwtKeySecret": B64}},
      f"quicstack:relay.jwtKeySecret: {HIDDEN} is not a Secret name (lower-case a-z, 0-9, '-' and '.')"),
     ({"relay": {"auth": "jwt", "jwtKey": "existing", "jwtKeySecret": JWK}},

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import json
 import posixpath
+import re
 import tomllib
 
 import pulumi
@@ -198,6 +199,15 @@ def test_jwt_mounts_only_public_keys_as_the_key_dir(plan_config):
             "y": base64.urlsafe_b64encode(numbers.y.to_bytes(32, "big")).rstrip(b"=").decode()}
     assert f"{thumbprint(mine)}.jwk" in secret["stringData"]
     assert not any("PRIVATE KEY" in json.dumps(m) for m in p.manifests)
+
+
+def test_a_redacted_plan_keeps_the_key_file_names_and_hides_the_keys(plan_config):
+    """Without --show-secrets the Secret's keys (the ``<kid>.jwk`` file names) stay; only the values are hidden."""
+    run, p = plan_config({**BASE, "quicstack:relay": {"auth": "jwt", "jwtKeys": ["2026a", "2026b"]}})
+    assert run.returncode == 0, run.stderr
+    string_data = p.object("Secret", "relay-auth")["stringData"]
+    assert len(string_data) == 2 and all(re.fullmatch(r"[A-Za-z0-9_-]{43}\.jwk", name) for name in string_data)
+    assert set(string_data.values()) == {"<redacted>"}
 
 
 def test_the_token_key_is_a_secret_output(plan_config):

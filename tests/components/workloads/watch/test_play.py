@@ -42,7 +42,7 @@ def publishing(relay: LocalRelay, work: Path, timeout: float = 30) -> Iterator[s
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         deadline = time.monotonic() + timeout
-        while not log.read_bytes().startswith(b"publishing "):
+        while b"\npublishing " not in b"\n" + log.read_bytes():  # after its "connecting to ..." line
             assert proc.poll() is None and time.monotonic() < deadline, f"no publisher:\n{log.read_text()}"
             time.sleep(0.1)
         yield proc
