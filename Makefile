@@ -20,7 +20,7 @@ STACK_FILE := stacks/Pulumi.$(STACK).yaml
 TOOLS ?= $(or $(QUICSTACK_TOOLS),$(HOME)/.cache/quicstack)
 export QUICSTACK_TOOLS := $(TOOLS)
 
-.PHONY: up preview plan verify destroy test deps player bench bench-tier relay-release stack-secrets
+.PHONY: up preview plan verify destroy test deps player bench bench-tier relay-release stack-secrets pulumi-cli
 
 # `up`, `preview` and `destroy` drive the Pulumi CLI: without it, say so before anything is created
 # (checked while the Makefile is read, so not even the venv is made).
@@ -105,7 +105,27 @@ $(MOQ_CLI):
 	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-cli --version $(MOQ_CLI_VERSION) --locked --quiet \
 		--debug --no-default-features --features quinn,websocket --root $(TOOLS)/moq-cli-$(MOQ_CLI_VERSION)
 
-deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI)
+# The Pulumi CLI the engine tests drive (tests/engine/), built from the Go module proxy through the wrapper module
+# tools/engine/pulumi-cli/ (no PyPI wheel ships the CLI; docs/testing.md). Its version is the one that go.mod
+# requires, read from there, not repeated here. The path carries the version, so a new pin builds anew and an old
+# binary is reused by every clone; go.mod is deliberately not a prerequisite (a fresh clone's newer mtime would
+# rebuild a warm binary). Cold: minutes of CPU and ~1 min of downloads; warm: seconds.
+PULUMI_CLI_VERSION := $(shell sed -n 's|^require github.com/pulumi/pulumi/pkg/v3 v\([0-9][0-9.]*\)$$|\1|p' \
+	tools/engine/pulumi-cli/go.mod)
+PULUMI_CLI := $(TOOLS)/pulumi-v$(PULUMI_CLI_VERSION)/pulumi
+$(PULUMI_CLI):
+	@[ -n "$(PULUMI_CLI_VERSION)" ] || { echo "make: tools/engine/pulumi-cli/go.mod requires no pulumi/pkg/v3 \
+	version" >&2; exit 2; }
+	@command -v go >/dev/null || { echo "make: Go is needed to build the Pulumi CLI: https://go.dev/dl/" >&2; exit 2; }
+	@echo "make: building the Pulumi CLI v$(PULUMI_CLI_VERSION) into $@ (cold: ~10 min on 2 cores; warm: seconds)"
+	cd tools/engine/pulumi-cli && nice go build -trimpath -o $(abspath $@) \
+		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$(PULUMI_CLI_VERSION)" \
+		github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+
+pulumi-cli: $(PULUMI_CLI)
+
+deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI) \
+	$(PULUMI_CLI)
 	@# Headless Chromium and nginx for the watch-page tests, nginx's stream module for the ingress UDP test,
 	@# ffmpeg for the publisher test: Debian's packages where missing (needs root).
 	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null && \

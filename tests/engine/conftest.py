@@ -1,0 +1,29 @@
+"""The real Pulumi CLI (``make pulumi-cli``), each test in its own sandbox (``tests/support/pulumi_cli.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.plan import ROOT
+from tests.support.pulumi_cli import Sandbox, cli_path, cli_version
+
+STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
+
+
+@pytest.fixture(scope="session")
+def pulumi_cli() -> Path:
+    cli = cli_path()
+    assert cli.is_file(), f"{cli} is missing: run `make pulumi-cli` (builds the Pulumi CLI v{cli_version()} with Go)"
+    return cli
+
+
+@pytest.fixture
+def sandbox(tmp_path, pulumi_cli) -> Sandbox:
+    return Sandbox(tmp_path, cli=pulumi_cli)
+
+
+def stack_file(sandbox: Sandbox, stack: str) -> dict:
+    return yaml.safe_load(sandbox.stack_file(stack).read_text())
