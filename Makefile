@@ -109,7 +109,7 @@ $(MOQ_CLI):
 # tools/engine/pulumi-cli/ (no PyPI wheel ships the CLI; docs/testing.md). Its version is the one that go.mod
 # requires, read from there, not repeated here. The path carries the version, so a new pin builds anew and an old
 # binary is reused by every clone; go.mod is deliberately not a prerequisite (a fresh clone's newer mtime would
-# rebuild a warm binary). Cold: minutes of CPU and ~1 min of downloads; warm: seconds.
+# rebuild a warm binary). Cold ~11 min on 2 cores, warm ~2 min (docs/testing.md).
 PULUMI_CLI_VERSION := $(shell sed -n 's|^require github.com/pulumi/pulumi/pkg/v3 v\([0-9][0-9.]*\)$$|\1|p' \
 	tools/engine/pulumi-cli/go.mod)
 PULUMI_CLI := $(TOOLS)/pulumi-v$(PULUMI_CLI_VERSION)/pulumi
@@ -117,8 +117,8 @@ $(PULUMI_CLI):
 	@[ -n "$(PULUMI_CLI_VERSION)" ] || { echo "make: tools/engine/pulumi-cli/go.mod requires no pulumi/pkg/v3 \
 	version" >&2; exit 2; }
 	@command -v go >/dev/null || { echo "make: Go is needed to build the Pulumi CLI: https://go.dev/dl/" >&2; exit 2; }
-	@echo "make: building the Pulumi CLI v$(PULUMI_CLI_VERSION) into $@ (cold: ~10 min on 2 cores; warm: seconds)"
-	cd tools/engine/pulumi-cli && nice go build -trimpath -o $(abspath $@) \
+	@echo "make: building the Pulumi CLI v$(PULUMI_CLI_VERSION) into $@ (cold: ~10 min on 2 cores, once per version)"
+	@cd tools/engine/pulumi-cli && nice go build -trimpath -o $(abspath $@) \
 		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$(PULUMI_CLI_VERSION)" \
 		github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 

@@ -100,5 +100,7 @@ def test_the_program_got_as_far_as_it_can(run):
     assert preview["ran"] is (stack not in STOPS_IN_A_PROVIDER_FUNCTION)
 
 
-def test_no_plugin_was_installed(run):
+def test_no_plugin_was_installed_and_no_chart_was_reached(run):
+    """Without a provider no helm.v3.Release is ever checked, so none looks up its chart repository."""
     assert run["sandbox"].plugins() == []
+    assert not [urn for urn in run["preview"]["registered"] if "::kubernetes:" in urn]
