@@ -8,6 +8,7 @@ update check, no plugin download, no plugins from ``PATH``, no credentials or ku
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -15,6 +16,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support import netns
 from tests.support.plan import ROOT, TOOLS
 
 CLI_MODULE = ROOT / "tools" / "engine" / "pulumi-cli" / "go.mod"
@@ -35,6 +37,22 @@ def cli_version(go_mod: Path = CLI_MODULE) -> str:
 
 def cli_path() -> Path:
     return TOOLS / f"pulumi-v{cli_version()}" / "pulumi"
+
+
+@functools.cache
+def can_isolate() -> bool:
+    """True where this machine lets the tests make network namespaces (root, or user namespaces)."""
+    return netns.available()
+
+
+def loopback_only(command: list[str]) -> list[str]:
+    """``command`` in new network and PID namespaces that hold nothing but a loopback interface, where the machine
+    allows it: whatever the CLI or the program tried to reach beyond loopback would fail, not leave. Killing the
+    returned process kills everything inside (``--kill-child``, PID namespace). Elsewhere the environment
+    (``offline_env``) is what keeps the CLI off the network."""
+    if not can_isolate():
+        return command
+    return [*netns.UNSHARE, "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *command]
 
 
 def offline_env(home: Path, state: Path, passphrase: str | None = PASSPHRASE) -> dict[str, str]:
@@ -84,8 +102,8 @@ class Sandbox:
     def run(self, *args: str, timeout: float = TIMEOUT, env: dict[str, str] | None = None,
             input: str | None = None) -> subprocess.CompletedProcess[str]:
         """``pulumi <args> --non-interactive`` in the project copy; a command over ``timeout`` is killed."""
-        return subprocess.run([str(self.cli), *args, "--non-interactive"], cwd=self.project, env=env or self.env,
-                              input=input, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(loopback_only([str(self.cli), *args, "--non-interactive"]), cwd=self.project,
+                              env=env or self.env, input=input, capture_output=True, text=True, timeout=timeout)
 
     def ok(self, *args: str, **kwargs) -> str:
         """Run and require success; the CLI's stdout."""

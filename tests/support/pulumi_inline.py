@@ -21,12 +21,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from tests.support.plan import ROOT
-
-if TYPE_CHECKING:
-    from tests.support.pulumi_cli import Sandbox
+from tests.support.pulumi_cli import Sandbox, loopback_only
 
 MAIN = ROOT / "__main__.py"
 
@@ -89,7 +86,7 @@ def run(sandbox: Sandbox, stack: str, timeout: float = 240) -> dict:
     spec = sandbox.root / f"inline-{stack}.json"
     spec.write_text(json.dumps({"env": sandbox.env, "project": str(sandbox.project), "cli": str(sandbox.cli),
                                 "stack": stack}))
-    proc = subprocess.run([sys.executable, "-m", "tests.support.pulumi_inline", str(spec)], cwd=ROOT,
+    proc = subprocess.run(loopback_only([sys.executable, "-m", "tests.support.pulumi_inline", str(spec)]), cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     assert proc.returncode == 0 and lines, f"inline preview of {stack}: rc={proc.returncode}\n{proc.stderr[-3000:]}"
