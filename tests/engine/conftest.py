@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.support.plan import ROOT
 from tests.support.pulumi_cli import Sandbox, cli_path, cli_version
@@ -23,7 +22,3 @@ def pulumi_cli() -> Path:
 @pytest.fixture
 def sandbox(tmp_path, pulumi_cli) -> Sandbox:
     return Sandbox(tmp_path, cli=pulumi_cli)
-
-
-def stack_file(sandbox: Sandbox, stack: str) -> dict:
-    return yaml.safe_load(sandbox.stack_file(stack).read_text())

@@ -99,11 +99,11 @@ class Sandbox:
     def stack_file(self, stack: str) -> Path:
         return self.project / "stacks" / f"Pulumi.{stack}.yaml"
 
-    def run(self, *args: str, timeout: float = TIMEOUT, env: dict[str, str] | None = None,
-            input: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, timeout: float = TIMEOUT,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """``pulumi <args> --non-interactive`` in the project copy; a command over ``timeout`` is killed."""
         return subprocess.run(loopback_only([str(self.cli), *args, "--non-interactive"]), cwd=self.project,
-                              env=env or self.env, input=input, capture_output=True, text=True, timeout=timeout)
+                              env=env or self.env, capture_output=True, text=True, timeout=timeout)
 
     def ok(self, *args: str, **kwargs) -> str:
         """Run and require success; the CLI's stdout."""

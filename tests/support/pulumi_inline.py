@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import runpy
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from tests.support.plan import ROOT
@@ -35,13 +33,13 @@ def _program(ran: list[str]) -> None:
     ran.append(str(MAIN))
 
 
-def _command(cli: Path):
+def _command(cli: Path, root: Path):
     """A PulumiCommand for ``cli``: the Automation API looks for ``<root>/bin/pulumi``."""
     from pulumi import automation as auto
 
-    root = Path(tempfile.mkdtemp(prefix="pulumi-root-"))
-    (root / "bin").mkdir()
-    (root / "bin" / "pulumi").symlink_to(cli)
+    (root / "bin").mkdir(parents=True, exist_ok=True)
+    if not (root / "bin" / "pulumi").exists():
+        (root / "bin" / "pulumi").symlink_to(cli)
     return auto.PulumiCommand(root=str(root))
 
 
@@ -53,8 +51,9 @@ def preview(spec: dict) -> dict:
     os.environ.update(spec["env"])
     registered: list[str] = []
     ran: list[str] = []
+    command = _command(Path(spec["cli"]), Path(spec["project"]).parent / "cli")
     options = auto.LocalWorkspaceOptions(work_dir=spec["project"], pulumi_home=spec["env"]["PULUMI_HOME"],
-                                         env_vars=spec["env"], pulumi_command=_command(Path(spec["cli"])))
+                                         env_vars=spec["env"], pulumi_command=command)
     stack = auto.create_or_select_stack(spec["stack"], project_name="quicstack", program=lambda: _program(ran),
                                          opts=options)
     config = {key: value.secret for key, value in stack.get_all_config().items()}
@@ -68,11 +67,6 @@ def preview(spec: dict) -> dict:
         return {"stage": "previewed", "config": config, "ran": bool(ran), "registered": registered, "error": ""}
     except auto.CommandError as err:
         return {"stage": "failed", "config": config, "ran": bool(ran), "registered": registered, "error": str(err)}
-
-
-MISSING_PLUGIN = re.compile(r"no resource plugin 'pulumi-resource-([a-z0-9-]+)' found in the workspace at version "
-                            r"v(\S+)$")
-"""The engine's words when a provider plugin is neither installed nor allowed to be downloaded."""
 
 
 def errors(result: dict) -> list[str]:
