@@ -6,10 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.plan import ROOT
 from tests.support.pulumi_cli import Sandbox, cli_path, cli_version
-
-STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel
 
 from stacks.config.settings import Settings
-from tests.engine.conftest import STACKS
+from tests.conftest import STACKS
 from tests.support.plan import ROOT
 
 LANGUAGE_HOST_MISSING = ("error: failed to load language plugin python: no language plugin 'pulumi-language-python' "

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from components.shared.errors import SECURE_PROBLEM
-from tests.engine.conftest import STACKS
+from tests.conftest import STACKS
 from tests.support import pulumi_inline
 from tests.support.plan import ROOT
 

@@ -15,7 +15,7 @@ import re
 import pytest
 import yaml
 
-from tests.engine.conftest import STACKS
+from tests.conftest import STACKS, stack_config
 from tests.support import pulumi_inline
 from tests.support.plan import ROOT
 from tests.support.pulumi_cli import Sandbox
@@ -37,8 +37,7 @@ def pinned(package: str) -> str:
 
 
 def cloud_of(stack: str) -> str:
-    return yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"].get(
-        "quicstack:cloud", "existing")
+    return stack_config(stack).get("quicstack:cloud", "existing")
 
 
 @pytest.fixture(scope="module", params=STACKS)
