@@ -23,7 +23,7 @@ export QUICSTACK_TOOLS := $(TOOLS)
 
 .PHONY: help venv up preview plan check init verify token publish outputs destroy test deps player bench bench-tier \
 	relay-release stack-secrets stack-config pulumi-cli kind-up down \
-	e2e-snapshot e2e-certificates e2e-loopback e2e-leftovers docs
+	e2e-snapshot e2e-certificates e2e-loopback e2e-leftovers docs engine-cli
 .DEFAULT_GOAL := help
 
 comma := ,
@@ -247,6 +247,25 @@ $(MOQ_CLI):
 	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-cli --version $(MOQ_CLI_VERSION) --locked \
 		--debug --no-default-features --features quinn,websocket --root $(TOOLS)/moq-cli-$(MOQ_CLI_VERSION)
 
+# The Pulumi CLI the engine tests drive (tests/engine/), built from the Go module proxy through the wrapper module
+# tools/engine/pulumi-cli/ (no PyPI wheel ships the CLI; docs/testing.md). Its version is the one that go.mod
+# requires, read from there, not repeated here. The path carries the version, so a new pin builds anew and an old
+# binary is reused by every clone; go.mod is deliberately not a prerequisite (a fresh clone's newer mtime would
+# rebuild a warm binary). Cold ~11 min on 2 cores, warm ~2 min (docs/testing.md).
+PULUMI_CLI_VERSION := $(shell sed -n 's|^require github.com/pulumi/pulumi/pkg/v3 v\([0-9][0-9.]*\)$$|\1|p' \
+	tools/engine/pulumi-cli/go.mod)
+PULUMI_CLI := $(TOOLS)/pulumi-v$(PULUMI_CLI_VERSION)/pulumi
+$(PULUMI_CLI):
+	@[ -n "$(PULUMI_CLI_VERSION)" ] || { echo "make: tools/engine/pulumi-cli/go.mod requires no pulumi/pkg/v3 \
+	version" >&2; exit 2; }
+	@command -v go >/dev/null || { echo "make: Go is needed to build the Pulumi CLI: https://go.dev/dl/" >&2; exit 2; }
+	@echo "make: building the Pulumi CLI v$(PULUMI_CLI_VERSION) into $@ (cold: ~10 min on 2 cores, once per version)"
+	@cd tools/engine/pulumi-cli && nice go build -trimpath -o $(abspath $@) \
+		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$(PULUMI_CLI_VERSION)" \
+		github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+
+engine-cli: $(PULUMI_CLI) ## the Pulumi CLI the tests drive, built from Go source into TOOLS
+
 # npm builds the player (plan, up, preview, the tests, the benchmarks) and the validators; cargo the relay and moq-cli.
 # Said before anything is installed, and only when what they build is not there yet.
 PLAYER_TARGETS := $(if $(wildcard $(PLAYER)/dist/moq-watch.js),,player plan up preview deps test bench bench-tier)
@@ -260,11 +279,13 @@ CARGO_MISSING := make $(firstword $(MAKECMDGOALS)) needs cargo (Rust) to build m
 moq-cli $(MOQ_CLI_VERSION): https://rustup.rs
 $(call needs,cargo,$(CARGO_TARGETS),$(CARGO_MISSING))
 
-GO_MISSING := make $(firstword $(MAKECMDGOALS)) needs Go to build actionlint $(ACTIONLINT_VERSION) for the \
-workflow tests: https://go.dev/dl
-$(call needs,go,$(if $(wildcard $(ACTIONLINT)),,deps test),$(GO_MISSING))
+GO_MISSING := make $(firstword $(MAKECMDGOALS)) needs Go to build actionlint $(ACTIONLINT_VERSION) and the Pulumi \
+CLI v$(PULUMI_CLI_VERSION) for the tests: https://go.dev/dl
+$(call needs,go,$(if $(wildcard $(ACTIONLINT))$(wildcard $(PULUMI_CLI)),,deps test) \
+	$(if $(wildcard $(PULUMI_CLI)),,engine-cli),$(GO_MISSING))
 
-deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI) $(ACTIONLINT) ## what the tests need
+deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI) $(ACTIONLINT) \
+	$(PULUMI_CLI) ## what the tests need
 	@# Headless Chromium and nginx for the watch-page tests, nginx's stream module for the ingress UDP test,
 	@# ffmpeg for the publisher test: Debian's packages where missing (needs root).
 	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null && \
