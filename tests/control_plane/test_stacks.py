@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import STACKS
 from tests.support import kube_apply
-from tests.support.control_plane import ControlPlane, KubectlError
+from tests.support.control_plane import ControlPlane, KubectlError, wait_for
 from tests.support.plan import Plan
 
 
@@ -54,7 +54,7 @@ def test_deployments_and_statefulsets_become_available(deployed, control_plane):
 def test_every_service_selector_finds_its_pods(deployed, control_plane):
     stack_plan, _ = deployed
     kube_apply.wait_available(control_plane, stack_plan)
-    kube_apply.wait_for(lambda: not kube_apply.services_without_endpoints(control_plane, stack_plan),
+    wait_for(lambda: not kube_apply.services_without_endpoints(control_plane, stack_plan),
                         "EndpointSlices for every Service", 30)
 
 

@@ -16,13 +16,21 @@ from tests.support.plan import Plan
 from tools.plan.writer import CLUSTER_SCOPED, manifest_filename
 
 
-def _key(obj: dict) -> str:
-    return manifest_filename(obj)
+def registered(plan: Plan) -> list[tuple[dict, dict]]:
+    """(resource, manifest) for every Kubernetes object the program registers, in registration order."""
+    by_file = {manifest_filename(m): m for m in plan.manifests}
+    found = []
+    for resource in plan.resources:
+        inputs = resource["inputs"]
+        if resource["custom"] and resource["type"].startswith("kubernetes:") and "kind" in inputs:
+            named = {**inputs, "metadata": {"name": resource["name"], **inputs.get("metadata", {})}}
+            found.append((resource, by_file[manifest_filename(named)]))
+    assert len(found) == len(plan.manifests), "every manifest of the plan is one registered object"
+    return found
 
 
 def levels(plan: Plan) -> list[list[dict]]:
     """The plan's Kubernetes objects, grouped by depth in its dependency graph (creation order)."""
-    by_file = {_key(m): m for m in plan.manifests}
     depth: dict[str, int] = {}
 
     def level(urn: str) -> int:
@@ -32,14 +40,13 @@ def levels(plan: Plan) -> list[list[dict]]:
         return depth[urn]
 
     grouped: dict[int, list[dict]] = defaultdict(list)
-    for resource in plan.resources:
-        inputs = resource["inputs"]
-        if resource["custom"] and resource["type"].startswith("kubernetes:") and "kind" in inputs:
-            obj = by_file[_key({**inputs, "metadata": {"name": resource["name"], **inputs.get("metadata", {})}})]
-            grouped[level(resource["urn"])].append(obj)
-    ordered = [grouped[d] for d in sorted(grouped)]
-    assert sum(map(len, ordered)) == len(plan.manifests), "every manifest of the plan is one registered object"
-    return ordered
+    for resource, obj in registered(plan):
+        grouped[level(resource["urn"])].append(obj)
+    return [grouped[d] for d in sorted(grouped)]
+
+
+def in_order(plan: Plan) -> list[dict]:
+    return [obj for group in levels(plan) for obj in group]
 
 
 def apply(plane: ControlPlane, plan: Plan) -> None:
@@ -66,7 +73,7 @@ def delete(plane: ControlPlane, objects: list[dict], timeout: int = 120) -> None
 
 def destroy(plane: ControlPlane, plan: Plan) -> None:
     """The plan's objects in reverse creation order."""
-    delete(plane, [obj for group in reversed(levels(plan)) for obj in reversed(group)])
+    delete(plane, in_order(plan)[::-1])
 
 
 def workloads_not_available(plane: ControlPlane, plan: Plan) -> dict[str, str]:
