@@ -96,7 +96,7 @@ def _broken_relay(plan, suffix: str, change) -> tuple[Plan, list[dict]]:
     real = _local(plan)
     keep = [m for m in real.manifests if m["kind"] in ("Namespace", "Deployment", "Service")
             and (m["metadata"].get("namespace") == "moq" or m["metadata"]["name"] == "moq")]
-    objects = _rename_namespaces(keep, suffix)
+    objects = sorted(_rename_namespaces(keep, suffix), key=lambda o: o["kind"] != "Namespace")  # namespaces first
     change(objects)
     return Broken(real.dir, objects), objects
 
@@ -124,10 +124,13 @@ def test_a_pod_template_that_breaks_restricted_never_becomes_available(control_p
     broken, objects = _broken_relay(plan, "-privileged", privileged)
     try:
         control_plane.apply(objects)  # a Deployment is only warned about; its pods are what admission refuses
-        with pytest.raises(AssertionError, match=r"violates PodSecurity \"restricted"):
-            kube_apply.wait_available(control_plane, broken, timeout=15)
+        refused = wait_for(lambda: [p for p in kube_apply.pod_problems(control_plane, broken)
+                                    if 'violates PodSecurity "restricted' in p], "the pods refused", 30)
+        assert "allowPrivilegeEscalation != false" in refused[0]
+        relay = next(o for o in objects if o["kind"] == "Deployment")["metadata"]["name"]
+        assert f"Deployment/moq-privileged/{relay}" in kube_apply.workloads_not_available(control_plane, broken)
     finally:
-        kube_apply.delete(control_plane, [o for o in objects if o["kind"] == "Namespace"])
+        kube_apply.delete(control_plane, objects[::-1])
 
 
 def test_a_selector_that_matches_nothing_is_caught(control_plane, plan):
@@ -144,4 +147,4 @@ def test_a_selector_that_matches_nothing_is_caught(control_plane, plan):
         assert kube_apply.services_without_endpoints(control_plane, broken) == [
             f"{service['metadata']['namespace']}/{service['metadata']['name']}"]
     finally:
-        kube_apply.delete(control_plane, [o for o in objects if o["kind"] == "Namespace"])
+        kube_apply.delete(control_plane, objects[::-1])

@@ -179,6 +179,9 @@ def _apiserver(pki: Pki, etcd_port: int, port: int) -> list[str]:
         "--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,PodSecurity,DefaultStorageClass,"
         "ResourceQuota,LimitRanger,MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
         "--profiling=false", "--enable-priority-and-fairness=false",
+        # etcd 3.5.1 (the wheel) predates progress notifications, which streaming watch lists need: without this, every
+        # client's watch ends with "RequestWatchProgress is disabled" and changes reach kwok only on its relists.
+        "--feature-gates=WatchList=false",
     ]
 
 

@@ -45,8 +45,9 @@ _METADATA_REPLACES = (".metadata.name", ".metadata.namespace")
 
 
 def plan_release(commit: str, stacks: list[str], work: Path) -> dict[str, Plan]:
-    """Plan ``stacks`` as the program was at ``commit`` (``git archive`` into ``work``, with this checkout's built
-    watch-page player, which is git-ignored)."""
+    """Plan ``stacks`` as the program was at ``commit`` (``git archive`` into ``work``), with this checkout's built
+    watch-page player (git-ignored) and this checkout's plan tooling (``tools/plan``: test machinery, not the
+    program; an older one wrote manifests the API server refuses, see ``writer._redacted_map``)."""
     tree = work / commit
     archive = subprocess.run(["git", "archive", "--format=tar", commit], cwd=ROOT, capture_output=True, timeout=60)
     if archive.returncode:
@@ -55,6 +56,7 @@ def plan_release(commit: str, stacks: list[str], work: Path) -> dict[str, Plan]:
         tar.extractall(tree, filter="data")
     player = Path("components/workloads/watch/player/dist")
     shutil.copytree(ROOT / player, tree / player, dirs_exist_ok=True)
+    shutil.copytree(ROOT / "tools/plan", tree / "tools/plan", dirs_exist_ok=True)
     plans = {}
     for stack in stacks:
         proc = subprocess.run([sys.executable, "-W", "ignore::DeprecationWarning", "-m", "tools.plan", stack,

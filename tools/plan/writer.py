@@ -29,6 +29,15 @@ CLUSTER_SCOPED = {
 _REDACTED_B64 = "cmVkYWN0ZWQ="  # base64("redacted"): keeps Secret.data schema-valid
 
 
+def _redacted_map(value: Any, placeholder: str) -> dict | None:
+    """A Secret's ``data``/``stringData`` with every value redacted. When the whole map is one secret (computed from
+    a secret output) its keys are unknown too: one ``redacted`` key, so the object stays one the API server accepts
+    (a key is ``[-._a-zA-Z0-9]+``; the real API server refused the characters of ``[secret]``)."""
+    if isinstance(value, dict):
+        return {k: placeholder for k in value} or None
+    return {"redacted": placeholder} if value else None
+
+
 def manifests(registrations: list[Registration], show_secrets: bool) -> list[dict]:
     """Every Kubernetes object (custom resources with apiVersion and kind), in registration order."""
     out = []
@@ -39,8 +48,8 @@ def manifests(registrations: list[Registration], show_secrets: bool) -> list[dic
         obj = {k: v for k, v in obj.items() if k != "__defaults"}
         obj.setdefault("metadata", {}).setdefault("name", reg.name)
         if obj["kind"] == "Secret" and not show_secrets:
-            obj["data"] = {k: _REDACTED_B64 for k in obj.get("data") or {}} or None
-            obj["stringData"] = {k: "<redacted>" for k in obj.get("stringData") or {}} or None
+            obj["data"] = _redacted_map(obj.get("data"), _REDACTED_B64)
+            obj["stringData"] = _redacted_map(obj.get("stringData"), "<redacted>")
             obj = {k: v for k, v in obj.items() if v is not None}
         out.append(obj)
     return out
