@@ -1,7 +1,8 @@
 """Upgrades on a real API server: the previous release's objects first, then this checkout's (tests/support/upgrade.py).
 
 The server must take every change as an update (no immutable-field refusal) unless Pulumi would replace the object,
-and what it changes must be exactly what ``tools.plan_diff`` shows between the two plans.
+and what it changes must be what ``tools.plan_diff`` shows between the two plans: nothing the plans show unchanged
+(asked of the server with ``kubectl diff --server-side``), and every object only the new plan has.
 """
 
 from __future__ import annotations
@@ -34,7 +35,10 @@ def _upgrade(plane: ControlPlane, old: Plan, new: Plan) -> dict[str, str]:
     kube_apply.wait_available(plane, old)
     replaced, undeclared = upgrade.replacements(plane, old, new)
     assert undeclared == {}, "updates the API server refuses and Pulumi would not replace"
-    assert upgrade.server_changes(plane, new) == upgrade.planned_changes(old, new)
+    server, planned = upgrade.server_changes(plane, new), upgrade.planned_changes(old, new)
+    assert server <= planned, "the server would change objects the plans show unchanged"
+    # A planned change the server does not see is one it normalises away (an empty list it stores as absent).
+    assert upgrade.added(old, new) <= server, "objects only the new plan has are created"
     upgrade.upgrade(plane, old, new, set(replaced))
     kube_apply.wait_available(plane, new)
     assert kube_apply.services_without_endpoints(plane, new) == []
@@ -81,10 +85,13 @@ def test_a_relay_becoming_a_statefulset_is_a_new_object_and_the_deployment_goes(
     try:
         replaced = _upgrade(control_plane, single, relay_tier)
         assert replaced == {}  # two Pulumi resources (relay-deployment, relay-statefulset): a delete and a create
-        relay = relay_tier.object("StatefulSet", "moq-relay")["metadata"]
+        statefulset = relay_tier.object("StatefulSet", "relay")
+        relay = statefulset["metadata"]
         assert control_plane.get("deployments", "-n", relay["namespace"],
                                  f"--field-selector=metadata.name={relay['name']}") == []
-        pods = control_plane.get("pods", "-n", relay["namespace"], "-l", "app.kubernetes.io/name=moq-relay")
+        selector = ",".join(f"{k}={v}" for k, v in statefulset["spec"]["selector"]["matchLabels"].items())
+        pods = control_plane.get("pods", "-n", relay["namespace"], "-l", selector)
+        assert len(pods) == 2
         owners = {ref["kind"] for pod in pods for ref in pod["metadata"].get("ownerReferences", [])}
         assert owners == {"StatefulSet"}, "the relay Service's pods are the StatefulSet's only"
     finally:
@@ -95,16 +102,16 @@ def test_a_relay_becoming_a_statefulset_is_a_new_object_and_the_deployment_goes(
 def test_a_selector_change_is_refused_as_an_update_and_pulumi_replaces_it(control_plane, plan):
     """The failing side: a Deployment whose selector changes cannot be updated; the provider replaces it."""
     old = plan("local")
-    new_obj = copy.deepcopy(old.object("Deployment", "moq-relay"))
+    new_obj = copy.deepcopy(old.object("Deployment", "relay"))
     for labels in (new_obj["spec"]["selector"]["matchLabels"], new_obj["spec"]["template"]["metadata"]["labels"]):
         labels["quicstack/tier"] = "edge"
     resource = next(r for r, m in kube_apply.registered(old) if m["kind"] == "Deployment" and
-                    m["metadata"]["name"] == "moq-relay")
+                    m["metadata"]["name"] == "relay")
     try:
         kube_apply.apply(control_plane, old)
         with pytest.raises(Exception, match="field is immutable"):
             control_plane.apply([new_obj], "--dry-run=server")
-        assert upgrade.replacement(resource, old.object("Deployment", "moq-relay"), new_obj) == "provider"
+        assert upgrade.replacement(resource, old.object("Deployment", "relay"), new_obj) == "provider"
     finally:
         kube_apply.destroy(control_plane, old)
 

@@ -95,6 +95,11 @@ def planned_changes(old: Plan, new: Plan) -> set[str]:
     return found
 
 
+def added(old: Plan, new: Plan) -> set[str]:
+    """The manifests only ``new`` has."""
+    return {manifest_filename(m) for m in new.manifests} - {manifest_filename(m) for m in old.manifests}
+
+
 def changed_paths(old, new, path: str = "") -> set[str]:
     """Dotted paths (``.spec.selector.matchLabels``) where two objects differ."""
     if isinstance(old, dict) and isinstance(new, dict):
