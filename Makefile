@@ -23,7 +23,8 @@ export QUICSTACK_TOOLS := $(TOOLS)
 
 .PHONY: help venv up preview plan check init verify token publish outputs destroy test deps player bench bench-tier \
 	relay-release stack-secrets stack-config pulumi-cli kind-up down \
-	e2e-snapshot e2e-certificates e2e-loopback e2e-leftovers docs engine-cli
+	e2e-snapshot e2e-certificates e2e-loopback e2e-leftovers docs engine-cli \
+	upstream-files control-plane
 .DEFAULT_GOAL := help
 
 comma := ,
@@ -247,6 +248,40 @@ $(MOQ_CLI):
 	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-cli --version $(MOQ_CLI_VERSION) --locked \
 		--debug --no-default-features --features quinn,websocket --root $(TOOLS)/moq-cli-$(MOQ_CLI_VERSION)
 
+# The control plane of the control-plane tests (tests/control_plane/, docs/testing-control-plane.md), all on loopback:
+# kube-apiserver, kube-controller-manager and kube-scheduler of the Kubernetes release that tools/engine/kube/go.mod
+# requires (the one place that version is stated: no registry here ships these binaries, so the wrapper module
+# builds them), and kwok for fake nodes. etcd and kubectl are wheels pinned in requirements-dev.txt; the CRDs of
+# cert-manager (the chart version the program pins) and of the Prometheus operator, and kwok's Stages, come from
+# their Go modules (tools/engine/upstream.py).
+KUBE_VERSION := $(shell sed -n 's|^require k8s.io/kubernetes \(v[0-9.]*\)$$|\1|p' tools/engine/kube/go.mod)
+KUBE := $(TOOLS)/kube-$(KUBE_VERSION)
+KWOK_VERSION := v0.8.0
+KWOK := $(TOOLS)/kwok-$(KWOK_VERSION)/kwok
+$(KUBE)/kube-apiserver $(KUBE)/kube-controller-manager &:
+	@command -v go >/dev/null || (echo "make: Go is needed to build Kubernetes $(KUBE_VERSION): \
+	https://go.dev/dl" >&2; exit 2)
+	@echo "building kube-apiserver and kube-controller-manager $(KUBE_VERSION) into $(KUBE) (cold: ~10 min, 2 cores)"
+	@mkdir -p $(KUBE) && cd tools/engine/kube && nice go build -trimpath -o $(KUBE)/ \
+		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+
+# The scheduler binds the test pods to the kwok node; it shares the wrapper module (seconds after the two above).
+$(KUBE)/kube-scheduler:
+	@echo "building kube-scheduler $(KUBE_VERSION) into $(KUBE)"
+	@mkdir -p $(KUBE) && cd tools/engine/kube && nice go build -trimpath -o $(KUBE)/ \
+		k8s.io/kubernetes/cmd/kube-scheduler
+
+$(KWOK):
+	@command -v go >/dev/null || (echo "make: Go is needed to build kwok $(KWOK_VERSION): https://go.dev/dl" >&2; exit 2)
+	@echo "building kwok $(KWOK_VERSION) into $(dir $(KWOK)) (cold: ~70 s)"
+	@GOBIN=$(dir $(KWOK)) nice go install sigs.k8s.io/kwok/cmd/kwok@$(KWOK_VERSION)
+
+upstream-files: $(VENV)/.dev
+	@$(PY) -m tools.engine.upstream $(TOOLS)/upstream $(KWOK_VERSION)
+
+CONTROL_PLANE := $(KUBE)/kube-apiserver $(KUBE)/kube-controller-manager $(KUBE)/kube-scheduler $(KWOK)
+control-plane: $(CONTROL_PLANE) upstream-files ## the tests' loopback Kubernetes (from Go source), kwok, upstream CRDs
+
 # The Pulumi CLI the engine tests drive (tests/engine/), built from the Go module proxy through the wrapper module
 # tools/engine/pulumi-cli/ (no PyPI wheel ships the CLI; docs/testing.md). Its version is the one that go.mod
 # requires, read from there, not repeated here. The path carries the version, so a new pin builds anew and an old
@@ -279,13 +314,15 @@ CARGO_MISSING := make $(firstword $(MAKECMDGOALS)) needs cargo (Rust) to build m
 moq-cli $(MOQ_CLI_VERSION): https://rustup.rs
 $(call needs,cargo,$(CARGO_TARGETS),$(CARGO_MISSING))
 
-GO_MISSING := make $(firstword $(MAKECMDGOALS)) needs Go to build actionlint $(ACTIONLINT_VERSION) and the Pulumi \
-CLI v$(PULUMI_CLI_VERSION) for the tests: https://go.dev/dl
-$(call needs,go,$(if $(wildcard $(ACTIONLINT))$(wildcard $(PULUMI_CLI)),,deps test) \
-	$(if $(wildcard $(PULUMI_CLI)),,engine-cli),$(GO_MISSING))
+GO_MISSING := make $(firstword $(MAKECMDGOALS)) needs Go to build actionlint $(ACTIONLINT_VERSION), the Pulumi \
+CLI v$(PULUMI_CLI_VERSION) and Kubernetes $(KUBE_VERSION) for the tests: https://go.dev/dl
+GO_BUILT := $(ACTIONLINT) $(PULUMI_CLI) $(CONTROL_PLANE)
+$(call needs,go,$(if $(filter-out $(wildcard $(GO_BUILT)),$(GO_BUILT)),deps test) \
+	$(if $(wildcard $(PULUMI_CLI)),,engine-cli) \
+	$(if $(filter-out $(wildcard $(CONTROL_PLANE)),$(CONTROL_PLANE)),control-plane),$(GO_MISSING))
 
 deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI) $(ACTIONLINT) \
-	$(PULUMI_CLI) ## what the tests need
+	$(PULUMI_CLI) control-plane ## what the tests need
 	@# Headless Chromium and nginx for the watch-page tests, nginx's stream module for the ingress UDP test,
 	@# ffmpeg for the publisher test: Debian's packages where missing (needs root).
 	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null && \

@@ -145,10 +145,14 @@ class RestrictedWorkload:
         """Admit connections to the ``ingress`` ports from anywhere (``[]``: none), plus ``rules`` (ingress rules with
         their own ``from``), and nothing else; with ``egress`` (``[]``: nothing), limit outgoing ones too."""
         spec: dict = {"podSelector": {"matchLabels": dict(self.selector)},
-                      "policyTypes": ["Ingress"] if egress is None else ["Ingress", "Egress"],
-                      # No ports: no rule at all (a rule with an empty port list would admit every port).
-                      "ingress": [*([{"ports": list(ingress)}] if ingress else []), *rules]}
-        if egress is not None:
+                      "policyTypes": ["Ingress"] if egress is None else ["Ingress", "Egress"]}
+        # No ports: no rule at all (a rule with an empty port list would admit every port). A direction listed in
+        # policyTypes without rules admits nothing; an empty list would say the same, but the API server stores it
+        # as absent and so counts every apply as a change (a new generation each time: tests/control_plane).
+        admitted = [*([{"ports": list(ingress)}] if ingress else []), *rules]
+        if admitted:
+            spec["ingress"] = admitted
+        if egress:
             spec["egress"] = list(egress)
         return k8s.networking.v1.NetworkPolicy(f"{self.resource}-network-policy", metadata=self._metadata(self.name),
                                                spec=spec, opts=self.opts)

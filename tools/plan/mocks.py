@@ -206,6 +206,9 @@ class RecordingMonitor(MockMonitor):
                             "update": request.customTimeouts.update,
                             "delete": request.customTimeouts.delete,
                         },
+                        # Only when set, so plans from before this key stay comparable (tools.plan_diff).
+                        **({"replaceOnChanges": sorted(request.replaceOnChanges)}
+                           if request.replaceOnChanges else {}),
                     },
                 )
             )

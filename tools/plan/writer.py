@@ -30,10 +30,12 @@ _REDACTED_B64 = "cmVkYWN0ZWQ="  # base64("redacted"): keeps Secret.data schema-v
 
 
 def _keys_only(data: Any, hidden: str) -> Any:
-    """A Secret's data with its keys and every value replaced by ``hidden``; a map not known yet stays its marker."""
+    """A Secret's ``data``/``stringData`` with its keys kept and every value replaced by ``hidden``. A map not known
+    yet (computed from a secret output) has no keys to show: one ``redacted`` key, so the object stays one the API
+    server accepts (a key is ``[-._a-zA-Z0-9]+``; the real API server refused the characters of ``[secret]``)."""
     if isinstance(data, dict):
         return {key: hidden for key in data} or None
-    return data or None
+    return {"redacted": hidden} if data else None
 
 
 def manifests(registrations: list[Registration], show_secrets: bool) -> list[dict]:
