@@ -1,19 +1,15 @@
 """The edge in front of the watch page, as the checks find it: HTTP/3 where the edge advertises it (Envoy Gateway
 with `ingress.http3`), and plain HTTP redirected to HTTPS (both edges). The relay's WebSocket fallback through the
-edge is the relay's `websocket` check."""
+edge is the relay's `websocket` check. Each check takes the endpoint's ``checks.EndpointRun`` (not imported: that
+module imports this one)."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 import time
-from typing import TYPE_CHECKING
-
 from . import net
 from .outcome import Failed, Skipped, Verdict
-
-if TYPE_CHECKING:
-    from .checks import EndpointRun
 
 REDIRECTS = (301, 302, 307, 308)
 
@@ -23,7 +19,7 @@ def h3_ports(alt_svc: str) -> list[int]:
     return [int(port) for port in re.findall(r'(?:^|[\s,])h3="[^":]*:(\d+)"', alt_svc)]
 
 
-async def check_edge_http3(run: "EndpointRun") -> Verdict:
+async def check_edge_http3(run) -> Verdict:
     """The page over HTTP/2 with an h3 alt-svc, then over HTTP/3 on the URL's port; skipped where no h3 is offered."""
     ep = run.ep
     response = await run.get(ep.path)
@@ -58,7 +54,7 @@ async def http_get(address: str, port: int, authority: str, path: str) -> net.Re
     return net.Response(status, headers, body, "http/1.1", (time.perf_counter() - started) * 1000)
 
 
-async def check_redirect(run: "EndpointRun") -> Verdict:
+async def check_redirect(run) -> Verdict:
     """``http://<host>/...`` answers with a redirect to the same URL over HTTPS."""
     ep, port = run.ep, run.opts.http_port
     path = ep.path if ep.path.startswith("/") else f"/{ep.path}"
