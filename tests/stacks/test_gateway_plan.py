@@ -198,3 +198,17 @@ def test_dns_records_point_at_the_edge(plans):
     assert p.outputs["ingressAddress"].startswith(f"{objects.PUBLIC_SERVICE}-")
     web = next(r for r in p.of_type("aws:route53/record:Record") if r["inputs"]["name"] == "quic.example.com")
     assert service["urn"] in web["dependencies"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_built_in_objects_of_the_edge_fit_the_kubernetes_schema(plans, stack):
+    """The Gateway API and Envoy Gateway kinds are checked by egctl (tests/components/platform/test_gateway_real.py);
+    the built-in ones (Service, NetworkPolicy, Namespace) by the Kubernetes models here."""
+    from tests.support import validators
+
+    p = plans[stack]
+    files = sorted(f for f in (p.dir / "manifests").glob("*.yaml") if objects.NAMESPACE in f.name)
+    results = validators.kubernetes_models(files)
+    assert [r for r in results if r["result"] == "invalid"] == []
+    checked = {r["id"].split("/")[0] for r in results if r["result"] == "valid"}
+    assert {"Service", "NetworkPolicy", "Namespace"} <= checked, results

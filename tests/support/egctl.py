@@ -87,6 +87,11 @@ def listeners(dump: dict) -> list[dict]:
     return [d["activeState"]["listener"] for d in dump["ListenersConfigDump"]["dynamicListeners"]]
 
 
+def _untyped(message: dict) -> dict:
+    """A config-dump entry without its ``@type`` (an Any in the dump, a plain message in a bootstrap)."""
+    return {k: v for k, v in message.items() if k != "@type"}
+
+
 def static_bootstrap(dump: dict, certificates: Mapping[str, tuple[bytes, bytes]],
                      backends: Mapping[str, int]) -> tuple[dict, dict[int, int]]:
     """A static bootstrap from Envoy Gateway's xDS, and listener port -> loopback port.
@@ -98,22 +103,22 @@ def static_bootstrap(dump: dict, certificates: Mapping[str, tuple[bytes, bytes]]
     endpoints = {e["endpointConfig"]["clusterName"]: e["endpointConfig"]
                  for e in dump["EndpointsConfigDump"].get("dynamicEndpointConfigs", [])}
     ports: dict[int, int] = {}
-    found = listeners(dump)
+    found = [_untyped(listener) for listener in listeners(dump)]
     for listener in found:
         address = listener["address"]["socketAddress"]
         address.update(address="127.0.0.1", portValue=ports.setdefault(address["portValue"], free_port()))
         for node in _walk(listener):
             if "rds" in node:
-                node["routeConfig"] = routes[node.pop("rds")["routeConfigName"]]
+                node["routeConfig"] = _untyped(routes[node.pop("rds")["routeConfigName"]])
             if "tlsCertificateSdsSecretConfigs" in node:
                 cert, key = certificates[node.pop("tlsCertificateSdsSecretConfigs")[0]["name"]]
                 node["tlsCertificates"] = [{"certificateChain": {"inlineString": cert.decode()},
                                             "privateKey": {"inlineString": key.decode()}}]
-    clusters = [c["cluster"] for c in dump["ClustersConfigDump"].get("dynamicActiveClusters", [])]
+    clusters = [_untyped(c["cluster"]) for c in dump["ClustersConfigDump"].get("dynamicActiveClusters", [])]
     for cluster in clusters:
         if cluster.get("type") == "EDS":
             port = next(p for prefix, p in backends.items() if cluster["name"].startswith(prefix))
-            assignment = endpoints[cluster.pop("edsClusterConfig")["serviceName"]]
+            assignment = _untyped(endpoints[cluster.pop("edsClusterConfig")["serviceName"]])
             for node in _walk(assignment):
                 if "socketAddress" in node:
                     node["socketAddress"] = {"address": "127.0.0.1", "portValue": port}
