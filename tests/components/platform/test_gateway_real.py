@@ -128,6 +128,7 @@ def test_the_real_envoy_serves_the_watch_page_over_http2_and_http3(plans, tmp_pa
     plan = plans["eks"]
     host = plan.object("HTTPRoute", "watch-page")["spec"]["hostnames"][0]
     relay_url = f"https://relay.{host}/anon"
+    (tmp_path / "site").mkdir()
     with serving(tmp_path / "site", relay_url, "demo") as page:
         backend = int(page.rsplit(":", 1)[1].strip("/"))
         path, ports, made = served_bootstrap(plan, tmp_path / "edge", {"httproute/moq/watch-page/": backend})
