@@ -121,7 +121,8 @@ def test_http3_where_the_load_balancer_takes_tcp_and_udp_443(plans, stack, http3
 
 def test_gke_with_mixed_protocol_serves_http3_when_the_relay_has_no_share_of_the_address(tmp_path):
     config = gateway_config("gke")
-    config["quicstack:gke"] = {**config["quicstack:gke"], "mixedProtocol": True, "minMasterVersion": "1.36.2-gke.1498000"}
+    config["quicstack:gke"] = {**config["quicstack:gke"], "mixedProtocol": True,
+                               "minMasterVersion": "1.36.2-gke.1498000"}
     config["quicstack:relay"] = {"enabled": False}
     config["quicstack:web"] = {"enabled": False}
     path = tmp_path / "Pulumi.gke-h3.yaml"

@@ -60,7 +60,8 @@ def test_advertised_http3_that_does_not_answer_fails(pki):
                          "--skip", "redirect", "--timeout", "1.5")
     edge = run.check("web", "edge-http3")
     assert run.returncode == 1 and edge["status"] == "fail"
-    assert edge["summary"] == f"TLS over TCP works but QUIC timed out: UDP/{port} is blocked or nothing listens for QUIC"
+    assert edge["summary"] == \
+        f"TLS over TCP works but QUIC timed out: UDP/{port} is blocked or nothing listens for QUIC"
 
 
 @pytest.mark.parametrize("redirect,summary", [
