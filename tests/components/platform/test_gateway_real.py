@@ -24,7 +24,8 @@ from components.platform import gateway_objects as objects
 from tests.stacks.test_gateway_plan import STACKS, plan_gateway
 from tests.support import egctl, websocket_echo
 from tests.support.browser import CHROMIUM, Browser
-from tests.support.envoy import h2_get, h3_get, running, test_certificate
+from tests.support.envoy import h2_get, h3_get, running
+from tests.support.envoy import test_certificate as make_certificate
 from tests.support.playback import spki_pin
 from tests.support.watch_site import NGINX, serving
 
@@ -43,7 +44,7 @@ def edge(plan, work: Path, namespace_selectors: bool = False) -> tuple[dict, dic
     """egctl's translation of a plan's edge, its config dump, and the listener certificates it was given."""
     gateway = plan.object("Gateway", objects.GATEWAY)
     tls = [l for l in gateway["spec"]["listeners"] if l["protocol"] == "HTTPS"]
-    certificates = {l["tls"]["certificateRefs"][0]["name"]: test_certificate([l["hostname"]]) for l in tls}
+    certificates = {l["tls"]["certificateRefs"][0]["name"]: make_certificate([l["hostname"]]) for l in tls}
     work.mkdir(parents=True, exist_ok=True)
     result = egctl.translate(egctl.edge_inputs(plan.manifests, certificates, namespace_selectors), work)
     return result, egctl.config_dump(result), certificates
