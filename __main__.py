@@ -12,9 +12,11 @@ import importlib
 
 import pulumi
 
+from components.platform.gateway_objects import EdgeHost
 from components.platform.platform import Platform, PlatformArgs
 from components.workloads.envoy.component import EnvoyDemo, EnvoyDemoArgs
 from components.workloads.publisher.component import DemoPublisher, PublisherArgs
+from components.workloads.relay.component import NAMESPACE as RELAY_NAMESPACE
 from components.workloads.relay.component import Relay, RelayArgs, udp_backend
 from components.workloads.watch.component import WatchPage, WatchPageArgs
 from stacks.config import from_pulumi
@@ -28,7 +30,10 @@ opts = pulumi.ResourceOptions(provider=cluster.provider)
 
 platform = Platform("platform", PlatformArgs.of(settings.ingress, settings.acme, cluster, settings.challenge_by_host,
                                                 udp=udp_backend(settings.relay, settings.ingress.relay_udp),
-                                                domain=settings.domain), opts=opts)
+                                                domain=settings.domain, http3=settings.edge_http3,
+                                                edge_hosts=[EdgeHost(listener, host, RELAY_NAMESPACE)
+                                                            for listener, host in settings.edge_hosts.items()]),
+                    opts=opts)
 relay = Relay("relay", RelayArgs.of(settings.relay, hosts.relay, cluster, platform), opts=opts) \
     if settings.relay.enabled else None
 watch_page = WatchPage("watch-page", WatchPageArgs.of(settings.web, hosts.web, relay.namespace, relay.public_url,

@@ -50,7 +50,7 @@ def build(settings: Settings) -> Cluster:
                               opts=pulumi.ResourceOptions(depends_on=[cluster.node_pool]))
     lb_class = MIXED_PROTOCOL_CLASS if gke.mixed_protocol else None
     # The relay's Service asks for the ingress's reserved address (see the module docstring).
-    reserved = {"ingress": ingress_ip, "relay": ingress_ip, "envoy": envoy_ip}
+    reserved = {"ingress": ingress_ip, "relay": ingress_ip, "envoy": envoy_ip, "gateway": ingress_ip}
 
     def expose(request: ExposeRequest) -> Exposure:
         return Exposure(address=reserved.get(request.endpoint), class_name=lb_class)

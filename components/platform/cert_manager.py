@@ -29,7 +29,9 @@ class CertManagerArgs:
     service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Annotations on the controller's ServiceAccount (GKE Workload Identity)."""
     depends_on: Sequence[pulumi.Resource] = ()
-    """What must run before the release (EKS: the load balancer controller)."""
+    """What must run before the release (EKS: the load balancer controller; the Gateway API CRDs)."""
+    gateway_api: bool = False
+    """Issue the certificates of Gateway listeners (cert-manager's gateway-shim); the CRDs must exist at its start."""
 
 
 def _resources(cpu: str, memory: str) -> dict:
@@ -59,6 +61,11 @@ class CertManager(pulumi.ComponentResource):
             # release therefore never hit "failed calling webhook ... connection refused".
             "startupapicheck": {"enabled": True, "resources": _resources("10m", "32Mi")},
         }
+        if args.gateway_api:
+            # The controller's config file (chart value `config`, cert-manager v1.21.1): `gatewayAPI.enabled`
+            # replaces the deprecated `enableGatewayAPI` (internal/apis/config/controller/v1alpha1/defaults.go).
+            values["config"] = {"apiVersion": "controller.config.cert-manager.io/v1alpha1",
+                                "kind": "ControllerConfiguration", "gatewayAPI": {"enabled": True}}
         # Every pod of the chart meets Pod Security restricted (chart values securityContext and
         # containerSecurityContext); the namespace makes the API server hold it to that.
         namespace = restricted_namespace(f"{name}-namespace", NAMESPACE, pulumi.ResourceOptions(parent=self))

@@ -11,6 +11,7 @@ from components.shared.model import Model
 from components.shared.resources import Resources
 
 Challenge = Literal["http01", "dns01"]
+Controller = Literal["ingress-nginx", "envoy-gateway"]
 
 
 class AcmeConfig(Model):
@@ -44,10 +45,19 @@ class AcmeConfig(Model):
 
 
 class IngressConfig(Model):
-    """Ingress controller (ingress-nginx, the product's named default)."""
+    """The edge: the ingress controller that serves the watch page and the relay's WebSocket fallback."""
 
+    controller: Controller = "ingress-nginx"
+    """`ingress-nginx` (retired upstream in March 2026: no more releases or security fixes) or `envoy-gateway`: Envoy
+    Gateway with the Gateway API, which also serves the watch page over HTTP/3 where the cluster's load balancer
+    takes TCP and UDP in one Service (docs/edge-gateway.md)."""
+    http3: Optional[bool] = None
+    """`envoy-gateway` only: HTTP/3 (UDP 443 next to TCP 443) at the edge. Unset means wherever the cluster supports
+    it: GKE with `gke.mixedProtocol`, EKS, `existing.mixedProtocol` without a shared address, k3s without the relay
+    (whose UDP 443 would collide on the node's address)."""
     class_name: K8sName = "nginx"
-    """IngressClass name that Ingresses and the HTTP-01 solver use (a Kubernetes object name)."""
+    """IngressClass name that Ingresses and the HTTP-01 solver use (a Kubernetes object name); with `envoy-gateway`
+    the GatewayClass name."""
     service_type: Literal["LoadBalancer", "NodePort"] = "LoadBalancer"
     """How the controller is exposed; `NodePort` for clusters without a load balancer (the relay and the Envoy demo
     still take their ports on a shared address)."""

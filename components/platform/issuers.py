@@ -72,6 +72,8 @@ class IssuersArgs:
     """The stack's domain: with the hosts outside it, the only names the local CA may sign for (selfsigned mode)."""
     cert_manager: Sequence[pulumi.Resource] = ()
     """The cert-manager release: its CRDs and webhook must be up before any issuer is created."""
+    http01_solver: Optional[Mapping[str, object]] = None
+    """The ``http01`` solver stanza; None: through the Ingress class (the Gateway edge gives ``gatewayHTTPRoute``)."""
 
 
 class Issuers(pulumi.ComponentResource):
@@ -100,7 +102,8 @@ class Issuers(pulumi.ComponentResource):
             solvers.append({"selector": {"dnsNames": sorted(args.dns01_hosts)}, "dns01": dict(args.dns01)})
         if args.http01_hosts:
             solvers.append({"selector": {"dnsNames": sorted(args.http01_hosts)},
-                            "http01": {"ingress": {"ingressClassName": args.ingress_class}}})
+                            "http01": dict(args.http01_solver) if args.http01_solver else
+                            {"ingress": {"ingressClassName": args.ingress_class}}})
         acme = {
             "server": ACME_SERVERS[env],
             "privateKeySecretRef": {"name": f"letsencrypt-{env}-account"},

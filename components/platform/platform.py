@@ -11,11 +11,15 @@ from typing import Literal, Mapping, Optional, Sequence
 import pulumi
 
 from components.cluster.contract import Cluster, ExposeRequest, Exposure
+from components.platform import gateway_objects
 from components.platform.cert_manager import CertManager, CertManagerArgs
 from components.platform.certificates import Issuer
 from components.platform.config import AcmeConfig, IngressConfig
+from components.platform.gateway import EnvoyGateway, EnvoyGatewayArgs, gateway_api_crds
+from components.platform.gateway_objects import EdgeHost
 from components.platform.ingress import IngressArgs, IngressController
 from components.platform.issuers import Issuers, IssuersArgs
+from components.restricted_workload import RestrictedWorkload
 from components.shared.resources import Resources
 
 
@@ -49,11 +53,20 @@ class PlatformArgs:
     """Annotations on cert-manager's ServiceAccount (GKE Workload Identity)."""
     depends_on: Sequence[pulumi.Resource] = ()
     """What both releases wait for (EKS: the load balancer controller)."""
+    gateway: Optional["GatewayEdge"] = None
+    """The Envoy Gateway edge (`ingress.controller: envoy-gateway`); None: ingress-nginx."""
 
     @classmethod
     def of(cls, ingress: IngressConfig, acme: AcmeConfig, cluster: Cluster, challenges: Mapping[str, str],
-           udp: Mapping[int, str], domain: str) -> "PlatformArgs":
+           udp: Mapping[int, str], domain: str, edge_hosts: Sequence[EdgeHost] = (),
+           http3: bool = False) -> "PlatformArgs":
         """The platform's arguments from its config sections, the hosts' challenges and the cluster's capabilities."""
+        gateway = None
+        if ingress.controller == "envoy-gateway":
+            exposure = cluster.expose(ExposeRequest("gateway", tcp_udp=http3)) \
+                if ingress.service_type == "LoadBalancer" else None
+            gateway = GatewayEdge(hosts=tuple(edge_hosts), exposure=exposure, http3=http3,
+                                  load_balancer_dependencies=tuple(cluster.load_balancer_dependencies))
         return cls(
             ingress_class=ingress.class_name,
             ingress_service_type=ingress.service_type,
@@ -70,7 +83,18 @@ class PlatformArgs:
             udp=udp,
             cert_manager_annotations=cluster.cert_manager_annotations,
             depends_on=cluster.platform_dependencies,
+            gateway=gateway,
         )
+
+
+@dataclass(frozen=True)
+class GatewayEdge:
+    """What the Envoy Gateway edge needs beyond the ingress settings."""
+
+    hosts: Sequence[EdgeHost]
+    exposure: Optional[Exposure]
+    http3: bool
+    load_balancer_dependencies: Sequence[pulumi.Resource] = ()
 
 
 class Platform(pulumi.ComponentResource):
@@ -85,6 +109,10 @@ class Platform(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("quicstack:platform:Platform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        self.gateway: Optional[EnvoyGateway] = None
+        if args.gateway:
+            self._gateway_edge(name, args, args.gateway)
+            return
         ingress = IngressController(
             f"{name}-ingress",
             IngressArgs(class_name=args.ingress_class, service_type=args.ingress_service_type,
@@ -105,11 +133,55 @@ class Platform(pulumi.ComponentResource):
                         email=args.email, ca_domain=args.domain, cert_manager=[cert_manager.release]),
             opts=child,
         )
+        self._finish(args, issuers, ingress.address)
+
+    def _gateway_edge(self, name: str, args: PlatformArgs, edge: GatewayEdge) -> None:
+        """The Gateway API CRDs first: cert-manager watches Gateways only if they exist when it starts."""
+        child = pulumi.ResourceOptions(parent=self)
+        crds = gateway_api_crds(f"{name}-gateway-crds",
+                                pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
+        cert_manager = CertManager(
+            f"{name}-cert-manager",
+            CertManagerArgs(replicas=args.replicas, service_account_annotations=args.cert_manager_annotations,
+                            depends_on=[*args.depends_on, crds], gateway_api=True),
+            opts=child,
+        )
+        solver = {"gatewayHTTPRoute": {"parentRefs": [gateway_objects.parent(gateway_objects.HTTP_LISTENER)]}}
+        issuers = Issuers(
+            f"{name}-issuers",
+            IssuersArgs(environment=args.environment, ingress_class=args.ingress_class,
+                        http01_hosts=args.http01_hosts, dns01_hosts=args.dns01_hosts, dns01=args.dns01,
+                        email=args.email, ca_domain=args.domain, cert_manager=[cert_manager.release],
+                        http01_solver=solver),
+            opts=child,
+        )
+        self.gateway = EnvoyGateway(
+            f"{name}-gateway",
+            EnvoyGatewayArgs(hosts=edge.hosts, issuer=issuers.issuer.name, exposure=edge.exposure, http3=edge.http3,
+                             replicas=args.replicas, resources=args.ingress_resources,
+                             load_balancer_dependencies=edge.load_balancer_dependencies,
+                             crds=crds, depends_on=[*args.depends_on, *issuers.issuer.ready]),
+            opts=child,
+        )
+        self._finish(args, issuers, self.gateway.address)
+
+    def route(self, workload: RestrictedWorkload, host: str, secret_name: pulumi.Input[str],
+              service: pulumi.Input[str], annotations: Optional[Mapping[str, str]] = None) -> None:
+        """``https://<host>/`` to the ``http`` port of ``service``: an Ingress, or an HTTPRoute on the Gateway (whose
+        listener then holds the host's certificate, so ``secret_name`` is not read)."""
+        if self.gateway is None:
+            workload.route(host, secret_name, service, self.ingress_class, annotations)
+            return
+        edge = next(h for h in self.edge_hosts if h.host == host)
+        self.gateway.route(workload, edge, service)
+
+    def _finish(self, args: PlatformArgs, issuers: Issuers, address: pulumi.Output[str]) -> None:
+        self.edge_hosts = tuple(args.gateway.hosts) if args.gateway else ()
         self.issuer = issuers.issuer
         self.public_certificates = args.environment != "selfsigned"
         """Let's Encrypt signs the hosts' certificates: the stack is public."""
         self.ingress_class = args.ingress_class
-        self.ingress_address = ingress.address
+        self.ingress_address = address
         self.ca_certificate = issuers.ca_certificate
         self.udp = dict(args.udp)
         self.outputs = {"ingress_address": self.ingress_address, "ca_certificate": self.ca_certificate}

@@ -31,7 +31,8 @@ _INSTANCE = re.compile(r"([a-z]+)(\d+)([a-z-]*)\.([a-z0-9]+)", re.ASCII)
 
 # NLB names are at most 32 characters; each load balancer is named `<eks.name>-<suffix>`.
 LB_NAME_MAX = 32
-LB_SUFFIXES = ("ingress", "relay", "envoy")
+# `gateway`: the Envoy Gateway edge's own NLB, so a move from ingress-nginx creates it beside the old one.
+LB_SUFFIXES = ("ingress", "relay", "envoy", "gateway")
 NAME_MAX = LB_NAME_MAX - 1 - max(map(len, LB_SUFFIXES))
 # Envoy pods when `envoyDemo.replicas` is unset: the seed's 10, which the NLB spreads QUIC over.
 EKS_REPLICAS = 10

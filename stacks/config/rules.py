@@ -127,6 +127,21 @@ def _ingress(s: Settings) -> None:
         raise ConfigError(
             "ingress.relayUdp", f"is not possible on {s.cloud}: it needs one LoadBalancer Service with TCP and UDP "
             "(mixed protocol), which this cluster does not support", True)
+    if s.ingress.controller == "envoy-gateway":
+        _gateway(s)
+    elif s.ingress.http3 is not None:
+        raise ConfigError("ingress.http3", "is an envoy-gateway setting: set ingress.controller envoy-gateway, or "
+                          "remove it (ingress-nginx serves no HTTP/3)", s.ingress.http3)
+
+
+def _gateway(s: Settings) -> None:
+    if s.ingress.relay_udp:
+        raise ConfigError("ingress.relayUdp", "is an ingress-nginx setting: with envoy-gateway the relay's QUIC keeps "
+                          "its own load balancer (a UDPRoute would hide client addresses and end idle sessions after "
+                          "60 s); remove it", True)
+    problem = s.edge_http3_problem
+    if s.ingress.http3 and problem:
+        raise ConfigError("ingress.http3", f"is not possible here: {problem}; remove it or set it false", True)
 
 
 def _host_ports(s: Settings) -> None:

@@ -129,6 +129,8 @@ class Settings(Model):
         if self.relay.enabled:
             owner = "the ingress controller (relay UDP)" if self.ingress.relay_udp else "the relay"
             ports.append(PublicPort(443, "UDP", owner, "relay"))
+        if self.edge_http3:
+            ports.append(PublicPort(443, "UDP", "the Envoy Gateway (HTTP/3)", "ingress.http3"))
         if self.envoy_demo.enabled:
             ports += [
                 PublicPort(self.envoy_public_port, proto, "the Envoy demo", "envoyDemo.publicPort")
@@ -139,6 +141,37 @@ class Settings(Model):
     @property
     def envoy_public_port(self) -> int:
         return self.envoy_demo.public_port_on(self.profile)
+
+    @property
+    def edge_hosts(self) -> dict[str, str]:
+        """HTTPS listener name -> host, for each host the edge serves on TCP 443 (the watch page, and the relay's
+        WebSocket fallback where the relay host resolves to the edge)."""
+        hosts: dict[str, str] = {}
+        if self.relay.enabled and self.web.enabled:
+            hosts["web"] = self.hosts.web
+        if self.relay.enabled and self.relay.websocket_route(self.profile, self.relay_udp_via_ingress) == "ingress":
+            hosts["relay"] = self.hosts.relay
+        return hosts
+
+    @property
+    def edge_http3_problem(self) -> Optional[str]:
+        """Why the Envoy Gateway edge cannot serve HTTP/3 on this stack (None: it can)."""
+        if self.ingress.service_type != "LoadBalancer":
+            return "a NodePort Service gives TCP and UDP 443 different node ports, so alt-svc would name the wrong one"
+        if not self.profile.tcp_udp_service:
+            return (f"the {self.cloud} load balancer takes no TCP and UDP ports in one Service (GKE: set "
+                    "gke.mixedProtocol; existing: existing.mixedProtocol)")
+        if self.relay.enabled and self.profile.shares_ingress_address:
+            return ("the relay's QUIC takes UDP 443 on the edge's address here; HTTP/3 at the edge needs the relay "
+                    "on an address of its own (EKS, or an existing cluster without existing.sharedAddress)")
+        return None
+
+    @property
+    def edge_http3(self) -> bool:
+        """The Envoy Gateway edge serves HTTP/3 (`ingress.http3`, unset: wherever it can)."""
+        if self.ingress.controller != "envoy-gateway" or self.ingress.http3 is False:
+            return False
+        return self.edge_http3_problem is None
 
     @property
     def relay_udp_via_ingress(self) -> bool:

@@ -108,7 +108,8 @@ class _TcpHandler:
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            if writer.get_extra_info("ssl_object").selected_alpn_protocol() == "h2":
+            tls = writer.get_extra_info("ssl_object")
+            if tls and tls.selected_alpn_protocol() == "h2":
                 await self._h2(reader, writer)
             else:
                 await self._http1(reader, writer)
@@ -196,6 +197,11 @@ class Servers:
         ctx.load_cert_chain(pki.cert, pki.key)
         ctx.set_alpn_protocols(["h2", "http/1.1"])
         server = self._run(asyncio.start_server(_TcpHandler(site), "127.0.0.1", port, ssl=ctx))
+        self._closers.append(server.close)
+
+    def http(self, port: int, site: Site) -> None:
+        """Plain HTTP/1.1 on 127.0.0.1:port (an edge's port 80)."""
+        server = self._run(asyncio.start_server(_TcpHandler(site), "127.0.0.1", port))
         self._closers.append(server.close)
 
     def quic(self, port: int, pki: Pki, site: Site) -> None:

@@ -20,6 +20,7 @@ CLUSTER_SCOPED = {
     "ClusterRoleBinding",
     "CustomResourceDefinition",
     "IngressClass",
+    "GatewayClass",
     "PriorityClass",
     "StorageClass",
     "PersistentVolume",

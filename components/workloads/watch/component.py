@@ -101,6 +101,8 @@ class WatchPageArgs:
     ingress_class: str
     ingress_address: pulumi.Input[str] = ""
     """The ingress's public address, where the page's host resolves."""
+    platform: Optional[Platform] = None
+    """Routes ``https://<host>/`` (an Ingress, or an HTTPRoute on the Gateway edge)."""
 
     @classmethod
     def of(cls, config: WebConfig, host: str, namespace: pulumi.Input[str], relay_url: str,
@@ -109,7 +111,7 @@ class WatchPageArgs:
         return cls(namespace=namespace, host=host, relay_url=relay_url, broadcast=config.broadcast,
                    image=config.image, resources=config.resources.as_k8s(),
                    issuer=platform.issuer, ingress_class=platform.ingress_class,
-                   ingress_address=platform.ingress_address)
+                   ingress_address=platform.ingress_address, platform=platform)
 
 
 class WatchPage(pulumi.ComponentResource):
@@ -135,7 +137,9 @@ class WatchPage(pulumi.ComponentResource):
             binary_data={BUNDLE_FILE: base64.b64encode(served[BUNDLE_FILE]).decode()},
             opts=child,
         )
-        certificate = args.issuer.certificate(f"{name}-certificate", args.host, ns, child)
+        # On the Gateway edge the listener holds the host's certificate (cert-manager's gateway-shim issues it).
+        gateway = bool(args.platform and args.platform.gateway)
+        certificate = None if gateway else args.issuer.certificate(f"{name}-certificate", args.host, ns, child)
         workload.deployment(
             [_container(args)],
             [
@@ -159,7 +163,10 @@ class WatchPage(pulumi.ComponentResource):
             hashlib.sha256("".join(files[k] for k in sorted(files)).encode() + player.content).hexdigest(),
         )
         (service,) = workload.expose([{"name": "http", "protocol": "TCP", "port": 80, "targetPort": "http"}])
-        workload.route(args.host, certificate.secret_name, service.metadata.name, args.ingress_class)
+        if certificate:
+            workload.route(args.host, certificate.secret_name, service.metadata.name, args.ingress_class)
+        else:
+            args.platform.route(workload, args.host, "", service.metadata.name)
         # nginx serves files from its volumes: the pod opens no connection at all.
         workload.isolate([{"protocol": "TCP", "port": HTTP_PORT}], egress=[])
 

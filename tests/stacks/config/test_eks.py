@@ -37,7 +37,8 @@ def test_default_nodes_hold_the_default_stack_with_room():
 
 def test_load_balancer_names_fit_the_nlb_limit():
     names = load_balancer_names(default_name("eks"))
-    assert names == {"ingress": "quicstack-eks-ingress", "relay": "quicstack-eks-relay", "envoy": "quicstack-eks-envoy"}
+    assert names == {"ingress": "quicstack-eks-ingress", "relay": "quicstack-eks-relay", "envoy": "quicstack-eks-envoy",
+                     "gateway": "quicstack-eks-gateway"}
     check_name("a" * 24, derived=False)  # 24 + len("-ingress") == 32
     assert max(len(n) for n in load_balancer_names("a" * 24).values()) == LB_NAME_MAX
 
