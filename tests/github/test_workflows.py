@@ -106,6 +106,32 @@ def test_test_job_runs_the_readme_test_command():
     assert "make test" in (ROOT / "README.md").read_text()
 
 
+def go_directive(path) -> tuple[int, ...]:
+    return tuple(map(int, re.search(r"^go ([0-9.]+)$", path.read_text(), re.M)[1].split(".")))
+
+
+def test_the_test_job_sets_up_go_from_the_wrapper_module_with_the_newest_go_directive():
+    steps = load("test.yml")["jobs"]["test"]["steps"]
+    go = next(s for s in steps if str(s.get("uses", "")).startswith("actions/setup-go@"))
+    assert re.fullmatch(r"actions/setup-go@[0-9a-f]{40}", go["uses"])
+    wanted = go["with"]["go-version-file"]
+    directives = {str(p.relative_to(ROOT)): go_directive(p) for p in (ROOT / "tools" / "engine").glob("*/go.mod")}
+    assert directives[wanted] == max(directives.values()), directives
+
+
+def test_every_pulumi_action_runs_the_cli_version_the_tests_drive():
+    pinned = re.search(r"^require github.com/pulumi/pulumi/pkg/v3 v([0-9.]+)$",
+                       (ROOT / "tools" / "engine" / "pulumi-cli" / "go.mod").read_text(), re.M)[1]
+    seen = []
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for job in load(path.name)["jobs"].values():
+            for step in job.get("steps", []):
+                if str(step.get("uses", "")).startswith("pulumi/actions@"):
+                    seen.append((path.name, str(step["with"]["pulumi-version"])))
+    assert {name for name, _ in seen} >= {"deploy.yml", "destroy.yml", "preview.yml"}
+    assert all(version == pinned for _, version in seen), (pinned, seen)
+
+
 E2E = "e2e-kind.yml"
 
 
