@@ -60,6 +60,11 @@ def test_two_plans_of_one_stack_are_identical(tmp_path):
     for run in ("a", "b"):
         assert run_plan("k3s", tmp_path / run).returncode == 0
     assert plan_diff.diff(tmp_path / "a" / "k3s", tmp_path / "b" / "k3s") == []
+    # and byte for byte (sorted keys, resources by URN), so `diff -r` of two plans or a committed plan is stable
+    files = {run: {p.relative_to(tmp_path / run): p.read_bytes() for p in (tmp_path / run).rglob("*") if p.is_file()}
+             for run in ("a", "b")}
+    assert files["a"].keys() == files["b"].keys()
+    assert [name for name, data in files["a"].items() if files["b"][name] != data] == []
 
 
 def test_changed_values_are_shown(tmp_path):

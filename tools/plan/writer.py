@@ -124,17 +124,18 @@ def _write(out_dir: Path, registrations: list[Registration], outputs: dict[str, 
             namespace = meta.get("namespace", "-")
             raise ValueError(f"two {obj['kind']} objects named {meta['name']!r} in namespace {namespace!r}")
         written[filename] = obj
-        (manifest_dir / filename).write_text(yaml.safe_dump(obj, sort_keys=False))
+        (manifest_dir / filename).write_text(yaml.safe_dump(obj, sort_keys=True))
     shown = plain if show_secrets else redacted
     resources = [
         {
             "type": r.type, "name": r.name, "urn": r.urn, "parent": r.parent or None, "provider": r.provider or None,
             "dependencies": r.dependencies, "custom": r.custom, "options": r.options, "inputs": shown(r.inputs),
         }
-        for r in registrations
+        # by URN: resources register concurrently, so their registration order changes from run to run
+        for r in sorted(registrations, key=lambda r: r.urn)
     ]
-    (out_dir / "resources.json").write_text(json.dumps(resources, indent=1, sort_keys=False))
-    (out_dir / "outputs.json").write_text(json.dumps(shown(outputs), indent=1))
+    (out_dir / "resources.json").write_text(json.dumps(resources, indent=1, sort_keys=True))
+    (out_dir / "outputs.json").write_text(json.dumps(shown(outputs), indent=1, sort_keys=True))
     return {
         "manifests": len(objs),
         "counts": Counter(r.type for r in registrations),
