@@ -64,8 +64,8 @@ ifeq ($(CLOUD),)
 $(error make init needs CLOUD=existing|k3s|gke|eks (and STACK=name): e.g. make init STACK=prod CLOUD=eks)
 endif
 endif
-init: $(VENV)/.runtime ## start stacks/Pulumi.STACK.yaml from an example: make init STACK=prod CLOUD=eks
-	$(PY) -m tools.init $(STACK) --cloud $(CLOUD)
+init: $(VENV)/.runtime ## a new stack file from an example: make init STACK=prod CLOUD=eks [EDGE=ingress-nginx]
+	$(PY) -m tools.init $(STACK) --cloud $(CLOUD)$(if $(EDGE), --edge $(EDGE))
 
 # Runs first (and under `make -n`, hence the +), before any state or stack is created. A stack file
 # with a `secretsprovider:` other than passphrase was created with KMS and needs no passphrase.

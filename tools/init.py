@@ -24,6 +24,28 @@ from tools.plan.stackfile import StackFileError, settings_of
 
 EXAMPLE_OF = {"existing": "local", "k3s": "k3s", "gke": "gke", "eks": "eks"}
 MARK = "# <- set yours"
+# New stacks get the Gateway API edge; the shipped examples (and stacks started before) keep ingress-nginx, the
+# config default, so their plans do not change. ingress-nginx is retired upstream (docs/edge-gateway.md).
+EDGES = ("envoy-gateway", "ingress-nginx")
+EDGE_NOTE = "# the edge (docs/edge-gateway.md): envoy-gateway, or ingress-nginx (retired upstream in March 2026)"
+
+
+def with_edge(text: str, edge: str) -> str:
+    """``text`` with ``quicstack:ingress.controller`` set to ``edge`` (into its ``quicstack:ingress`` section when
+    the example has one, else as a new section at the top of ``config:``)."""
+    if edge == "ingress-nginx" and "quicstack:ingress:" not in text:
+        return text  # the config default: the file stays the example
+    if re.search(r"^\s+controller:", text, re.M):
+        raise ConfigError("the example already sets ingress.controller; edit it there")
+    section = re.search(r"^(\s*)quicstack:ingress:[ \t]*\n", text, re.M)
+    if section:
+        indent = section[1] + "  "
+        return f"{text[:section.end()]}{indent}controller: {edge}  {EDGE_NOTE}\n{text[section.end():]}"
+    config = re.search(r"^config:[ \t]*\n", text, re.M)
+    if not config:
+        raise ConfigError("the example has no `config:` section")
+    added = f"  {EDGE_NOTE}\n  quicstack:ingress:\n    controller: {edge}\n"
+    return text[:config.end()] + added + text[config.end():]
 
 
 def marked(text: str, values: list[str]) -> str:
@@ -38,20 +60,23 @@ def marked(text: str, values: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(stack: str, cloud: str, root: Path) -> tuple[str, list[str]]:
+def render(stack: str, cloud: str, root: Path, edge: str = EDGES[0]) -> tuple[str, list[str]]:
     """The new stack file's text and the keys the user must set."""
     example = stacknames.path_of(EXAMPLE_OF[cloud], root)
     found = examples.found(settings_of(example))
     todo = f"Set every value marked `{MARK}`,\n# then run" if found else "Check it with"
     header = (f"# Stack {stack}: cloud {cloud}, started from {example.name} by `quicstack init`. {todo} "
               f"`quicstack config check {stack}` (docs/cli.md).\n")
-    return header + marked(example.read_text(), [value for _, value, _ in found]), [k for k, _, _ in found]
+    text = with_edge(example.read_text(), edge)
+    return header + marked(text, [value for _, value, _ in found]), [k for k, _, _ in found]
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="quicstack init", description=__doc__.split("\n\n")[0])
     p.add_argument("stack", help="the new stack's name (letters, digits, '-', '_', '.')")
     p.add_argument("--cloud", required=True, choices=list(EXAMPLE_OF), help="where the cluster comes from")
+    p.add_argument("--edge", choices=EDGES, default=EDGES[0],
+                   help="the edge controller (default: envoy-gateway, the Gateway API edge with HTTP/3)")
     p.add_argument("--stacks-dir", type=Path, default=stacknames.STACKS_DIR, metavar="DIR",
                    help="where stack files live (default: stacks/, Pulumi.yaml's stackConfigDir)")
     return p
@@ -65,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
-        text, keys = render(args.stack, args.cloud, args.stacks_dir)
+        text, keys = render(args.stack, args.cloud, args.stacks_dir, args.edge)
         with path.open("x") as out:  # exclusive: never overwrites, even a file made a moment ago
             out.write(text)
     except FileExistsError:

@@ -67,6 +67,27 @@ def test_the_existing_cloud_starts_from_the_local_stack_with_nothing_to_set(stac
     assert run_plan(path, tmp_path / "plan").returncode == 0
 
 
+@pytest.mark.parametrize("cloud", ["existing", "k3s", "gke", "eks"])
+def test_new_stacks_get_the_gateway_edge_and_ingress_nginx_on_request(stacks_dir, cloud):
+    assert quicstack("init", "new", "--cloud", cloud, "--stacks-dir", str(stacks_dir)).returncode == 0
+    assert settings_of(stacks_dir / "Pulumi.new.yaml").ingress.controller == "envoy-gateway"
+    run = quicstack("init", "old", "--cloud", cloud, "--edge", "ingress-nginx", "--stacks-dir", str(stacks_dir))
+    assert run.returncode == 0, run.stderr
+    example = (stacks_dir / f"Pulumi.{init.EXAMPLE_OF[cloud]}.yaml").read_text()
+    # the example as it is (only the header and the marks added): its plan does not change
+    written = (stacks_dir / "Pulumi.old.yaml").read_text().split(" (docs/cli.md).\n", 1)[1]
+    assert written.replace(f"  {MARK}", "") == example
+    assert settings_of(stacks_dir / "Pulumi.old.yaml").ingress.controller == "ingress-nginx"
+
+
+def test_the_edge_goes_into_an_ingress_section_the_example_has():
+    text = "config:\n  quicstack:cloud: existing\n  quicstack:ingress:\n    replicas: 2\n"
+    out = init.with_edge(text, "envoy-gateway")
+    assert out.splitlines()[:4] == ["config:", "  quicstack:cloud: existing", "  quicstack:ingress:",
+                                    f"    controller: envoy-gateway  {init.EDGE_NOTE}"]
+    assert init.with_edge(text, "ingress-nginx").splitlines()[3].startswith("    controller: ingress-nginx")
+
+
 def test_init_never_overwrites(stacks_dir):
     before = (stacks_dir / "Pulumi.eks.yaml").read_text()
     run = quicstack("init", "eks", "--cloud", "gke", "--stacks-dir", str(stacks_dir))
