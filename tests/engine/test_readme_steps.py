@@ -11,6 +11,7 @@ own one-line config error rather than at the missing provider plugin.
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 
@@ -35,7 +36,9 @@ def make_up_creates(sandbox, stack: str) -> list[str]:
     out = subprocess.run(["make", "-n", "--no-print-directory", "up", f"STACK={stack}"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    created = [shlex.split(line)[1:] for line in out.stdout.splitlines() if line.startswith("pulumi stack select")]
+    # `make` runs pulumi as `PATH="<the pinned CLI's folder>:$PATH" pulumi ...`: the words after that `pulumi`
+    created = [shlex.split(match[1]) for line in out.stdout.splitlines()
+               if (match := re.search(r"(?:^|\s)pulumi (stack select .*)$", line))]
     assert len(created) == 1, out.stdout
     return created[0]
 
