@@ -141,7 +141,7 @@ def diff(old: Path, new: Path) -> list[str]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tools.plan_diff", description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog="quicstack diff", description=__doc__.split("\n\n")[0],
                                 epilog="example: python -m tools.plan local --out build/a; (change something); "
                                 "python -m tools.plan local --out build/b; python -m tools.plan_diff build/a/local "
                                 "build/b/local")
