@@ -63,12 +63,13 @@ class RestrictedWorkload:
 
     def statefulset(self, service_name: pulumi.Input[str], containers: Sequence[Mapping], volumes: Sequence[Mapping],
                     config_sha256: str, *, replicas: int, annotations: Optional[Mapping[str, str]] = None,
-                    grace_seconds: Optional[int] = None, min_ready_seconds: int = 0,
+                    init_containers: Sequence[Mapping] = (), grace_seconds: Optional[int] = None,
+                    min_ready_seconds: int = 0,
                     depends_on: Sequence[pulumi.Resource] = ()) -> k8s.apps.v1.StatefulSet:
         """The same pods with stable names (``<name>-<i>.<service_name>``). They start in parallel; updates roll
         one pod at a time, highest ordinal first, each Ready before the next (``partition: 0``)."""
-        template = self._template(containers, volumes, config_sha256, (), "controller-revision-hash", annotations,
-                                  grace_seconds)
+        template = self._template(containers, volumes, config_sha256, init_containers, "controller-revision-hash",
+                                  annotations, grace_seconds)
         return k8s.apps.v1.StatefulSet(
             f"{self.resource}-statefulset", metadata=self._metadata(self.name),
             spec={"serviceName": service_name, "replicas": replicas, "selector": {"matchLabels": dict(self.selector)},

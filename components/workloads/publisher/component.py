@@ -1,11 +1,13 @@
 """The opt-in demo publisher (``quicstack:publisher.enabled``): a test pattern on the relay, from the cluster.
 
 One pod of two pinned upstream images, restricted pod security, no shell anywhere:
-- ``moq`` (``moqdev/moq-cli``, the release of the relay's tag) runs as a native sidecar (an init
-  container with ``restartPolicy: Always``): ``moq --broadcast <b> import rtmp --listen 0.0.0.0:1935``
+- ``moq`` (``moqdev/moq-cli``, the release of the relay's line) runs as a native sidecar (an init
+  container with ``restartPolicy: Always``): ``moq import --broadcast <b> rtmp --listen 0.0.0.0:1935``
   accepts the RTMP push of the pod's other container (over loopback) and publishes it to
-  ``MOQ_CLIENT_CONNECT`` (the relay's public URL plus prefix, ``?jwt=`` from the token Secret). Its
-  startup probe holds the main container back until the listener is up.
+  ``MOQ_CONNECT`` (the relay's public URL plus prefix, ``?jwt=`` from the token Secret). moq-cli 0.14 logs
+  every dial URL through moq-tokio's ``RedactedUrl`` (scheme, host, port and path only: ``log.rs`` at
+  moq-tokio 0.19.31), so the token reaches no log at any level; a test runs the real CLI at ``trace`` and looks.
+  Its startup probe holds the main container back until the listener is up.
 - ``ffmpeg`` (``mwader/static-ffmpeg``): ``testsrc2`` with the time drawn on it and a 1 kHz tone,
   H.264 + AAC in FLV, pushed to that listener (FLV is moq-cli's RTMP input: H.264 and AAC).
 
@@ -84,14 +86,14 @@ def moq_container(args: PublisherArgs) -> dict:
     if args.token_secret:
         env.append({"name": "MOQ_TOKEN", "valueFrom": {"secretKeyRef": {"name": args.token_secret, "key": "token"}}})
         connect += "?jwt=$(MOQ_TOKEN)"  # expanded by the kubelet; the token never appears in the pod spec
-    env.append({"name": "MOQ_CLIENT_CONNECT", "value": connect})
-    tls = ["--client-tls-root", f"{CA_DIR}/ca.crt"] if args.ca_secret else []
+    env.append({"name": "MOQ_CONNECT", "value": connect})
+    tls = ["--connect-tls-root", f"{CA_DIR}/ca.crt"] if args.ca_secret else []
     probe = {"tcpSocket": {"port": RTMP_PORT}}
     return {
         "name": "moq",
         "image": args.cli_image,
         "restartPolicy": "Always",  # a native sidecar: up before ffmpeg starts, restarted on its own
-        "args": [*tls, "--broadcast", args.broadcast, "import", "rtmp", "--listen", LISTEN],
+        "args": [*tls, "import", "--broadcast", args.broadcast, "rtmp", "--listen", LISTEN],
         "env": env,
         "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 60},
         "livenessProbe": {**probe, "periodSeconds": 10},

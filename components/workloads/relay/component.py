@@ -6,7 +6,8 @@ Deploys, into its own namespace ``moq`` (restricted pod security; the watch page
   directory, so renewals reach the running relay, which reloads the files;
 - Secret ``relay-auth`` with the public JWK (``<kid>.jwk``) of each ES256 token key the stack
   generates, when publishing needs a token and no existing key Secret is named; the private keys
-  stay in the stack (the newest is ``token_key``, a Pulumi secret);
+  stay in the stack (the newest is ``token_key``, a Pulumi secret); the auth server beside each relay
+  (``auth.py``, ``moq auth serve`` on a unix socket) reads them and decides every session;
 - Deployment ``relay`` (one relay) or, for a tier (``relay.replicas`` > 1), StatefulSet ``relay`` with a headless
   Service, the peer CA and the peer list (``tier.py``, ``cluster.py``); restricted pod security, probes on the
   internal listener, a ``preStop`` drain, a PodDisruptionBudget, an optional PodMonitor;
@@ -38,6 +39,8 @@ from components.platform.certificates import Issuer
 from components.platform.platform import Platform
 from components.restricted_workload import DNS_EGRESS, RestrictedWorkload
 from components.workloads.relay import tier
+from components.workloads.relay.auth import CONTAINER as AUTH_CONTAINER
+from components.workloads.relay.auth import AuthServer
 from components.workloads.relay.cluster import (
     PEER_TLS_DIR,
     PEERS_DIR,
@@ -48,15 +51,7 @@ from components.workloads.relay.cluster import (
 )
 from components.workloads.relay.config import RelayConfig, WebSocketRoute
 from components.workloads.relay.keys import key_dir_file
-from components.workloads.relay.toml import (
-    AUTH_DIR,
-    CONFIG_DIR,
-    CONFIG_FILE,
-    TLS_DIR,
-    RelayToml,
-    document,
-    environment,
-)
+from components.workloads.relay.toml import AUTH_DIR, AUTH_SOCKET_DIR, CONFIG_DIR, CONFIG_FILE, TLS_DIR, RelayToml, document
 
 NAMESPACE = "moq"
 SERVICE = "relay"
@@ -87,6 +82,9 @@ class RelayArgs:
     """Public host name; the certificate, the URL and the WebSocket route use it."""
     image: str
     """Pinned moq-relay image."""
+    auth_image: str
+    """Pinned moq-cli image (the auth server)."""
+    auth_resources: Mapping[str, Mapping[str, str]]
     resources: Mapping[str, Mapping[str, str]]
     """Container requests and limits, in Kubernetes form."""
     quic_port: int
@@ -125,8 +123,6 @@ class RelayArgs:
     """``sessionAffinity: ClientIP`` on the relay Service (several relays without QUIC-LB)."""
     quic_lb: bool = False
     """The load balancer's controller injects a QUIC-LB server ID into each pod and routes by it (EKS)."""
-    linger: str = "5s"
-    """``[cluster] linger``."""
     drain_seconds: int = 30
     """``preStop`` sleep before the relay is stopped."""
     metrics_namespace: Optional[str] = None
@@ -140,7 +136,8 @@ class RelayArgs:
         via_ingress = bool(platform.udp)
         quic_lb = cluster.profile.quic_lb
         return cls(
-            host=host, image=config.image, resources=config.resources.as_k8s(), quic_port=config.quic_port,
+            host=host, image=config.image, resources=config.resources.as_k8s(), auth_image=config.auth_image,
+            auth_resources=config.auth_resources.as_k8s(), quic_port=config.quic_port,
             web_port=config.web_port, internal_port=config.internal_port, log_level=config.log_level,
             public_prefix=config.public_prefix, auth=config.auth_mode(platform.public_certificates),
             issuer=platform.issuer,
@@ -154,7 +151,7 @@ class RelayArgs:
             jwt_key_secret=config.jwt_key_secret if config.jwt_key == "existing" else None,
             jwt_keys=tuple(config.jwt_keys), listen=config.listen,
             replicas=config.replicas_on(cluster.profile), session_affinity=config.session_affinity == "ClientIP",
-            quic_lb=quic_lb, linger=config.linger, drain_seconds=config.drain_seconds,
+            quic_lb=quic_lb, drain_seconds=config.drain_seconds,
             metrics_namespace=config.metrics_namespace if config.metrics == "podmonitor" else None,
             platform=platform,
         )
@@ -182,7 +179,7 @@ class Relay(pulumi.ComponentResource):
         cluster = RelayCluster(args.replicas, args.namespace, args.quic_port) if args.replicas > 1 else None
         config = RelayToml(quic_port=args.quic_port, web_port=args.web_port, internal_port=args.internal_port,
                            log_level=args.log_level, public_prefix=args.public_prefix, auth=args.auth,
-                           web_tls=args.websocket == "load-balancer", listen=args.listen, linger=args.linger,
+                           web_tls=args.websocket == "load-balancer", listen=args.listen,
                            stats=args.metrics_namespace is not None)
         toml = tomli_w.dumps(with_cluster(document(config), cluster) if cluster else document(config))
         config_map = k8s.core.v1.ConfigMap(
@@ -261,15 +258,16 @@ class Relay(pulumi.ComponentResource):
               mounts: list, volumes: list, toml: str, after: list):
         lifecycle, grace = tier.drain(args.drain_seconds)
         container = _container(args, config, mounts, lifecycle, cluster)
+        sidecar = _auth_container(args, config, cluster is not None, mounts)
         # Only what the relay reads at start rolls the pods: the peer list is watched, so it is not in the digest.
         digest = hashlib.sha256(toml.encode()).hexdigest()
         annotations = {LBC_QUIC_CONTAINERS: CONTAINER} if args.quic_lb else None
         if cluster:
             return workload.statefulset(cluster.headless_service, [container], volumes, digest,
                                         replicas=cluster.replicas, annotations=annotations, grace_seconds=grace,
-                                        min_ready_seconds=10, depends_on=after)
+                                        init_containers=[sidecar], min_ready_seconds=10, depends_on=after)
         return workload.deployment([container], volumes, digest, annotations=annotations, strategy=tier.SURGE,
-                                   grace_seconds=grace, depends_on=after)
+                                   init_containers=[sidecar], grace_seconds=grace, depends_on=after)
 
     def _volumes(self, name: str, args: RelayArgs, config: RelayToml, config_map: pulumi.Input[str],
                  tls_secret: pulumi.Input[str], child: pulumi.ResourceOptions) -> tuple[list, list]:
@@ -279,16 +277,19 @@ class Relay(pulumi.ComponentResource):
             # A directory mount (never subPath): the kubelet swaps renewed files in, and the relay reloads them.
             # https://kubernetes.io/docs/concepts/configuration/secret/#using-secrets-as-files-from-a-pod
             {"name": "tls", "secret": {"secretName": tls_secret}},
+            # The auth server's socket: shared by the two containers only.
+            {"name": "auth-socket", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
         ]
         mounts = [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
-                  {"name": "tls", "mountPath": TLS_DIR, "readOnly": True}]
+                  {"name": "tls", "mountPath": TLS_DIR, "readOnly": True},
+                  {"name": "auth-socket", "mountPath": AUTH_SOCKET_DIR}]
         if config.key_dir:
             key_secret = args.jwt_key_secret
             if not key_secret:
                 key_secret, self.token_key = self._token_keys(name, ns, args.jwt_keys, child)
-            # A directory mount: keys added for a rotation reach the relay, which reads `<kid>.jwk` per connection.
+            # A directory mount: keys added for a rotation reach the auth server, which reads `<kid>.jwk` per token;
+            # only its container mounts it (``_auth_container``).
             volumes.append({"name": "auth", "secret": {"secretName": key_secret}})
-            mounts.append({"name": "auth", "mountPath": AUTH_DIR, "readOnly": True})
         return volumes, mounts
 
     @staticmethod
@@ -342,7 +343,7 @@ def _container(args: RelayArgs, config: RelayToml, mounts: list, lifecycle: dict
         # The image's entrypoint runs `moq-relay "$@"`: the config path is the only argument. Where the controller
         # injects a server ID, a shell line turns it into the relay's hex first.
         **({"command": quic_lb_launch(config.path)} if args.quic_lb else {"args": [config.path]}),
-        "env": [*environment(config), *env],
+        "env": env,
         "ports": [
             {"name": "quic", "containerPort": args.quic_port, "protocol": "UDP"},
             {"name": "web", "containerPort": args.web_port, "protocol": "TCP"},
@@ -353,4 +354,22 @@ def _container(args: RelayArgs, config: RelayToml, mounts: list, lifecycle: dict
         "lifecycle": lifecycle,
         "resources": {k: dict(v) for k, v in args.resources.items()},
         "volumeMounts": mounts,
+    }
+
+
+def _auth_container(args: RelayArgs, config: RelayToml, peers: bool, mounts: list) -> dict:
+    """``moq auth serve`` as a native sidecar: started (and its socket made) before the relay, restarted on its own."""
+    server = AuthServer(public_prefix=config.public_prefix, auth=config.auth, peers=peers)
+    socket = [m for m in mounts if m["name"] == "auth-socket"]
+    keys = [{"name": "auth", "mountPath": AUTH_DIR, "readOnly": True}] if config.key_dir else []
+    return {
+        "name": AUTH_CONTAINER,
+        "image": args.auth_image,
+        "args": server.args(),
+        "env": [{"name": "MOQ_LOG_LEVEL", "value": config.log_level}],
+        "restartPolicy": "Always",
+        # No startup probe: the image has no shell or client to ask the socket with. Until the server binds it (well
+        # under a second) the relay refuses sessions ("auth server unavailable"), and clients retry.
+        "resources": {k: dict(v) for k, v in args.auth_resources.items()},
+        "volumeMounts": [*socket, *keys],
     }

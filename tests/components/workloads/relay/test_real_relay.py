@@ -1,4 +1,4 @@
-"""The real moq-relay 0.14.12 on what each stack renders, with the real MoQ client (moq-rs) as its peers.
+"""The real moq-relay (versions.toml) and its auth server on what each stack renders, with the real MoQ client (moq-rs) as its peers.
 
 Every relay here runs the planned ConfigMap's TOML with only file paths and listen addresses
 rewritten (tests/support/relay.py), a certificate from a local CA where cert-manager's Secret is
@@ -151,14 +151,14 @@ def test_the_planned_wildcard_answers_ipv4_and_ipv6_clients(plan_config, tmp_pat
     run, p = plan_config({"quicstack:domain": "example.com", "quicstack:relay": {"listen": listen}})
     assert run.returncode == 0, run.stderr
     pod = relay.materialize(p, tmp_path / "pod", address=None)  # listen where the plan says, in a private namespace
-    assert pod.config["server"]["bind"].startswith("[::]:" if listen == "dual-stack" else "0.0.0.0:")
+    assert pod.config["listen"]["bind"].startswith("[::]:" if listen == "dual-stack" else "0.0.0.0:")
     result = netns.probe(pod)
     assert result == {"health": reachable, "quic": reachable, "localhost session": True}, result
 
 
 @pytest.mark.parametrize("level", ["debug", "info"])
 def test_the_configured_log_level_is_what_the_relay_prints(plan_config, tmp_path, level):
-    """relay.logLevel reaches the relay (as MOQ_LOG_LEVEL: the file's [log] level loses to the command line)."""
+    """relay.logLevel reaches the relay (its file's [log] level)."""
     run, p = plan_config({"quicstack:domain": "example.com", "quicstack:relay": {"logLevel": level}})
     assert run.returncode == 0, run.stderr
     pod = relay.materialize(p, tmp_path / "pod")

@@ -96,16 +96,18 @@ def test_a_peer_without_the_cluster_ca_is_refused(tier, tmp_path, planned, crede
     # The rogue serves a certificate of its own; what matters is the client credential it dials with.
     rogue = relay_cluster.lay_out(template(planned), 1, tmp_path / "rogue", LocalCA("rogue public"),
                                   LocalCA("rogue peers"))[0]
-    rogue.config["auth"] = {"public": ""}  # the attacker's relay takes anything
+    rogue.config["auth"] = {"public": ["**"]}  # the attacker's relay takes anything
+    rogue.config["listen"]["tls"].pop("root")  # (0.17 refuses a client CA under public rules)
+    rogue.auth = ([], None)
     if credential == "no certificate":
-        del rogue.config["client"]["tls"]["cert"], rogue.config["client"]["tls"]["key"]
-    rogue.config["client"]["tls"]["root"] = [running.relays[0].peer_ca]
+        del rogue.config["connect"]["tls"]["cert"], rogue.config["connect"]["tls"]["key"]
+    rogue.config["connect"]["tls"]["root"] = [running.relays[0].peer_ca]
     rogue.save()
     rogue.dial([f"{running.relays[0].url}/"])
     member = running.relays[1].peer_certificate
     with relay_cluster.running([rogue]) as outsider:
         async def publish_both() -> tuple[bool, bool]:
-            rogue_ca = Path(rogue.config["server"]["tls"]["cert"][0]).parent / "ca.crt"
+            rogue_ca = Path(rogue.config["listen"]["tls"]["cert"][0]).parent / "ca.crt"
             async with moq.Client(f"{rogue.url}/", tls_roots=[str(rogue_ca)]) as evil, \
                     moq.Client(f"{running.relays[1].url}/", tls_roots=[str(ca)], tls_cert=member[0],
                                tls_key=member[1]) as good:
