@@ -60,16 +60,21 @@ async def _unless_closed(client, awaitable, wait: float):
 def _client(args):
     import moq
 
-    # Trust exactly the given CA, like a browser that imported it, and not the system store.
-    return moq.Client(args.url, tls_roots=[args.ca], tls_system_roots=False)
+    # Trust exactly the given CA, like a browser that imported it, and not the system store. QUIC only (no
+    # WebSocket fallback racing it): these peers test the relay's QUIC port. One dial, no reconnect loop: a relay
+    # that ends the session ends this peer, which reports it.
+    return moq.Client(args.url, tls_roots=[args.ca], tls_system_roots=False, websocket_enabled=False,
+                      reconnect=False)
 
 
 async def publish(args) -> None:
     frames = read_frames(Path(args.frames))
     async with _client(args) as client:
         emit("connected")
+        # Created unannounced: the track goes in first, then the announcement carries a complete broadcast.
         broadcast = client.create_broadcast(args.broadcast)
         track = broadcast.publish_track(args.track)
+        broadcast.announce()
         emit("announced")
         # Live tracks start at the newest group: wait until the relay subscribes for someone.
         await _unless_closed(client, track.used(), args.wait)
@@ -92,11 +97,11 @@ async def subscribe(args) -> None:
     received: list[bytes] = []
     async with _client(args) as client:
         emit("connected")
-        broadcast = await _unless_closed(client, client.announced_broadcast(args.broadcast), args.wait)
+        broadcast = await _unless_closed(client, client.announced_broadcast(args.broadcast).available(), args.wait)
         emit("announced")
-        # From the track's first group, in order: a live subscription starts at the newest group, and
-        # the publisher may have written several by the time the relay forwards this subscription.
-        track = await broadcast.subscribe_track(args.track, moq.Subscription(group_start=0, ordered=True))
+        # From the track's first group: a live subscription starts at the newest group, and the publisher may
+        # have written several by the time the relay forwards this subscription. next_group() reads in order.
+        track = await broadcast.subscribe_track(args.track, moq.Subscription(group_start=0))
         emit("subscribed")
         async with track:
             while len(received) < args.count:
@@ -111,15 +116,20 @@ async def subscribe(args) -> None:
 
 
 async def announced(args) -> None:
-    """Every broadcast path announced under ``--prefix`` within ``--wait`` seconds."""
+    """Every broadcast path announced under ``--prefix`` within ``--wait`` seconds, once each (a retraction is
+    reported as ``unannounced`` and leaves the path in the list)."""
     paths: list[str] = []
     async with _client(args) as client:
         emit("connected")
 
         async def collect():
-            async for announcement in client.announced(args.prefix):
-                paths.append(announcement.path)
-                emit("announcement", path=announcement.path)
+            async for update in client.announced(args.prefix):
+                if update.active:
+                    if update.prefix not in paths:  # a repeated announcement is a route update, not a new path
+                        paths.append(update.prefix)
+                    emit("announcement", path=update.prefix)
+                else:
+                    emit("unannounced", path=update.prefix)
 
         try:
             await asyncio.wait_for(collect(), args.wait)
