@@ -52,7 +52,10 @@ async def _flow(publish_url: str, subscribe_url: str, ca: Path, broadcast: str, 
                 await asyncio.sleep(PERIOD)
 
         async def read(consumer) -> None:
-            async for group in await consumer.subscribe_track("frames"):
+            # Every group: by default the client skips a group as soon as a newer one arrives (max_age 0), which on a
+            # busy machine drops frames no relay lost. The publisher's track caps max_age (5 s of its timestamps,
+            # 1 ms a frame here).
+            async for group in await consumer.subscribe_track("frames", moq.Subscription(max_age_us=60_000_000)):
                 async for frame in group:
                     flow.received.append((time.monotonic(), int.from_bytes(frame.payload[:4], "big")))
 

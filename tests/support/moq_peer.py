@@ -53,8 +53,18 @@ async def _unless_closed(client, awaitable, wait: float):
     if work in done:
         return work.result()
     if closed in done:
-        raise SessionClosed("the relay closed the session")
+        raise SessionClosed(f"the relay closed the session{_why(closed.exception())}")
     raise asyncio.TimeoutError
+
+
+def _why(cause) -> str:
+    """The relay's reason for a close (moq-rs 0.5 ends ``Session.closed()`` with it), as ``": reason"``."""
+    if cause is None:
+        return ""
+    import moq
+
+    details = moq.protocol_error(cause)
+    return f": {details.message}" if details and details.message else f": {type(cause).__name__}"
 
 
 def _client(args):
@@ -99,9 +109,11 @@ async def subscribe(args) -> None:
         emit("connected")
         broadcast = await _unless_closed(client, client.announced_broadcast(args.broadcast).available(), args.wait)
         emit("announced")
-        # From the track's first group: a live subscription starts at the newest group, and the publisher may
-        # have written several by the time the relay forwards this subscription. next_group() reads in order.
-        track = await broadcast.subscribe_track(args.track, moq.Subscription(group_start=0))
+        # From the track's first group, every group: a live subscription starts at the newest group, and the
+        # publisher may have written several by the time the relay forwards this subscription. The client skips a
+        # group as soon as a newer one arrives unless max_age allows that much presentation time (the publisher's
+        # track caps it, 5 s by default; these frames are 1 ms apart). next_group() reads in sequence order.
+        track = await broadcast.subscribe_track(args.track, moq.Subscription(group_start=0, max_age_us=60_000_000))
         emit("subscribed")
         async with track:
             while len(received) < args.count:

@@ -119,9 +119,15 @@ async def publish(target: Target, pattern: Pattern, stop: asyncio.Event, *, with
         ended = asyncio.ensure_future(client.session.closed())
         try:
             done, _ = await asyncio.wait([*tasks, ended], return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                task.result()  # an encoder or session error surfaces here
-            stats.ended_by_relay = ended in done
+            for task in done - {ended}:
+                task.result()  # an encoder error surfaces here
+            if ended in done:
+                # The relay's reason ends closed(): a refusal (the auth server turned the token down after the
+                # handshake) is an error of its own; any other close ends the run as the relay's doing.
+                cause = ended.exception()
+                if cause is not None and moq.is_auth(cause):
+                    raise cause
+                stats.ended_by_relay = True
         finally:
             stop.set()
             ended.cancel()

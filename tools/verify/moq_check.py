@@ -78,6 +78,8 @@ class Clock:
 
     def stop(self) -> None:
         for closed in (*self.closed, *self.branches):
+            if closed.done() and not closed.cancelled():
+                closed.exception()  # retrieved: a session the relay closed ends closed() with its reason
             closed.cancel()
 
 
@@ -127,7 +129,9 @@ async def with_sessions(run, body) -> Verdict:
         reason = refused(moq, exc, run)
         if reason:
             raise Failed(reason) from None
-        raise Failed(f"the MoQ session failed: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+        details = moq.protocol_error(exc)  # a session the relay closed carries its reason here, not in str()
+        reason = f"{details.kind.name.lower()} ({details.message})" if details else str(exc)
+        raise Failed(f"the MoQ session failed: {type(exc).__name__}: {reason}".splitlines()[0]) from None
     finally:
         clock.stop()
 
@@ -223,12 +227,18 @@ async def probe_round_trip(moq, run, fingerprint: str, clock: Clock) -> Verdict:
             f"published {full}, but the relay did not announce it back: the token may not allow "
             f"publishing or subscribing there{tier}"), share=SHARE_TO_FIND)
         consumer = await broadcast.subscribe_track(PROBE_TRACK)
-        await clock.within(track.used(), f"subscribed to {full}, but the relay never asked the publisher for it")
-        sender = asyncio.ensure_future(_send_probe(track))
+        # The client subscribes once the consumer is read, so the reader runs before the publisher waits for it.
+        reader = asyncio.ensure_future(read(consumer, clock, PROBE_FRAMES,
+                                            f"published {full}, but no frame came back in time"))
+        sender = None
         try:
-            frames = await read(consumer, clock, PROBE_FRAMES, f"published {full}, but no frame came back in time")
+            await clock.within(track.used(), f"subscribed to {full}, but the relay never asked the publisher for it")
+            sender = asyncio.ensure_future(_send_probe(track))
+            frames = await reader
         finally:
-            sender.cancel()
+            for task in filter(None, (reader, sender)):
+                task.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
     rtts = round_trips_ms(frames)
     figures = {"broadcast": full, "frames": len(frames), "sent": PROBE_FRAMES,
                "roundTripMs": round(statistics.median(rtts), 1), "maxMs": round(max(rtts), 1)}
