@@ -104,7 +104,6 @@ async def publish(args) -> None:
 async def subscribe(args) -> None:
     import moq
 
-    received: list[bytes] = []
     async with _client(args) as client:
         emit("connected")
         broadcast = await _unless_closed(client, client.announced_broadcast(args.broadcast).available(), args.wait)
@@ -112,17 +111,22 @@ async def subscribe(args) -> None:
         # From the track's first group, every group: a live subscription starts at the newest group, and the
         # publisher may have written several by the time the relay forwards this subscription. The client skips a
         # group as soon as a newer one arrives unless max_age allows that much presentation time (the publisher's
-        # track caps it, 5 s by default; these frames are 1 ms apart). next_group() reads in sequence order.
+        # track caps it, 5 s by default; these frames are 1 ms apart). Groups are read as they arrive (a relay
+        # forwards them on parallel streams, and reading in sequence would wait on one that comes later or not at
+        # all) and put back in sequence order.
         track = await broadcast.subscribe_track(args.track, moq.Subscription(group_start=0, max_age_us=60_000_000))
         emit("subscribed")
+        groups: dict[int, list[bytes]] = {}
         async with track:
-            while len(received) < args.count:
-                group = await asyncio.wait_for(track.next_group(), args.wait)
+            while sum(map(len, groups.values())) < args.count:
+                group = await asyncio.wait_for(track.recv_group(), args.wait)
                 if group is None:
                     break
                 async with group:
+                    frames = groups.setdefault(group.sequence, [])
                     async for frame in group:
-                        received.append(bytes(frame.payload))
+                        frames.append(bytes(frame.payload))
+        received = [frame for sequence in sorted(groups) for frame in groups[sequence]]
         write_frames(Path(args.out), received)
         emit("received", frames=len(received))
 
