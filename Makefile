@@ -96,13 +96,13 @@ VERIFY_ARGS ?=
 verify: stack-secrets pulumi-cli $(VENV)/.tools ## check the deployed STACK end to end (HTTP/2, HTTP/3, WebTransport)
 	$(WITH_PULUMI) $(PY) -m tools.verify --stack $(STACK)$(if $(VERIFY_ARGS), $(VERIFY_ARGS))
 
-# PUBLISH/SUBSCRIBE: broadcast path prefixes the token grants; TTL: its lifetime.
+# PUBLISH/SUBSCRIBE: broadcast path prefixes the token grants; TTL: its lifetime (at most 7d unless LONG_LIVED=1).
 PUBLISH ?= anon
 SUBSCRIBE ?=
 TTL ?= 1h
 token: stack-secrets pulumi-cli $(VENV)/.tools ## a relay token for STACK (PUBLISH=prefix SUBSCRIBE=prefix TTL=1h)
 	@$(WITH_PULUMI) $(PY) -m tools.token --stack $(STACK) $(if $(PUBLISH),--publish $(PUBLISH)) \
-		$(if $(SUBSCRIBE),--subscribe $(SUBSCRIBE)) --ttl $(TTL)
+		$(if $(SUBSCRIBE),--subscribe $(SUBSCRIBE)) --ttl $(TTL)$(if $(LONG_LIVED), --long-lived)
 
 publish: stack-secrets pulumi-cli $(VENV)/.tools ## publish a live test pattern to STACK's relay (Ctrl-C ends it)
 	$(WITH_PULUMI) $(PY) -m tools.publish --stack $(STACK)

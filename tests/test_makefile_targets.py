@@ -109,3 +109,12 @@ def test_long_installs_are_not_silent():
             if not step.startswith("\t@echo") and re.search(r"pip install|npm ci|cargo install", step):
                 assert any(r.startswith('\t@echo "make: ') for r in recipe[:i]), step
         recipe = []
+
+
+@pytest.mark.parametrize("long_lived, flag", [("1", True), ("", False)])
+def test_make_token_passes_long_lived_only_when_asked(long_lived, flag):
+    """``tools.token`` refuses a lifetime over 7 days without ``--long-lived``; make must be able to pass it."""
+    run = subprocess.run([shutil.which("make"), "-n", "token", "STACK=local", "TTL=30d", f"LONG_LIVED={long_lived}"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60, env=outside_make())
+    (line,) = [x for x in run.stdout.replace("\\\n\t", " ").splitlines() if "-m tools.token" in x]
+    assert "--ttl 30d" in line and line.rstrip().endswith("--long-lived") == flag

@@ -9,6 +9,7 @@ import pytest
 from tools.publish import tone
 from tools.publish.__main__ import main
 from tools.publish.pattern import Pattern
+from tools.verify.inputs import UsageError
 
 
 def publish(capsys, *args: str) -> tuple[int, str, str]:
@@ -76,32 +77,6 @@ def test_invalid_stack_config_is_the_programs_one_line(capsys, tmp_path):
     assert publish(capsys, "--stack", str(stack)) == (2, "", "quicstack:web.broadcast: '' is empty: name the broadcast the page plays\n")
 
 
-def test_fast_bytes_writes_what_the_bindings_write():
-    """The memmove stand-in for the bindings' byte loop leaves the same bytes in Rust's buffer."""
-    import ctypes
-    import os
-
-    from moq_ffi._uniffi import moq as bindings
-
-    from tools.publish import fast_bytes
-
-    fast_bytes.install()
-    converter, builder = bindings._UniffiFfiConverterBytes, bindings._UniffiRustBufferBuilder
-    assert builder.write.fast
-    for data in (b"", b"\x00\xff", os.urandom(70_001)):
-        buffers = []
-        for write in (builder.write.original, builder.write):
-            b = builder()
-            b.write_i32(len(data))
-            write(b, data)
-            buffers.append(b.finalize())
-        assert [ctypes.string_at(r.data, r.len) for r in buffers] == [len(data).to_bytes(4, "big") + data] * 2
-        for r in buffers:
-            r.free()
-        # and the bindings' own reader gets the value back
-        assert converter.lift(converter.lower(data)) == data
-
-
 def test_with_a_stack_that_wants_tokens_it_mints_one_for_the_broadcast(monkeypatch, tmp_path):
     """Wiring to ``tools.token``: the stack's name, publish rights for exactly the page's broadcast, the TTL."""
     from tools.publish.__main__ import parse, target
@@ -114,8 +89,8 @@ def test_with_a_stack_that_wants_tokens_it_mints_one_for_the_broadcast(monkeypat
     stack.write_text("config:\n  quicstack:domain: example.com\n  quicstack:acme:\n    environment: staging\n"
                      "    email: ops@example.com\n")
     t = target(parse(["--stack", str(stack), "--token-ttl", "600"]))
-    assert asked == [({"stack": "public", "key": None, "publish": ["anon/bbb.hang"], "subscribe": None, "ttl": 600},
-                      None)]
+    assert asked == [({"stack": "public", "key": None, "publish": ["anon/bbb.hang"], "subscribe": None, "ttl": 600,
+                       "long_lived": False}, None)]
     assert (t.url, t.broadcast, t.token) == ("https://relay.example.com/anon", "bbb.hang", "minted.jwt.token")
     assert t.session_url == "https://relay.example.com/anon?jwt=minted.jwt.token"
 
@@ -126,3 +101,116 @@ def test_a_selfsigned_stack_publishes_without_a_token(monkeypatch):
     monkeypatch.delenv("QUICSTACK_TOKEN", raising=False)
     t = target(parse(["--stack", "local"]))
     assert (t.url, t.broadcast, t.token) == ("https://relay.quicstack.localhost/anon", "bbb.hang", None)
+
+
+SECRET = "SECRETpub.tok3n-SECRET.s1g_SECRET"
+"""A recognisable token that is not shaped like a JWT's header (``eyJ``): only its value can hide it."""
+ACME_STACK = "config:\n  quicstack:domain: example.com\n  quicstack:acme:\n    environment: staging\n" \
+             "    email: ops@example.com\n"
+
+
+@pytest.mark.parametrize("source", ["flag", "file", "env"])
+def test_the_token_comes_from_the_flag_the_file_or_the_variable(monkeypatch, tmp_path, source):
+    from tools.publish.__main__ import parse, target
+
+    monkeypatch.delenv("QUICSTACK_TOKEN", raising=False)
+    (tmp_path / "token").write_text(f"\n  {SECRET}\n\n")
+    args = {"flag": ["--token", SECRET], "file": ["--token-file", str(tmp_path / "token")], "env": []}[source]
+    if source == "env":
+        monkeypatch.setenv("QUICSTACK_TOKEN", f" {SECRET}\n")
+    t = target(parse(["--url", "https://relay.example.com/anon", "--broadcast", "b", *args]))
+    assert t.token == SECRET
+
+
+def test_the_flag_then_the_file_then_the_variable(monkeypatch, tmp_path):
+    from tools.publish.__main__ import parse, target
+
+    monkeypatch.setenv("QUICSTACK_TOKEN", "from.the.variable")
+    (tmp_path / "token").write_text("from.the.file")
+    base = ["--url", "https://relay.example.com/anon", "--broadcast", "b"]
+    assert target(parse([*base, "--token", "from.the.flag"])).token == "from.the.flag"
+    assert target(parse([*base, "--token-file", str(tmp_path / "token")])).token == "from.the.file"
+    assert target(parse(base)).token == "from.the.variable"
+
+
+def test_a_token_from_the_variable_is_not_replaced_by_a_minted_one(monkeypatch, tmp_path):
+    from tools.publish.__main__ import parse, target
+    from tools.token import __main__ as tool
+
+    monkeypatch.setattr(tool, "token", lambda args, stdin: pytest.fail("minted although a token was given"))
+    monkeypatch.setenv("QUICSTACK_TOKEN", SECRET)
+    (tmp_path / "Pulumi.public.yaml").write_text(ACME_STACK)
+    assert target(parse(["--stack", str(tmp_path / "Pulumi.public.yaml")])).token == SECRET
+
+
+def test_help_says_a_token_on_the_command_line_is_visible_to_other_users(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "visible to other local users in the process list" in text and "--token-file FILE" in text
+    assert "QUICSTACK_TOKEN" in text
+
+
+def token_errors(tmp_path) -> list:
+    """(arguments, the variable, exit code, what the one line says) for every way publish refuses with a token."""
+    (tmp_path / "token").write_text(SECRET)
+    (tmp_path / "empty").write_text(" \n")
+    (tmp_path / "two").write_text(f"{SECRET} {SECRET}\n")
+    (tmp_path / "Pulumi.bad.yaml").write_text("config:\n  quicstack:domain: example.com\n  quicstack:web:\n"
+                                               "    broadcast: ''\n")
+    url = ["--url", "https://relay.example.com/anon", "--broadcast", "b"]
+    file = ["--token-file", str(tmp_path / "token")]
+    return [
+        ([*url, "--token", SECRET, *file], None, 2, "error: give either --token or --token-file, not both"),
+        ([*url, "--token-file", str(tmp_path / "empty")], SECRET, 2, f"error: --token-file {tmp_path}/empty is empty"),
+        ([*url, "--token-file", str(tmp_path / "two")], None, 2,
+         f"error: --token-file {tmp_path}/two holds more than one word; a token is one (its contents are not shown)"),
+        ([*url, "--token-file", str(tmp_path / "nope")], SECRET, 2,
+         f"error: --token-file {tmp_path}/nope: cannot read it (No such file or directory)"),
+        ([*url, "--token-file", str(tmp_path)], SECRET, 2, f"error: --token-file {tmp_path}: cannot read it"),
+        ([*url, "--token", SECRET, "--insecure"], None, 2, "error: unrecognized arguments: --insecure"),
+        ([*url, *file, "--insecure"], None, 2, "error: unrecognized arguments: --insecure"),
+        ([*url, "--insecure"], SECRET, 2, "error: unrecognized arguments: --insecure"),
+        ([*url, "--token", SECRET, "--token-ttl", "604801"], None, 2, "error: --token-ttl 604801: 60 to 604800"),
+        (["--url", "https://relay.example.com/anon", "--broadcast", "/b", *file], None, 2, "error: --broadcast '/b'"),
+        (["--stack", str(tmp_path / "Pulumi.bad.yaml")], SECRET, 2, "quicstack:web.broadcast: '' is empty"),
+        (["--url", "https://relay.example.com/anon", "--broadcast", "b", "--token", "   "], None, 2,
+         "error: --token is empty"),
+        # a relay that does not answer: the session is never opened, and the line names only the address
+        (["--url", "https://127.0.0.1:9/anon", "--broadcast", "b", "--connect-timeout", "0.3", *file], None, 1,
+         "error: no QUIC answer from 127.0.0.1 port 9 in time"),
+    ]
+
+
+def test_no_token_in_any_error(capsys, monkeypatch, tmp_path):
+    """Through --token, --token-file and QUICSTACK_TOKEN, every refusal is one line that never holds the token."""
+    for args, variable, code, line in token_errors(tmp_path):
+        if variable:
+            monkeypatch.setenv("QUICSTACK_TOKEN", variable)
+        else:
+            monkeypatch.delenv("QUICSTACK_TOKEN", raising=False)
+        got, out, err = publish(capsys, *args)
+        assert got == code and err.startswith(line) and err.count("\n") == 1, (args, err)
+        assert "SECRET" not in out + err, (args, out, err)
+
+
+def test_publish_has_no_way_to_skip_the_certificate_check():
+    """A token goes only to a relay whose certificate was verified: nothing like --insecure exists to turn that off."""
+    from tools.publish.__main__ import parse
+
+    with pytest.raises(UsageError, match="unrecognized arguments: --insecure"):
+        parse(["--stack", "local", "--insecure"])
+    assert not any("insecure" in name or "verify" in name for name in vars(parse(["--stack", "local"])))
+
+
+def test_a_refusal_quoting_the_token_is_redacted(capsys, monkeypatch):
+    """Belt and braces: a message that would carry the token (a client library echoing its URL) has it hidden."""
+    import tools.publish.__main__ as tool
+
+    def refuse(args):
+        raise UsageError(f"the relay at {tool.target(args).session_url} refused")
+
+    monkeypatch.setenv("QUICSTACK_TOKEN", SECRET)
+    monkeypatch.setattr(tool, "pattern", refuse)
+    code, out, err = publish(capsys, "--url", "https://relay.example.com/anon", "--broadcast", "b")
+    assert (code, out, err) == (2, "", "error: the relay at https://relay.example.com/anon?jwt=*** refused\n")

@@ -115,6 +115,14 @@ BAD = [
     (["--subscribe", "anon x"], EC_OUTPUTS, "argument --subscribe: 'anon x' is not a broadcast path prefix"),
     (["--publish", "anon", "--ttl", "0s"], EC_OUTPUTS, "argument --ttl: '0s' is not a lifetime"),
     (["--publish", "anon", "--ttl", "400d"], EC_OUTPUTS, "argument --ttl: '400d' is not a lifetime"),
+    (["--publish", "anon", "--ttl", "400d", "--long-lived"], EC_OUTPUTS, "argument --ttl: '400d' is not a lifetime"),
+    (
+        ["--publish", "anon", "--ttl", "30d"],
+        EC_OUTPUTS,
+        "--ttl 30d is longer than 7d, the limit without --long-lived (which allows up to 366d): a leaked token works "
+        "until it expires, and rotating the signing key is the only revocation",
+    ),
+    (["--publish", "anon", "--ttl", "169h"], EC_OUTPUTS, "--ttl 169h is longer than 7d"),
     (["--publish", "anon", "--ttl", "1 hour"], EC_OUTPUTS, "argument --ttl: '1 hour' is not a lifetime"),
     (["--publish", "anon", "--stack", "k3s", "--key", "x.pem"], "", "give either --stack or --key, not both"),
     (
@@ -162,3 +170,21 @@ def test_stack_without_the_pulumi_cli_is_one_line(tmp_path):
     assert proc.returncode == 2
     (line,) = proc.stderr.splitlines()
     assert "--stack needs the Pulumi CLI" in line
+
+
+@pytest.mark.parametrize(
+    "args,lifetime",
+    [
+        (["--ttl", "7d"], 7 * 86400),
+        (["--ttl", "168h"], 7 * 86400),
+        (["--ttl", "30d", "--long-lived"], 30 * 86400),
+        (["--ttl", "366d", "--long-lived"], 366 * 86400),
+        (["--long-lived"], 3600),
+    ],
+)
+def test_a_week_at_most_unless_long_lived(args, lifetime):
+    """A leaked token works until it expires (key rotation is the only revocation): 7d unless asked for more."""
+    proc = run("--publish", "anon", *args, stdin=EC_OUTPUTS)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    _, payload, _, _ = parts(proc.stdout.strip())
+    assert payload["exp"] - payload["iat"] == lifetime

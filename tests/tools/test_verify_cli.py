@@ -354,3 +354,107 @@ def test_progress_only_on_a_terminal():
     assert "\rverifying: 1/2 checks done, " in tty.getvalue()
     assert "\rverifying: 2/2 checks done, 1 failed, " in tty.getvalue()
     assert tty.getvalue().endswith("\r\x1b[K")
+
+
+SECRET = "SECRETver.tok3n-SECRET.s1g_SECRET"
+"""A recognisable token, shaped like a JWT (three base64url parts) but not like a JWT's header (``eyJ``)."""
+RELAY = ["--relay", "https://relay.example.com"]
+
+
+@pytest.fixture
+def no_token_variable(monkeypatch):
+    monkeypatch.delenv("QUICSTACK_TOKEN", raising=False)
+
+
+@pytest.mark.parametrize("source", ["flag", "file", "env"])
+def test_the_token_comes_from_the_flag_the_file_or_the_variable(source, monkeypatch, tmp_path, no_token_variable):
+    (tmp_path / "token").write_text(f"\n  {SECRET}\n\n")
+    args = {"flag": ["--token", SECRET], "file": ["--token-file", str(tmp_path / "token")], "env": []}[source]
+    if source == "env":
+        monkeypatch.setenv("QUICSTACK_TOKEN", f" {SECRET}\n")
+    _, options = configure([*RELAY, *args])
+    assert options.token == SECRET
+
+
+def test_the_flag_then_the_file_then_the_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("QUICSTACK_TOKEN", "from.the.variable")
+    (tmp_path / "token").write_text("from.the.file")
+    assert configure([*RELAY, "--token", "from.the.flag"])[1].token == "from.the.flag"
+    assert configure([*RELAY, "--token-file", str(tmp_path / "token")])[1].token == "from.the.file"
+    assert configure(RELAY)[1].token == "from.the.variable"
+    monkeypatch.setenv("QUICSTACK_TOKEN", "")
+    assert configure(RELAY)[1].token is None
+
+
+def test_help_says_a_token_on_the_command_line_is_visible_to_other_users():
+    text = " ".join(cli.parser().format_help().split())
+    assert "visible to other local users in the process list" in text and "--token-file FILE" in text
+    assert "QUICSTACK_TOKEN" in text
+
+
+def verify_token_errors(tmp_path) -> list:
+    """(arguments, the variable, what the one line says) for every way verify refuses with a token."""
+    (tmp_path / "token").write_text(SECRET)
+    (tmp_path / "empty").write_text("\n")
+    (tmp_path / "two").write_text(f"{SECRET}\n{SECRET}\n")
+    (tmp_path / "notjwt").write_text("SECRET-not-a-jwt")
+    file = ["--token-file", str(tmp_path / "token")]
+    taken = "can be taken by whoever answers"
+    return [
+        ([*RELAY, "--insecure", "--token", SECRET], None, f"--insecure with a token (--token): a token sent without "
+         f"checking the server's certificate {taken}"),
+        ([*RELAY, "--insecure", *file], None, f"--insecure with a token (--token-file {tmp_path}/token)"),
+        ([*RELAY, "--insecure"], SECRET, f"--insecure with a token (QUICSTACK_TOKEN): a token sent without checking "
+         f"the server's certificate {taken}"),
+        ([*RELAY, "--token", SECRET, *file], None, "give either --token or --token-file, not both"),
+        ([*RELAY, "--token-file", str(tmp_path / "empty")], SECRET, f"--token-file {tmp_path}/empty is empty"),
+        ([*RELAY, "--token-file", str(tmp_path / "two")], None, f"--token-file {tmp_path}/two holds more than one"),
+        ([*RELAY, "--token-file", str(tmp_path / "nope")], SECRET, f"--token-file {tmp_path}/nope: cannot read it"),
+        ([*RELAY, "--token", "SECRET not a JWT"], None, "the token (--token) is not a JWT"),
+        ([*RELAY, "--token-file", str(tmp_path / "notjwt")], None, f"the token (--token-file {tmp_path}/notjwt) is "
+         "not a JWT"),
+        (["--url", "https://example.com", *file], None, f"the token (--token-file {tmp_path}/token) is for the "
+         "relay's moq check, but there is no relay to verify"),
+        (["--url", "https://example.com"], SECRET, "the token (QUICSTACK_TOKEN) is for the relay's moq check, but "
+         "there is no relay to verify: unset QUICSTACK_TOKEN"),
+        (["--url", "http://example.com", "--token", SECRET], None, "'http://example.com' is not an https:// URL"),
+        (["--token", SECRET, "--timeout", "0"], None, "argument --timeout: 0 is outside 0.1-300"),
+    ]
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_no_token_in_any_refusal(as_json, monkeypatch, tmp_path, capsys):
+    """Through --token, --token-file and QUICSTACK_TOKEN, every refusal is one line (exit 2) without the token."""
+    for argv, variable, message in verify_token_errors(tmp_path):
+        if variable:
+            monkeypatch.setenv("QUICSTACK_TOKEN", variable)
+        else:
+            monkeypatch.delenv("QUICSTACK_TOKEN", raising=False)
+        assert cli.main([*argv, *(["--json"] if as_json else [])]) == 2, argv
+        out, err = capsys.readouterr()
+        assert err.startswith(f"error: {message}") and err.count("\n") == 1, (argv, err)
+        assert "SECRET" not in out + err, (argv, out, err)
+        assert not as_json or json.loads(out)["exitCode"] == 2
+
+
+def test_an_unexpected_failure_quoting_the_token_is_redacted(monkeypatch, tmp_path, capsys):
+    """Belt and braces: an error that would carry the token (a library echoing its session URL) has it hidden."""
+    def boom(args):
+        cli.configure(args, None)
+        raise RuntimeError(f"session https://relay.example.com/anon?jwt={SECRET} failed")
+
+    monkeypatch.setenv("QUICSTACK_TOKEN", SECRET)
+    monkeypatch.setattr(cli, "run", boom)
+    assert cli.main(RELAY) == 1
+    assert capsys.readouterr().err == "error: RuntimeError: session https://relay.example.com/anon?jwt=*** failed\n"
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_no_token_in_the_results_of_a_relay_that_does_not_answer(as_json, tmp_path):
+    """The checks run with the token (from the variable) against a closed port: the output never holds it."""
+    port = free_port()
+    env = {**os.environ, "QUICSTACK_TOKEN": SECRET}
+    run = run_verify("--relay", f"https://127.0.0.1:{port}/anon", "--timeout", "0.5",
+                     *(["--json"] if as_json else []), env=env)
+    assert run.returncode == 1, run.stderr
+    assert "SECRET" not in run.stdout + run.stderr and "moq" in run.stdout

@@ -3,8 +3,10 @@
 The broadcast is the one the stack's watch page plays (``quicstack:web.broadcast`` under
 ``quicstack:relay.publicPrefix`` at ``https://<relay host>``), so opening the page shows it. Where the
 relay wants a token to publish, the tool mints one from the stack's signing key (``tools.token``,
-valid for ``--token-ttl``; the relay ends the session when it expires), or takes ``--token`` /
-``QUICSTACK_TOKEN``, or signs one with ``--key FILE``. The relay's host is resolved as ``tools.verify`` does it
+valid for ``--token-ttl``, at most 7 days; the relay ends the session when it expires), or takes one from ``--token``,
+``--token-file FILE`` or ``QUICSTACK_TOKEN`` (in that order; ``tools.verify.tokens``), or signs one with
+``--key FILE``. There is no ``--insecure``: a token is sent only to a relay whose certificate was checked. The
+relay's host is resolved as ``tools.verify`` does it
 (``*.localhost`` is loopback) and its certificate checked against ``--ca``, else a ``selfsigned`` stack's own CA
 (its ``caCertificate`` output, read with the Pulumi CLI), else the system's. Without ``--stack``, give ``--url``
 (the session root the player dials) and ``--broadcast``. Ctrl-C (or SIGTERM) ends the tracks cleanly and exits 0.
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import signal
 import sys
@@ -30,7 +31,7 @@ import yaml
 from stacks.config import ConfigError, Settings, load
 from tools.plan.__main__ import stack_file
 from tools.stacknames import UnknownStack
-from tools.verify import inputs
+from tools.verify import inputs, tokens
 from tools.verify.inputs import UsageError
 from tools.verify.net import Trust
 
@@ -40,6 +41,8 @@ from .pattern import Pattern
 
 _SIZE = re.compile(r"(\d{2,4})x(\d{2,4})")
 _BROADCAST = re.compile(r"[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*")
+MAX_TOKEN_TTL = 7 * 86400
+"""What tools.token mints without --long-lived: a leaked token works until it expires."""
 
 
 def stack_settings(stack: str) -> tuple[str, Settings]:
@@ -55,7 +58,7 @@ def stack_settings(stack: str) -> tuple[str, Settings]:
 
 
 def target(args: argparse.Namespace) -> Target:
-    token = args.token or os.environ.get("QUICSTACK_TOKEN") or None
+    token, _ = tokens.resolve(args.token, args.token_file)
     ca = args.ca
     if ca and not Path(ca).is_file():
         raise UsageError(f"--ca {ca}: no such file")
@@ -118,15 +121,22 @@ def pattern(args: argparse.Namespace) -> Pattern:
         raise UsageError(f"--size/--fps: {err}") from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument errors become a UsageError: one line (tokens hidden), exit 2, like every other bad input."""
+
+    def error(self, message: str):
+        raise UsageError(message)
+
+
 def parse(argv: Optional[list[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tools.publish", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="python -m tools.publish", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", help="stack name (stacks/Pulumi.<name>.yaml) or a stack file path")
     parser.add_argument("--url", help="session root to publish under (default: the stack's relay + public prefix)")
     parser.add_argument("--broadcast", help="broadcast path under the URL (default: the stack's web.broadcast)")
-    parser.add_argument("--token", help="JWT that may publish the broadcast (or the QUICSTACK_TOKEN variable; "
-                        "default with --stack: minted from the stack's signing key)")
+    tokens.add_arguments(parser, "a JWT that may publish the broadcast (default with --stack: minted from the "
+                         "stack's signing key)")
     parser.add_argument("--token-ttl", type=int, default=12 * 3600, metavar="SECONDS",
-                        help="lifetime of a minted token (default 43200: 12 h)")
+                        help=f"lifetime of a minted token (default 43200: 12 h; at most {MAX_TOKEN_TTL}: 7 days)")
     parser.add_argument("--key", metavar="FILE", help="sign the token with this private key (PEM, or a private JWK; "
                         "what tools.token --key reads) instead of the stack's relayTokenKey output")
     parser.add_argument("--ca", help="PEM file of the CA to trust (default with a selfsigned --stack: its "
@@ -140,8 +150,9 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.duration is not None and not 0 < args.duration <= 86400:
         parser.error(f"--duration {args.duration}: 0 < seconds <= 86400")
-    if not 60 <= args.token_ttl <= 366 * 86400:
-        parser.error(f"--token-ttl {args.token_ttl}: 60 to 31622400 seconds (366 days)")
+    if not 60 <= args.token_ttl <= MAX_TOKEN_TTL:
+        parser.error(f"--token-ttl {args.token_ttl}: 60 to {MAX_TOKEN_TTL} seconds (7 days); for a longer-lived "
+                     "token, mint one with tools.token --long-lived and pass it with --token-file")
     return args
 
 
@@ -162,7 +173,7 @@ async def run(t: Target, p: Pattern, with_tone: bool, duration: Optional[float],
     try:
         address_url, fingerprint = await connect.pinned(t.url, trusted, connect_timeout, lambda m: print(m, flush=True))
     except connect.Unreachable as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(tokens.redact(f"error: {err}", t.token), file=sys.stderr)
         return 1
     t = replace(t, address_url=address_url, fingerprint=fingerprint)
 
@@ -181,9 +192,12 @@ async def run(t: Target, p: Pattern, with_tone: bool, duration: Optional[float],
     try:
         stats = await publish(t, p, stop, with_tone=with_tone, on_live=live)
     except moq.Error as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        details = moq.protocol_error(err)  # a session the relay closed carries its reason here, not in str()
+        reason = details.message if details and details.message else \
+            str(err).splitlines()[0] if str(err) else type(err).__name__
         hint = " (the relay refused the token, or anonymous publishing)" if moq.is_auth(err) else ""
-        print(f"error: publishing {t.broadcast!r} at {t.url} failed: {reason}{hint}", file=sys.stderr)
+        print(tokens.redact(f"error: publishing {t.broadcast!r} at {t.url} failed: {reason}{hint}", t.token),
+              file=sys.stderr)
         return 1
     if stats.ended_by_relay:
         print(f"error: the relay closed the session after {stats.frames} frames (a token expiring ends it)",
@@ -199,7 +213,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         t, p = target(args), pattern(args)
         trusted = trust(args)
     except (UsageError, ConfigError) as err:
-        print(f"error: {err}" if isinstance(err, UsageError) else err, file=sys.stderr)
+        print(tokens.redact(f"error: {err}" if isinstance(err, UsageError) else str(err)), file=sys.stderr)
         return 2
     try:
         return asyncio.run(run(t, p, args.tone, args.duration, trusted, args.connect_timeout))

@@ -6,6 +6,10 @@ way ``tools.verify`` reads outputs (``--stack NAME`` runs ``pulumi stack output 
 --show-secrets``, or the JSON is piped in), or a key file (``--key FILE``: PEM or private JWK), and
 prints one line: the token. Clients append it to the relay URL as ``?jwt=<token>``.
 
+A token lives at most 7 days unless ``--long-lived`` is given (then up to 366 days). Nothing can revoke a single
+token: a leaked one works until it expires, and the only way to end it sooner is to rotate the signing key
+(``relay.jwtKeys``), which ends every token signed with it. So keep lifetimes short and mint again.
+
 Exit 0 with the token, 2 with one line for bad input.
 """
 
@@ -25,12 +29,17 @@ OUTPUT = "relayTokenKey"
 INSTEAD = "pipe `pulumi stack output --json --show-secrets` in, or pass --key FILE"
 TTL = re.compile(r"([1-9][0-9]{0,6})([smhd])")
 UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-MAX_TTL = 366 * 86400
+MAX_TTL = 7 * 86400
+"""The longest lifetime without --long-lived: a leaked token works until it expires (key rotation is the only
+revocation), so a week bounds the harm of one left in a shell history, a CI log or a screenshot."""
+MAX_LONG_TTL = 366 * 86400
+"""The longest lifetime with --long-lived."""
 
 EXAMPLES = """examples:
   python -m tools.token --stack k3s --publish anon/demo --ttl 1h
   pulumi stack output --json --show-secrets | python -m tools.token --publish anon --subscribe anon
   python -m tools.token --key relay-token.pem --publish live --ttl 30m
+  python -m tools.token --stack k3s --subscribe anon --ttl 90d --long-lived
 """
 
 
@@ -54,11 +63,26 @@ def prefix(text: str) -> str:
 def ttl(text: str) -> int:
     match = TTL.fullmatch(text.strip())
     seconds = int(match[1]) * UNIT[match[2]] if match else 0
-    if not match or seconds > MAX_TTL:
+    if not match or seconds > MAX_LONG_TTL:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a lifetime: a number and s, m, h or d (e.g. 90s, 15m, 1h, 7d), at most 366d"
+            f"{text!r} is not a lifetime: a number and s, m, h or d (e.g. 90s, 15m, 1h, 7d), "
+            "at most 7d (366d with --long-lived)"
         )
     return seconds
+
+
+def shown_ttl(seconds: int) -> str:
+    """A lifetime in the largest unit that divides it (``30d``, ``90m``)."""
+    unit = next(u for u in "dhms" if seconds % UNIT[u] == 0)
+    return f"{seconds // UNIT[unit]}{unit}"
+
+
+def check_lifetime(args: argparse.Namespace) -> None:
+    if args.ttl > MAX_TTL and not args.long_lived:
+        raise UsageError(
+            f"--ttl {shown_ttl(args.ttl)} is longer than 7d, the limit without --long-lived (which allows up to "
+            "366d): a leaked token works until it expires, and rotating the signing key is the only revocation"
+        )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -83,7 +107,14 @@ def parser() -> argparse.ArgumentParser:
         type=ttl,
         default=3600,
         metavar="DURATION",
-        help="lifetime, e.g. 15m, 1h, 7d (default 1h); " "the relay ends a session when its token expires",
+        help="lifetime, e.g. 15m, 1h, 7d (default 1h), at most 7d without --long-lived; "
+        "the relay ends a session when its token expires",
+    )
+    p.add_argument(
+        "--long-lived",
+        action="store_true",
+        help="allow a --ttl over 7d, up to 366d. Nothing revokes one token: a leaked token works until it "
+        "expires, unless the signing key is rotated (which ends every token it signed)",
     )
     return p
 
@@ -124,6 +155,7 @@ def key_text(args: argparse.Namespace, stdin) -> str:
 def token(args: argparse.Namespace, stdin, now: float | None = None) -> str:
     if not args.publish and not args.subscribe:
         raise UsageError("the token would grant nothing: give --publish PREFIX and/or --subscribe PREFIX")
+    check_lifetime(args)
     try:
         key = load_private_key(key_text(args, stdin))
     except BadKey as exc:

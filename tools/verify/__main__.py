@@ -22,6 +22,7 @@ from components.workloads.envoy.bootstrap import MAX_CONNECTION_ID_PAYLOAD
 from . import defaults
 from .checks import CHECKS, QUIC_LB_RELAY_CHECKS, Endpoint, Options, Result, checks_of, run_all
 from .inputs import UsageError, from_outputs, from_urls, parse_outputs, stack_outputs, trust, typed_output
+from . import tokens
 from .report import Progress, as_json, table
 
 JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
@@ -29,7 +30,9 @@ EXAMPLES = """examples:
   pulumi stack output --json | python -m tools.verify
   python -m tools.verify --stack local
   python -m tools.verify --envoy https://127.0.0.1:8443 --ca ca.pem --replicas 1
-  python -m tools.verify --relay https://relay.example.com --token "$RELAY_TOKEN"
+  python -m tools.verify --relay https://relay.example.com --token-file ~/.config/quicstack/relay.token
+  export QUICSTACK_TOKEN="$(python -m tools.token --stack k3s --publish anon --subscribe anon)"
+  python -m tools.verify --stack k3s
   python -m tools.verify --url https://example.com --json"""
 
 
@@ -107,9 +110,9 @@ def _tuning(tuning) -> None:
                         f"{defaults.SERVER_ID_LENGTH})")
     tuning.add_argument("--relay-path", metavar="PATH", help="relay session path when the relay URL has none "
                         f"(default: the relayPublicPrefix output, else {defaults.RELAY_PATH})")
-    tuning.add_argument("--token", metavar="JWT", help="relay token: the moq check publishes a probe broadcast "
-                        "under the relay path with it and reads it back; on a relay tier (--relay-replicas) "
-                        "the fan-out check reads one through the other pods (never printed)")
+    tokens.add_arguments(tuning, "the moq check publishes a probe broadcast under the relay path with it and reads "
+                         "it back; on a relay tier (--relay-replicas) the fan-out check reads one through the other "
+                         "pods")
     tuning.add_argument("--probe", action="store_true", help="the moq check publishes its probe broadcast without "
                         "a token, where the relay path is public (anyone may publish there), and reads it back")
     skippable = sorted({name for names in [*CHECKS.values(), QUIC_LB_RELAY_CHECKS] for name in names} - {"dns"})
@@ -138,18 +141,22 @@ def _expected(args: argparse.Namespace, outputs: dict) -> dict:
     }
 
 
-def _check_token(token: str | None, endpoints: list[Endpoint]) -> None:
+def _check_token(token: str | None, source: str | None, endpoints: list[Endpoint]) -> None:
     if token is None:
         return
     if not JWT.fullmatch(token):
-        raise UsageError("--token is not a JWT (three base64url parts separated by dots); the value is not shown")
+        raise UsageError(f"the token ({source}) is not a JWT (three base64url parts separated by dots); "
+                         "the value is not shown")
     if not any(ep.role == "relay" for ep in endpoints):
-        raise UsageError("--token is for the relay's moq check, but there is no relay to verify")
+        unset = f": unset {tokens.ENV}" if source == tokens.ENV else ""
+        raise UsageError(f"the token ({source}) is for the relay's moq check, but there is no relay to verify{unset}")
 
 
 def configure(args: argparse.Namespace, stdin) -> tuple[list[Endpoint], Options]:
     if args.ca and args.insecure:
         raise UsageError("--ca and --insecure contradict each other")
+    token, source = tokens.resolve(args.token, args.token_file)
+    tokens.refuse_insecure(args.insecure, token, source)
     explicit = args.envoy or args.relay or args.web or args.url
     if explicit and args.stack:
         raise UsageError("give either --stack or URLs, not both")
@@ -172,9 +179,9 @@ def configure(args: argparse.Namespace, stdin) -> tuple[list[Endpoint], Options]
                 )
             outputs = parse_outputs(text, "stdin")
         endpoints = from_outputs(outputs, args.replicas)
-    _check_token(args.token, endpoints)
+    _check_token(token, source, endpoints)
     options = Options(trust(args.ca, args.insecure, outputs), args.timeout, args.probes, **_expected(args, outputs),
-                      token=args.token, probe=args.probe, skip=frozenset(args.skip), http_port=args.http_port)
+                      token=token, probe=args.probe, skip=frozenset(args.skip), http_port=args.http_port)
     return endpoints, options
 
 
@@ -200,13 +207,14 @@ def run(args: argparse.Namespace) -> int:
     with asyncio.Runner() as runner:
         results, seconds = runner.run(verify(endpoints, options, progress))
     if args.json:
-        print(as_json(endpoints, results, options.trust, seconds, options.timeout))
+        print(tokens.redact(as_json(endpoints, results, options.trust, seconds, options.timeout), options.token))
     else:
-        print(table(endpoints, results, options.trust, seconds, sys.stdout.encoding))
+        print(tokens.redact(table(endpoints, results, options.trust, seconds, sys.stdout.encoding), options.token))
     return 1 if any(r.status == "fail" for r in results) else 0
 
 
 def _fail(message: str, code: int, as_json: bool) -> int:
+    message = tokens.redact(message)  # every token resolved so far, and anything shaped like one
     print(message, file=sys.stderr)
     if as_json:
         print(json.dumps({"ok": False, "error": message.removeprefix("error: "), "exitCode": code}))
