@@ -70,10 +70,11 @@ def _why(cause) -> str:
 def _client(args):
     import moq
 
-    # Trust exactly the given CA, like a browser that imported it, and not the system store. QUIC only (no
-    # WebSocket fallback racing it): these peers test the relay's QUIC port. One dial, no reconnect loop: a relay
-    # that ends the session ends this peer, which reports it.
-    return moq.Client(args.url, tls_roots=[args.ca], tls_system_roots=False, websocket_enabled=False,
+    # Trust exactly the given CA, like a browser that imported it, and not the system store. An https:// URL is
+    # QUIC only (no WebSocket fallback racing it): such peers test the relay's QUIC port; a ws:// or wss:// URL is
+    # the WebSocket fallback itself. One dial, no reconnect loop: a relay that ends the session ends this peer.
+    websocket = args.url.startswith(("ws://", "wss://"))
+    return moq.Client(args.url, tls_roots=[args.ca], tls_system_roots=False, websocket_enabled=websocket,
                       reconnect=False)
 
 

@@ -245,11 +245,11 @@ def materialize(
     if "connect_api" in config.get("cluster", {}):  # one pod of a tier, alone: no peers to dial
         peers = Path(config["cluster"]["connect_api"])
         write_volume(peers.parent, {peers.name: b"[]"})
-    local_toml = root / "relay.toml"
-    local_toml.write_text(tomli_w.dumps(config))
     auth_command, socket = _auth_server(pod, root)
     if socket:
         config["auth"]["url"] = f"unix://{socket}"
+    local_toml = root / "relay.toml"
+    local_toml.write_text(tomli_w.dumps(config))
     launch = [a.replace(f"exec {RELAY_BINARY} ", f"exec {BINARY} ") for a in args[:args.index(toml_path)]]
     command = [*(launch if main.get("command") else [str(BINARY)]), str(local_toml)]
     env = {"PATH": os.environ["PATH"], "POD_NAME": f"{deployment['metadata']['name']}-0"}

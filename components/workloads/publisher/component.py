@@ -5,8 +5,10 @@ One pod of two pinned upstream images, restricted pod security, no shell anywher
   container with ``restartPolicy: Always``): ``moq import --broadcast <b> rtmp --listen 0.0.0.0:1935``
   accepts the RTMP push of the pod's other container (over loopback) and publishes it to
   ``MOQ_CONNECT`` (the relay's public URL plus prefix, ``?jwt=`` from the token Secret). moq-cli 0.14 logs
-  every dial URL through moq-tokio's ``RedactedUrl`` (scheme, host, port and path only: ``log.rs`` at
-  moq-tokio 0.19.31), so the token reaches no log at any level; a test runs the real CLI at ``trace`` and looks.
+  its own dial URLs through moq-tokio's ``RedactedUrl`` (scheme, host, port and path only: ``log.rs`` at
+  moq-tokio 0.19.31), but web-transport-moq prints the whole CONNECT request, query included, at ``debug``;
+  ``RUST_LOG`` (which moq-tokio's filter reads before ``MOQ_LOG_LEVEL``) keeps that crate at ``info`` whatever
+  the level. A test runs the real CLI at ``trace`` with that filter and finds no token, and finds it without.
   Its startup probe holds the main container back until the listener is up.
 - ``ffmpeg`` (``mwader/static-ffmpeg``): ``testsrc2`` with the time drawn on it and a 1 kHz tone,
   H.264 + AAC in FLV, pushed to that listener (FLV is moq-cli's RTMP input: H.264 and AAC).
@@ -80,8 +82,12 @@ def ffmpeg_args() -> list[str]:
             "-b:v", "800k", "-c:a", "aac", "-b:a", "64k", "-f", "flv", f"rtmp://127.0.0.1:{RTMP_PORT}/live/demo"]
 
 
+# `info` for everything, and never `debug` for the crate that prints the CONNECT URL with its `?jwt=`.
+LOG_FILTER = "info,web_transport_moq=info"
+
+
 def moq_container(args: PublisherArgs) -> dict:
-    env = []
+    env = [{"name": "RUST_LOG", "value": LOG_FILTER}]
     connect = args.relay_url
     if args.token_secret:
         env.append({"name": "MOQ_TOKEN", "valueFrom": {"secretKeyRef": {"name": args.token_secret, "key": "token"}}})

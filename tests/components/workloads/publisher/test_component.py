@@ -73,7 +73,8 @@ def test_token_comes_from_a_secret(plan_config):
     env = {e["name"]: e for e in moq["env"]}
     assert env["MOQ_TOKEN"] == {"name": "MOQ_TOKEN", "valueFrom": {"secretKeyRef": {"name": "publish-token", "key": "token"}}}
     # The kubelet expands $(MOQ_TOKEN): defined before, so the token is never written into the pod spec.
-    assert list(env) == ["MOQ_TOKEN", "MOQ_CONNECT"]
+    assert list(env) == ["RUST_LOG", "MOQ_TOKEN", "MOQ_CONNECT"]
+    assert env["RUST_LOG"]["value"] == "info,web_transport_moq=info"
     assert env["MOQ_CONNECT"]["value"] == "https://relay.example.com/anon?jwt=$(MOQ_TOKEN)"
     # Public roots for a Let's Encrypt certificate: no CA mount.
     assert "--connect-tls-root" not in moq["args"] and not moq.get("volumeMounts")

@@ -13,6 +13,7 @@ import urllib.request
 
 import pytest
 
+from components.workloads.relay.toml import AUTH_SOCKET
 from tests.components.workloads.relay.conftest import mint, uses_tokens
 from tests.conftest import STACKS
 from tests.support import moq_client, netns, relay
@@ -39,6 +40,7 @@ def _back_to_pod(value, pod: relay.LocalRelay):
     if isinstance(value, str):
         for mount, directory in pod.mounts.items():
             value = value.replace(str(directory), mount)
+        return value.replace(str(pod.auth_socket), AUTH_SOCKET) if pod.auth_socket else value
     return value
 
 
