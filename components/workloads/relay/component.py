@@ -51,7 +51,8 @@ from components.workloads.relay.cluster import (
 )
 from components.workloads.relay.config import RelayConfig, WebSocketRoute
 from components.workloads.relay.keys import key_dir_file
-from components.workloads.relay.toml import AUTH_DIR, AUTH_SOCKET_DIR, CONFIG_DIR, CONFIG_FILE, TLS_DIR, RelayToml, document
+from components.workloads.relay.toml import (AUTH_DIR, AUTH_SOCKET_DIR, CONFIG_DIR, CONFIG_FILE, TLS_DIR, RelayToml,
+                                             document)
 
 NAMESPACE = "moq"
 SERVICE = "relay"

@@ -80,8 +80,7 @@ class RelayConfig(Model):
     """Container port of the relay's internal listener (/health, /metrics); used by probes, never exposed by a Service,
     and closed to other pods by a NetworkPolicy."""
     log_level: Literal["error", "warn", "info", "debug", "trace"] = "info"
-    """Relay log level (the Deployment sets `MOQ_LOG_LEVEL`: the relay's command-line default would override the
-    TOML's `[log] level`)."""
+    """Log level of the relay (its TOML's `[log] level`) and of the auth server beside it (`MOQ_LOG_LEVEL`)."""
     listen: Literal["dual-stack", "ipv4"] = "dual-stack"
     """Relay listeners bind `[::]` (IPv6 and IPv4, so `localhost` clients that try `::1` first connect), or `0.0.0.0`
     for nodes booted without IPv6 (`ipv6.disable=1`)."""
@@ -103,8 +102,8 @@ class RelayConfig(Model):
     """With `jwtKey: generate`: names of the token keys the relay accepts; the last one signs new tokens. Rotate by
     appending a name, then (once its tokens expired) removing the old one."""
     jwt_key_secret: Optional[SecretName] = None
-    """With `jwtKey: existing`: a Secret in namespace `moq` holding one public JWK per key as `<kid>.jwk` (the relay's
-    `key_dir`; tokens name their key by `kid`)."""
+    """With `jwtKey: existing`: a Secret in namespace `moq` holding one public JWK per key as `<kid>.jwk` (the auth
+    server's `--key-dir`; tokens name their key by `kid`)."""
     websocket: bool = True
     """Serve the WebSocket fallback (browsers without WebTransport) on TCP 443 of the relay host."""
     resources: Resources.section("100m", "128Mi", "1", "512Mi")  # type: ignore[valid-type]
@@ -180,9 +179,9 @@ class RelayConfig(Model):
                               "moq with <kid>.jwk files)", has_value=False)
         if (auth == "anonymous" and not self.public_prefix and public_certificates
                 and not self.anonymous_publish_everywhere):
-            raise ConfigError("relay.publicPrefix", "is empty with relay.auth anonymous on a public stack: anyone could "
-                              "publish any path; set a prefix, use jwt, or set relay.anonymousPublishEverywhere true",
-                              self.public_prefix)
+            raise ConfigError("relay.publicPrefix", "is empty with relay.auth anonymous on a public stack: anyone "
+                              "could publish any path; set a prefix, use jwt, or set relay.anonymousPublishEverywhere "
+                              "true", self.public_prefix)
         if self.jwt_key_secret and (auth != "jwt" or self.jwt_key != "existing"):
             raise ConfigError("relay.jwtKeySecret", "is set, but is only read with relay.jwtKey existing and "
                               f"relay.auth jwt (here {auth})", self.jwt_key_secret)

@@ -1,4 +1,4 @@
-"""The auth server's arguments: the relay's 0.14 policy, spelled as moq-cli 0.14's `moq auth serve` flags."""
+"""The auth server's arguments: the policy the relay held itself before 0.17, as `moq auth serve` flags."""
 
 import pytest
 
