@@ -28,7 +28,7 @@ from typing import Mapping, Optional
 import pulumi
 
 from components.k8s import labels
-from components.restricted_workload import RestrictedWorkload
+from components.restricted_workload import CLUSTER_DNS_EGRESS, Pods, RestrictedWorkload
 from components.workloads.publisher.config import PublisherConfig
 from components.workloads.relay.component import Relay
 
@@ -52,6 +52,10 @@ class PublisherArgs:
     relay_ip: pulumi.Input[str]
     """The relay Service's cluster IP: the pod resolves ``relay_host`` to it, so the certificate's name
     checks out without a trip out through the load balancer (and ``*.localhost`` hosts work too)."""
+    relay_pods: Pods
+    """The relay's pods: the only ones the publisher may connect to (on ``relay_quic_port``)."""
+    relay_quic_port: int
+    """The relay pods' QUIC port (UDP): where the relay Service's UDP 443 leads."""
     broadcast: str
     cli_image: str
     ffmpeg_image: str
@@ -71,7 +75,8 @@ class PublisherArgs:
                    ffmpeg_image=config.ffmpeg_image, cli_resources=config.cli_resources.as_k8s(),
                    ffmpeg_resources=config.ffmpeg_resources.as_k8s(), token_secret=config.token_secret,
                    # A selfsigned stack's relay certificate comes from the stack's own CA (ca.crt in its Secret).
-                   ca_secret=relay.secret_name if selfsigned else None)
+                   ca_secret=relay.secret_name if selfsigned else None,
+                   relay_pods=relay.pods, relay_quic_port=relay.quic_port)
 
 
 def ffmpeg_args() -> list[str]:
@@ -129,6 +134,9 @@ class DemoPublisher(pulumi.ComponentResource):
                             hashlib.sha256(json.dumps([sidecar, ffmpeg]).encode()).hexdigest(),
                             init_containers=[sidecar],
                             host_aliases=[{"ip": args.relay_ip, "hostnames": [args.relay_host]}])
-        # Nothing connects to this pod (ffmpeg pushes over loopback; it only dials out): no one else may push.
-        workload.isolate([])
+        # Nothing connects to this pod (ffmpeg pushes over loopback; the kubelet's probes come from the node): no one
+        # else may push. Out: the cluster DNS, and the relay pods' QUIC port (the relay Service's cluster IP, which the
+        # relay host resolves to here, leads there); nothing else.
+        workload.isolate([], egress=[CLUSTER_DNS_EGRESS,
+                                     args.relay_pods.rule("to", [{"protocol": "UDP", "port": args.relay_quic_port}])])
         self.register_outputs({})

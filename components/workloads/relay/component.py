@@ -15,8 +15,11 @@ Deploys, into its own namespace ``moq`` (restricted pod security; the watch page
   controller carries UDP 443; plus TCP 443 -> the relay's HTTPS listener where its own load
   balancer carries the WebSocket fallback;
 - Service ``relay-web`` + Ingress ``relay`` where the ingress carries the WebSocket fallback;
-- NetworkPolicy ``relay``: only the QUIC and web ports accept connections, so the unauthenticated
-  internal listener stays closed to other pods (but the scraper's namespace, with the PodMonitor).
+- NetworkPolicy ``default-deny``: every pod of the namespace isolated, in and out, until a policy of its own
+  admits something (the namespace is the relay's, so is this policy);
+- NetworkPolicy ``relay``: the QUIC port from anywhere, the web port from the edge's pods (or from anywhere where
+  the relay's own load balancer carries it), the unauthenticated internal listener from nobody but the scraper's
+  namespace (with the PodMonitor); a tier's relays reach each other's QUIC port and the cluster DNS (``_isolate``).
 
 Where the load balancer routes QUIC by server ID (EKS) the namespace carries the AWS controller's server-ID
 injection and pod readiness-gate labels, and each pod converts its injected ID for the relay (``cluster.py``).
@@ -36,8 +39,8 @@ import tomli_w
 from components.cluster.contract import Cluster, ExposeRequest, Exposure, PublicEndpoint
 from components.k8s import labels, lb_address
 from components.platform.certificates import Issuer
-from components.platform.platform import Platform
-from components.restricted_workload import DNS_EGRESS, RestrictedWorkload
+from components.platform.platform import EDGE_PODS, Platform
+from components.restricted_workload import CLUSTER_DNS_EGRESS, Pods, RestrictedWorkload, deny_all
 from components.workloads.relay import tier
 from components.workloads.relay.auth import CONTAINER as AUTH_CONTAINER
 from components.workloads.relay.auth import AuthServer
@@ -130,6 +133,8 @@ class RelayArgs:
     """Set: a PodMonitor scrapes /metrics, and this namespace may reach the internal port."""
     platform: Optional[Platform] = None
     """Routes the WebSocket fallback where ``websocket`` is ``ingress`` (an Ingress, or an HTTPRoute on the Gateway)."""
+    edge_pods: Pods = EDGE_PODS["ingress-nginx"]
+    """The edge's pods: the only ones that reach the web port where ``websocket`` is ``ingress``."""
 
     @classmethod
     def of(cls, config: RelayConfig, host: str, cluster: Cluster, platform: Platform) -> "RelayArgs":
@@ -154,7 +159,7 @@ class RelayArgs:
             replicas=config.replicas_on(cluster.profile), session_affinity=config.session_affinity == "ClientIP",
             quic_lb=quic_lb, drain_seconds=config.drain_seconds,
             metrics_namespace=config.metrics_namespace if config.metrics == "podmonitor" else None,
-            platform=platform,
+            platform=platform, edge_pods=platform.edge_pods,
         )
 
 
@@ -176,7 +181,13 @@ class Relay(pulumi.ComponentResource):
         super().__init__("quicstack:workloads:Relay", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         ns = self.namespace = self._namespace(args).metadata.name
+        # Every pod of the namespace (the relay's, the watch page's, the publisher's, cert-manager's HTTP-01 solvers)
+        # takes and opens only what a policy of its own admits.
+        deny_all(f"{name}-default-deny", ns, child)
         workload = RestrictedWorkload(name, "relay", ns, labels("moq-relay", "relay"), child)
+        self.pods = workload.pods
+        """The relay pods: where an in-cluster client (the publisher) connects, on ``quic_port``."""
+        self.quic_port = args.quic_port
         cluster = RelayCluster(args.replicas, args.namespace, args.quic_port) if args.replicas > 1 else None
         config = RelayToml(quic_port=args.quic_port, web_port=args.web_port, internal_port=args.internal_port,
                            log_level=args.log_level, public_prefix=args.public_prefix, auth=args.auth,
@@ -199,16 +210,7 @@ class Relay(pulumi.ComponentResource):
         service = self._services(workload, args)
         if args.websocket == "ingress":
             self._websocket_ingress(workload, args, certificate.secret_name)
-        # The internal listener must bind the pod IP for the kubelet's probes; no other pod may reach it but the
-        # scraper's namespace.
-        scraper = ([{"from": [{"namespaceSelector": {"matchLabels": {
-            "kubernetes.io/metadata.name": args.metrics_namespace}}}],
-            "ports": [{"protocol": "TCP", "port": args.internal_port}]}] if args.metrics_namespace else [])
-        # Out: name servers, and other relays' QUIC port (clustered relays dial each other there); nothing else.
-        peers = {"to": [{"podSelector": {"matchLabels": workload.selector}}],
-                 "ports": [{"protocol": "UDP", "port": args.quic_port}]}
-        workload.isolate([{"protocol": "UDP", "port": args.quic_port}, {"protocol": "TCP", "port": args.web_port}],
-                         egress=[DNS_EGRESS, peers], rules=scraper)
+        _isolate(workload, args, cluster)
         self._finish(args, certificate.secret_name, service, pods)
 
     def _finish(self, args: RelayArgs, secret_name: str, service: k8s.core.v1.Service, pods) -> None:
@@ -329,6 +331,27 @@ class Relay(pulumi.ComponentResource):
         workload.route(args.host, secret_name, web.metadata.name, args.ingress_class,
                        annotations={"nginx.ingress.kubernetes.io/proxy-read-timeout": WEBSOCKET_TIMEOUT,
                                     "nginx.ingress.kubernetes.io/proxy-send-timeout": WEBSOCKET_TIMEOUT})
+
+
+def _isolate(workload: RestrictedWorkload, args: RelayArgs, cluster: Optional[RelayCluster]) -> None:
+    """NetworkPolicy ``relay``. In: the QUIC port from anywhere (the public port); the web port from the edge's pods
+    where the edge carries the WebSocket fallback, from anywhere where the relay's own load balancer does, else from
+    nobody; the internal port (/health, /metrics) only from the scraper's namespace (the kubelet's probes come from
+    the node, which the CNIs the stacks use always admit: a NetworkPolicy cannot name it). A tier's relays dial each
+    other's QUIC port (in and out), resolving the peers' names through the cluster DNS; one relay opens nothing."""
+    quic, web = {"protocol": "UDP", "port": args.quic_port}, {"protocol": "TCP", "port": args.web_port}
+    public = [quic, *([web] if args.websocket == "load-balancer" else [])]
+    rules = [args.edge_pods.rule("from", [web])] if args.websocket == "ingress" else []
+    if args.metrics_namespace:
+        rules.append(Pods(namespace=args.metrics_namespace).rule("from", [{"protocol": "TCP",
+                                                                           "port": args.internal_port}]))
+    egress: list = []
+    if cluster:
+        # Today the peers share the public QUIC port, which admits everyone anyway; this rule says what the tier
+        # needs on its own (and stays exact once peers move to a port of their own).
+        rules.append(workload.pods.rule("from", [quic]))
+        egress = [CLUSTER_DNS_EGRESS, workload.pods.rule("to", [quic])]
+    workload.isolate(public, egress=egress, rules=rules)
 
 
 def _container(args: RelayArgs, config: RelayToml, mounts: list, lifecycle: dict,
