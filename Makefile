@@ -31,7 +31,7 @@ export QUICSTACK_TOOLS := $(TOOLS)
 # tests run make with a bare PATH). Versions stated once elsewhere (a go.mod, a component) are read this way.
 _after = $(if $(word $(words $(1)),$(2)),$(if $(subst $(1),,$(wordlist 1,$(words $(1)),$(2))),$(call \
 	_after,$(1),$(wordlist 2,$(words $(2)),$(2))),$(word $(words x $(1)),$(2))))
-after = $(call _after,$(1),$(file <$(2)))
+after = $(call _after,$(1),$(strip $(file <$(2))))
 comma := ,
 empty :=
 space := $(empty) $(empty)
@@ -186,29 +186,49 @@ $(VENV)/.dev: $(VENV)/.tools requirements-dev.txt
 	.checkov-venv/bin/pip install --progress-bar off -r requirements-checkov.txt
 	touch $@
 
-# The real moq-relay for the tests: the crate of the pinned image's version (moqdev/moq-relay:0.14.12),
-# a debug build (no release optimisation) with only the QUIC (quinn) and WebSocket transports, which
-# builds much faster than the release defaults. Installed under $(TOOLS) and reused while the binary is there; the
-# cargo target directory stays next to it, so a rebuild (another version, a wiped bin/) is incremental.
-RELAY_VERSION := 0.14.12
+# The MoQ line (moq-relay and moq-cli) is stated once, in components/workloads/relay/versions.toml; make reads the
+# versions, checksums and features from there. $(call pinned,CRATE,KEY): KEY's value in the table of `crate = "CRATE"`
+# (the first KEY after that line). $(call _from,WORDS,TEXT): TEXT from the first run of WORDS on.
+MOQ_VERSIONS := components/workloads/relay/versions.toml
+_from = $(if $(word $(words $(1)),$(2)),$(if $(subst $(1),,$(wordlist 1,$(words $(1)),$(2))),$(call \
+	_from,$(1),$(wordlist 2,$(words $(2)),$(2))),$(2)))
+unquote = $(subst ",,$(1))
+pinned = $(call unquote,$(call _after,$(2) =,$(call _from,crate = "$(1)",$(strip $(file <$(MOQ_VERSIONS))))))
+RELAY_VERSION := $(call pinned,moq-relay,version)
+MOQ_CLI_VERSION := $(call pinned,moq-cli,version)
+
+# $(call cargo_pinned,CRATE,VERSION,CHECKSUM,FEATURES,ROOT,PROFILE): CRATE at VERSION from crates.io, its .crate file
+# checked against CHECKSUM, built with the lockfile committed beside versions.toml (the crate's own, with the one
+# change versions.toml gives; `cargo install --locked` of the published crate cannot resolve it here), only the
+# FEATURES the image has, into ROOT/bin. PROFILE is --debug for the tests' builds, empty for release. The sources
+# and the cargo target directory stay under $(TOOLS), so another clone (or another version) builds incrementally.
+define cargo_pinned
+	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build $(1) $(2): https://rustup.rs" >&2; \
+	exit 2)
+	@echo "make: building $(1) $(2) ($(or $(patsubst --%,%,$(6)),release)) with cargo into $(TOOLS) (minutes on a \
+	cold cache)"
+	@mkdir -p $(TOOLS)/src && rm -rf $(TOOLS)/src/$(1)-$(2)
+	curl -sSfL --retry 3 -o $(TOOLS)/src/$(1)-$(2).crate https://static.crates.io/crates/$(1)/$(1)-$(2).crate
+	echo "$(3)  $(TOOLS)/src/$(1)-$(2).crate" | sha256sum --check --quiet
+	tar -xzf $(TOOLS)/src/$(1)-$(2).crate -C $(TOOLS)/src
+	cp components/workloads/relay/crates/$(1)-$(2).lock $(TOOLS)/src/$(1)-$(2)/Cargo.lock
+	CARGO_TARGET_DIR=$(TOOLS)/cargo-target nice cargo install --path $(TOOLS)/src/$(1)-$(2) --locked $(6) \
+		--no-default-features --features $(4) --root $(5)
+endef
+
+# The real moq-relay for the tests: the crate of the pinned image's version, a debug build (no release optimisation)
+# with the image's transports only, which builds much faster than the release defaults.
 RELAY := $(TOOLS)/moq-relay-$(RELAY_VERSION)/bin/moq-relay
 $(RELAY):
-	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-relay $(RELAY_VERSION): \
-	https://rustup.rs" >&2; exit 2)
-	@echo "make: building moq-relay $(RELAY_VERSION) (debug) with cargo into $(TOOLS) (minutes on a cold cache)"
-	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-relay --version $(RELAY_VERSION) --locked \
-		--debug --no-default-features --features quinn,websocket --root $(TOOLS)/moq-relay-$(RELAY_VERSION)
+	$(call cargo_pinned,moq-relay,$(RELAY_VERSION),$(call pinned,moq-relay,checksum),$(call \
+	pinned,moq-relay,features),$(TOOLS)/moq-relay-$(RELAY_VERSION),--debug)
 
-# The same crate, version and features optimised (no --debug), for the benchmarks only (not part of deps or
-# test: it takes minutes of CPU). The shared cargo target directory keeps release artifacts under release/,
-# apart from the tests' debug/ ones, and `cargo install --root` copies the binary out of it.
+# The same crate, version and features optimised, for the benchmarks only (not part of deps or test: it takes many
+# minutes of CPU). The shared cargo target directory keeps release artifacts apart from the tests' debug ones.
 RELAY_RELEASE := $(TOOLS)/moq-relay-$(RELAY_VERSION)-release/bin/moq-relay
 $(RELAY_RELEASE):
-	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-relay $(RELAY_VERSION): \
-	https://rustup.rs" >&2; exit 2)
-	@echo "make: building moq-relay $(RELAY_VERSION) (release) with cargo into $(TOOLS) (many minutes of CPU)"
-	CARGO_TARGET_DIR=$(TOOLS)/cargo-target nice cargo install moq-relay --version $(RELAY_VERSION) \
-		--locked --no-default-features --features quinn,websocket --root $(TOOLS)/moq-relay-$(RELAY_VERSION)-release
+	$(call cargo_pinned,moq-relay,$(RELAY_VERSION),$(call pinned,moq-relay,checksum),$(call \
+	pinned,moq-relay,features),$(TOOLS)/moq-relay-$(RELAY_VERSION)-release,)
 
 relay-release: $(RELAY_RELEASE) ## the optimised moq-relay for the benchmarks (cargo, many minutes)
 
@@ -244,15 +264,12 @@ $(PLAYER)/dist/moq-watch.js: $(PLAYER)/node_modules/.installed $(PLAYER)/entry.j
 
 player: $(PLAYER)/dist/moq-watch.js ## the watch page's player bundle (npm)
 
-# moq-cli of the relay's release (the crate the moqdev/moq-cli:0.9.12 image is built from), for the test
-# that runs the in-cluster publisher's planned commands: a debug build with QUIC and WebSocket only.
-MOQ_CLI_VERSION := 0.9.12
+# moq-cli of the relay's release (the crate the moq-cli image is built from), for the auth server beside every
+# relay and the in-cluster publisher's planned commands: a debug build with the image's transports.
 MOQ_CLI := $(TOOLS)/moq-cli-$(MOQ_CLI_VERSION)/bin/moq
 $(MOQ_CLI):
-	@command -v cargo >/dev/null || (echo "make: cargo (Rust) is needed to build moq-cli $(MOQ_CLI_VERSION)" >&2; exit 2)
-	@echo "make: building moq-cli $(MOQ_CLI_VERSION) (debug) with cargo into $(TOOLS) (minutes on a cold cache)"
-	CARGO_TARGET_DIR=$(TOOLS)/cargo-target cargo install moq-cli --version $(MOQ_CLI_VERSION) --locked \
-		--debug --no-default-features --features quinn,websocket --root $(TOOLS)/moq-cli-$(MOQ_CLI_VERSION)
+	$(call cargo_pinned,moq-cli,$(MOQ_CLI_VERSION),$(call pinned,moq-cli,checksum),$(call \
+	pinned,moq-cli,features),$(TOOLS)/moq-cli-$(MOQ_CLI_VERSION),--debug)
 
 # The Envoy Gateway edge's tools, at the versions components/platform/gateway.py states (read from there):
 # egctl of the release (it translates each stack's planned Gateway API objects), and the proxies' Envoy from PyPI
@@ -334,7 +351,7 @@ NPM_TARGETS := $(PLAYER_TARGETS) $(if $(wildcard tests/validators/node_modules/.
 NPM_MISSING := make $(firstword $(MAKECMDGOALS)) needs npm (Node.js 20 or later) to build the watch page's player \
 and the validators: https://nodejs.org/en/download
 $(call needs,npm,$(NPM_TARGETS),$(NPM_MISSING))
-CARGO_TARGETS := $(if $(wildcard $(RELAY))$(wildcard $(MOQ_CLI)),,deps test) \
+CARGO_TARGETS := $(if $(and $(wildcard $(RELAY)),$(wildcard $(MOQ_CLI))),,deps test) \
 	$(if $(wildcard $(BENCH_RELAY)),,bench bench-tier) $(if $(wildcard $(RELAY_RELEASE)),,relay-release)
 CARGO_MISSING := make $(firstword $(MAKECMDGOALS)) needs cargo (Rust) to build moq-relay $(RELAY_VERSION) and \
 moq-cli $(MOQ_CLI_VERSION): https://rustup.rs

@@ -44,6 +44,12 @@ def frame_sizes(bitrate: int, fps: int, group_frames: int, keyframe_ratio: float
     return max(HEADER.size, round(delta * keyframe_ratio)), max(HEADER.size, round(delta))
 
 
+def _client(moq, args):
+    """QUIC only, like the load it measures (no WebSocket fallback racing it), and one dial (no reconnect loop)."""
+    return moq.Client(args.url, tls_roots=[args.ca], tls_system_roots=False, websocket_enabled=False,
+                      reconnect=False)
+
+
 async def _send(track, args, sent) -> None:
     group_frames = round(args.fps * args.group_seconds)
     keyframe, delta = frame_sizes(args.bitrate, args.fps, group_frames, args.keyframe_ratio)
@@ -73,6 +79,7 @@ async def publish(args) -> None:
             async with moq.Server(args.serve, tls_cert=[args.cert], tls_key=[args.key]) as server:
                 producer = server.create_broadcast(BROADCAST)
                 track = producer.publish_track(TRACK)
+                producer.announce()  # created unannounced: the track first, then the announcement
                 serving = asyncio.ensure_future(server.serve())
                 emit("ready", url=f"https://{server.local_addr}")
                 try:
@@ -80,9 +87,10 @@ async def publish(args) -> None:
                 finally:
                     serving.cancel()
         else:
-            async with moq.Client(args.url, tls_roots=[args.ca], tls_system_roots=False) as client:
+            async with _client(moq, args) as client:
                 producer = client.create_broadcast(BROADCAST)  # held: dropping it ends the broadcast
                 track = producer.publish_track(TRACK)
+                producer.announce()  # created unannounced: the track first, then the announcement
                 emit("ready", url=args.url)
                 await _send(track, args, sent)
     emit("done")
@@ -104,8 +112,8 @@ async def _subscriber(moq, args, index: int, frames: list, errors: Counter, subs
     """One live subscriber: reads groups as they arrive, each on its own task, and gives up a group once two
     newer ones have started (a live player skips ahead too; its missing frames count as lost). Reading
     one group at a time would leave newer groups' streams unread, and the QUIC flow-control window with them."""
-    async with moq.Client(args.url, tls_roots=[args.ca], tls_system_roots=False) as client:
-        broadcast = await asyncio.wait_for(client.announced_broadcast(BROADCAST), args.wait)
+    async with _client(moq, args) as client:
+        broadcast = await asyncio.wait_for(client.announced_broadcast(BROADCAST).available(), args.wait)
         track = await broadcast.subscribe_track(TRACK)
         subscribed.put_nowait(index)
         readers: dict[int, asyncio.Task] = {}

@@ -7,6 +7,7 @@ Each method creates one kind of object, named after the workload: ``<name>`` in 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
 import pulumi
@@ -17,9 +18,50 @@ from components.k8s import container_security, pod_security
 
 CONFIG_SHA256 = "quicstack/config-sha256"
 """Pod annotation holding the digest of what the process reads only at start: a change rolls the pods."""
+DNS_PORTS = ({"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53})
 # Egress to name servers only: port 53 to any address, so it holds for kube-dns pods, a node-local
 # cache on a link-local address and a cloud resolver alike.
-DNS_EGRESS = {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
+DNS_EGRESS = {"ports": list(DNS_PORTS)}
+NAMESPACE_NAME = "kubernetes.io/metadata.name"
+"""The label the API server puts on every namespace, its value the namespace's name (Kubernetes 1.22+)."""
+
+
+@dataclass(frozen=True)
+class Pods:
+    """Pods by label in one namespace: a NetworkPolicy peer (``from``/``to``)."""
+
+    selector: Optional[Mapping[str, str]] = None
+    """Their labels; None: every pod of the namespace."""
+    namespace: Optional[str] = None
+    """Their namespace; None: the policy's own."""
+
+    def peer(self) -> dict:
+        found: dict = {}
+        if self.namespace:
+            found["namespaceSelector"] = {"matchLabels": {NAMESPACE_NAME: self.namespace}}
+        if self.selector is not None:
+            found["podSelector"] = {"matchLabels": dict(self.selector)}
+        return found
+
+    def rule(self, direction: str, ports: Sequence[Mapping]) -> dict:
+        """An ingress (``direction`` "from") or egress ("to") rule: these pods, on ``ports``."""
+        return {direction: [self.peer()], "ports": [dict(p) for p in ports]}
+
+
+CLUSTER_DNS = Pods({"k8s-app": "kube-dns"}, "kube-system")
+"""The cluster's DNS pods. ``k8s-app: kube-dns`` is the label CoreDNS keeps for kube-dns compatibility on every
+cluster the stacks make (kubeadm and kind, k3s's bundled CoreDNS, GKE's kube-dns, EKS's coredns add-on)."""
+CLUSTER_DNS_EGRESS = CLUSTER_DNS.rule("to", DNS_PORTS)
+"""Egress to the cluster's DNS pods only, for pods that resolve nothing but cluster names."""
+
+
+def deny_all(resource: str, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
+             ) -> k8s.networking.v1.NetworkPolicy:
+    """NetworkPolicy ``default-deny``: every pod of ``namespace`` isolated both ways; each workload's own policy
+    then admits what it needs (policies add up: a connection passes if any policy selecting the pod admits it)."""
+    return k8s.networking.v1.NetworkPolicy(
+        resource, metadata={"name": "default-deny", "namespace": namespace},
+        spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, opts=opts)
 # Best effort, so a single-zone or single-node cluster still schedules every pod.
 _SPREAD_KEYS = ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
 
@@ -36,6 +78,11 @@ class RestrictedWorkload:
             dict(selector),
             opts,
         )
+
+    @property
+    def pods(self) -> Pods:
+        """This workload's pods, as a NetworkPolicy peer in its own namespace."""
+        return Pods(self.selector)
 
     def _metadata(self, name: str, annotations: Optional[Mapping[str, str]] = None) -> dict:
         metadata: dict = {"name": name, "namespace": self.namespace, "labels": dict(self.selector)}
@@ -63,12 +110,13 @@ class RestrictedWorkload:
 
     def statefulset(self, service_name: pulumi.Input[str], containers: Sequence[Mapping], volumes: Sequence[Mapping],
                     config_sha256: str, *, replicas: int, annotations: Optional[Mapping[str, str]] = None,
-                    grace_seconds: Optional[int] = None, min_ready_seconds: int = 0,
+                    init_containers: Sequence[Mapping] = (), grace_seconds: Optional[int] = None,
+                    min_ready_seconds: int = 0,
                     depends_on: Sequence[pulumi.Resource] = ()) -> k8s.apps.v1.StatefulSet:
         """The same pods with stable names (``<name>-<i>.<service_name>``). They start in parallel; updates roll
         one pod at a time, highest ordinal first, each Ready before the next (``partition: 0``)."""
-        template = self._template(containers, volumes, config_sha256, (), "controller-revision-hash", annotations,
-                                  grace_seconds)
+        template = self._template(containers, volumes, config_sha256, init_containers, "controller-revision-hash",
+                                  annotations, grace_seconds)
         return k8s.apps.v1.StatefulSet(
             f"{self.resource}-statefulset", metadata=self._metadata(self.name),
             spec={"serviceName": service_name, "replicas": replicas, "selector": {"matchLabels": dict(self.selector)},

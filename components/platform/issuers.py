@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components.platform.cert_manager import NAMESPACE
 from components.platform.certificates import Issuer
+from components.restricted_workload import Pods
 
 ACME_SERVERS = {
     "production": "https://acme-v02.api.letsencrypt.org/directory",
@@ -74,6 +75,8 @@ class IssuersArgs:
     """The cert-manager release: its CRDs and webhook must be up before any issuer is created."""
     http01_solver: Optional[Mapping[str, object]] = None
     """The ``http01`` solver stanza; None: through the Ingress class (the Gateway edge gives ``gatewayHTTPRoute``)."""
+    edge: Optional[Pods] = None
+    """The edge's pods: HTTP-01 solver pods admit them (required with ``http01_hosts`` and ACME)."""
 
 
 class Issuers(pulumi.ComponentResource):
@@ -90,7 +93,8 @@ class Issuers(pulumi.ComponentResource):
             self.issuer, self.ca_certificate = self._local_ca(name, domains, after_cert_manager)
         else:
             issuers = {env: self._acme(name, env, args, after_cert_manager) for env in ACME_SERVERS}
-            self.issuer = Issuer(name=f"letsencrypt-{args.environment}", ready=[issuers[args.environment]])
+            self.issuer = Issuer(name=f"letsencrypt-{args.environment}", ready=[issuers[args.environment]],
+                                 http01_hosts=tuple(args.http01_hosts), edge=args.edge)
             self.ca_certificate = pulumi.Output.from_input("")
         self.register_outputs({"issuer": self.issuer.name, "caCertificate": self.ca_certificate})
 

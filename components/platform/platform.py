@@ -17,10 +17,18 @@ from components.platform.certificates import Issuer
 from components.platform.config import AcmeConfig, IngressConfig
 from components.platform.gateway import EnvoyGateway, EnvoyGatewayArgs, gateway_api_crds
 from components.platform.gateway_objects import EdgeHost
+from components.platform.ingress import CONTROLLER_SELECTOR as INGRESS_CONTROLLER
+from components.platform.ingress import NAMESPACE as INGRESS_NAMESPACE
 from components.platform.ingress import IngressArgs, IngressController
 from components.platform.issuers import Issuers, IssuersArgs
-from components.restricted_workload import RestrictedWorkload
+from components.restricted_workload import Pods, RestrictedWorkload
 from components.shared.resources import Resources
+
+
+EDGE_PODS = {"ingress-nginx": Pods(INGRESS_CONTROLLER, INGRESS_NAMESPACE),
+             "envoy-gateway": Pods(gateway_objects.PROXY_SELECTOR, gateway_objects.NAMESPACE)}
+"""By ``ingress.controller``: the pods that connect to the workloads behind the edge (ingress-nginx's controller,
+Envoy Gateway's proxies); the only ones their NetworkPolicies admit to the routed ports and to HTTP-01 solvers."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +138,8 @@ class Platform(pulumi.ComponentResource):
             f"{name}-issuers",
             IssuersArgs(environment=args.environment, ingress_class=args.ingress_class,
                         http01_hosts=args.http01_hosts, dns01_hosts=args.dns01_hosts, dns01=args.dns01,
-                        email=args.email, ca_domain=args.domain, cert_manager=[cert_manager.release]),
+                        email=args.email, ca_domain=args.domain, cert_manager=[cert_manager.release],
+                        edge=EDGE_PODS["ingress-nginx"]),
             opts=child,
         )
         self._finish(args, issuers, ingress.address)
@@ -152,7 +161,7 @@ class Platform(pulumi.ComponentResource):
             IssuersArgs(environment=args.environment, ingress_class=args.ingress_class,
                         http01_hosts=args.http01_hosts, dns01_hosts=args.dns01_hosts, dns01=args.dns01,
                         email=args.email, ca_domain=args.domain, cert_manager=[cert_manager.release],
-                        http01_solver=solver),
+                        http01_solver=solver, edge=EDGE_PODS["envoy-gateway"]),
             opts=child,
         )
         self.gateway = EnvoyGateway(
@@ -177,6 +186,8 @@ class Platform(pulumi.ComponentResource):
 
     def _finish(self, args: PlatformArgs, issuers: Issuers, address: pulumi.Output[str]) -> None:
         self.edge_hosts = tuple(args.gateway.hosts) if args.gateway else ()
+        self.edge_pods = EDGE_PODS["envoy-gateway" if args.gateway else "ingress-nginx"]
+        """The pods that carry the edge's traffic into the cluster: a workload behind the edge admits only them."""
         self.issuer = issuers.issuer
         self.public_certificates = args.environment != "selfsigned"
         """Let's Encrypt signs the hosts' certificates: the stack is public."""

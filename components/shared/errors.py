@@ -119,6 +119,9 @@ def from_validation_error(exc: ValidationError, root: type[BaseModel], prefix: t
         return ConfigError(".".join(loc[:-1]) if loc[-1] == "secure" else key, SECURE_PROBLEM, has_value=False)
     if err["type"] == "extra_forbidden":
         owner = _model_at(root, tuple(err["loc"]))
+        removed = getattr(owner, "REMOVED", {}).get(loc[-1])
+        if removed:
+            return ConfigError(key, f"was removed: {removed}", has_value=False)
         allowed = ", ".join(owner.model_fields_by_alias()) if owner else "none"
         return ConfigError(key, f"is not a known key (allowed here: {allowed})", has_value=False)
     if err["type"] == "missing":

@@ -8,10 +8,11 @@ import shutil
 import subprocess
 import sys
 
+from components.workloads.relay.versions import RELAY_VERSION
 from tests.support.plan import ROOT, TOOLS
 from tests.support.processes import outside_make
 
-RELEASE = f"{TOOLS}/moq-relay-0.14.12-release/bin/moq-relay"
+RELEASE = f"{TOOLS}/moq-relay-{RELAY_VERSION}-release/bin/moq-relay"
 
 
 def test_the_chosen_binary_is_what_the_relay_helpers_start(tmp_path):
@@ -47,18 +48,20 @@ def test_make_bench_tier_release_builds_and_runs_the_optimised_relay():
     run = _dry_run("bench-tier", "RELAY_BUILD=release")
     assert run.returncode == 0, run.stderr
     (install,) = [line for line in run.stdout.replace("\\\n\t", " ").splitlines() if "cargo install" in line]
-    assert "cargo install moq-relay --version 0.14.12 " in install and "--debug" not in install
-    assert install.endswith(f"--features quinn,websocket --root {TOOLS}/moq-relay-0.14.12-release")
+    assert f"cargo install --path {TOOLS}/src/moq-relay-{RELAY_VERSION} --locked " in install
+    assert "--debug" not in install
+    assert install.endswith(f"--features noq,websocket --root {TOOLS}/moq-relay-{RELAY_VERSION}-release")
     assert run.stdout.rstrip().endswith(f"-m bench.tier --subscribers 300 --relay-binary {RELEASE}")
 
 
 def test_the_release_build_is_not_part_of_deps_or_the_default_benchmark():
     deps = _dry_run("deps")
     assert deps.returncode == 0, deps.stderr
-    assert "cargo install moq-relay" in deps.stdout and "moq-relay-0.14.12-release" not in deps.stdout
+    assert f"cargo install --path {TOOLS}/src/moq-relay-{RELAY_VERSION} " in deps.stdout
+    assert f"moq-relay-{RELAY_VERSION}-release" not in deps.stdout
     bench = _dry_run("bench-tier", "SUBSCRIBERS=30")
-    assert "moq-relay-0.14.12-release" not in bench.stdout
-    assert bench.stdout.rstrip().endswith(f"--relay-binary {TOOLS}/moq-relay-0.14.12/bin/moq-relay")
+    assert f"moq-relay-{RELAY_VERSION}-release" not in bench.stdout
+    assert bench.stdout.rstrip().endswith(f"--relay-binary {TOOLS}/moq-relay-{RELAY_VERSION}/bin/moq-relay")
     wrong = _dry_run("bench", "RELAY_BUILD=fast")
     assert wrong.returncode == 2 and "RELAY_BUILD=fast: use debug (the tests' build, the default) or release" \
         in wrong.stderr

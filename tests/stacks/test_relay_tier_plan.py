@@ -52,7 +52,7 @@ def test_eks_relay_pods_get_a_server_id_and_a_readiness_gate(eks):
     names = pod["metadata"]["annotations"][f"{PREFIX}quic-enabled-containers"].split(",")
     assert names == [c["name"] for c in pod["spec"]["containers"]] == ["relay"]
     (container,) = pod["spec"]["containers"]
-    assert "AWS_LBC_QUIC_SERVER_ID" in container["command"][2] and "MOQ_SERVER_QUIC_LB_ID" in container["command"][2]
+    assert "AWS_LBC_QUIC_SERVER_ID" in container["command"][2] and "MOQ_LISTEN_QUIC_LB_ID" in container["command"][2]
 
 
 def test_eks_namespace_exists_only_after_the_controller_whose_webhook_admits_its_pods(eks):
@@ -108,8 +108,11 @@ def test_peers_authenticate_with_a_cluster_internal_ca(three):
                 if v.get("secret", {}).get("secretName") == peer["spec"]["secretName"]
                 for m in pod["containers"][0]["volumeMounts"] if m["name"] == v["name"]]
     # Served by SNI beside the public certificate, required of peers (server root), presented on dials.
-    assert toml["server"]["tls"]["cert"][1] == toml["client"]["tls"]["cert"] == f"{mount}/tls.crt"
-    assert toml["server"]["tls"]["root"] == toml["client"]["tls"]["root"] == [f"{mount}/ca.crt"]
+    assert toml["listen"]["tls"]["cert"][1] == toml["connect"]["tls"]["cert"] == f"{mount}/tls.crt"
+    assert toml["listen"]["tls"]["root"] == toml["connect"]["tls"]["root"] == [f"{mount}/ca.crt"]
+    # 0.17 hands client certificates to the auth server: only its --mtls rules grant a verified peer anything.
+    (auth,) = pod["initContainers"]
+    assert auth["args"][auth["args"].index("--mtls-publish") + 1] == "**"
 
 
 def test_scaling_rewrites_the_peer_list_without_rolling_the_relays(three, plan_config):
@@ -133,7 +136,7 @@ def test_one_relay_surges_and_drains(plan):
     sleep = pod["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
     assert sleep == 30 and pod["terminationGracePeriodSeconds"] > sleep
     assert p.object("PodDisruptionBudget", "relay")["spec"]["maxUnavailable"] == 1
-    assert relay_toml(p)["cluster"] == {"linger": "5s"}
+    assert "cluster" not in relay_toml(p)
     assert not p.objects("StatefulSet") and not p.objects("PodMonitor")
 
 
@@ -143,7 +146,7 @@ def test_internal_port_admits_only_the_scraper_namespace(three, plan):
         rules = p.object("NetworkPolicy", "relay")["spec"]["ingress"]
         open_to_all = {port["port"] for rule in rules if "from" not in rule for port in rule["ports"]}
         assert internal not in open_to_all
-        restricted = [rule for rule in rules if "from" in rule]
+        restricted = [rule for rule in rules if "from" in rule and any(x["port"] == internal for x in rule["ports"])]
         if scraper is None:
             assert restricted == []
         else:

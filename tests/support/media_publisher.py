@@ -19,12 +19,15 @@ SIZE, FPS = 64, 15
 async def publish(url: str, ca: str, broadcast: str, seconds: float) -> None:
     import moq
 
-    async with moq.Client(url, tls_roots=[ca], tls_system_roots=False) as client:
+    async with moq.Client(url, tls_roots=[ca], tls_system_roots=False, websocket_enabled=False,
+                          reconnect=False) as client:
+        # Created unannounced: the encoder's track (and its catalog rendition) first, then the announcement.
         producer = client.create_broadcast(broadcast)
-        video = producer.publish_video(
+        video = producer.encode_video(
             moq.VideoEncoderInput(format=moq.VideoPixelFormat.I420, width=SIZE, height=SIZE, framerate=FPS),
             moq.VideoEncoderOutput(codec=moq.VideoCodec.H264, bitrate=100_000, gop=FPS,
                                    kind=moq.VideoEncoderKind.SOFTWARE()))
+        producer.announce()
         print(json.dumps({"event": "publishing"}), flush=True)
         for n in range(int(seconds * FPS)):
             shade = (n * 8) % 256  # a picture that changes, so every frame encodes to something

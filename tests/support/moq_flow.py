@@ -27,14 +27,20 @@ class Flow:
         return [n for t, n in self.received if t > moment]
 
 
+def _client(url: str, ca: Path):
+    """QUIC only (no WebSocket fallback racing it) and one dial (no reconnect loop hiding a relay that went away)."""
+    return moq.Client(url, tls_roots=[str(ca)], websocket_enabled=False, reconnect=False)
+
+
 async def _flow(publish_url: str, subscribe_url: str, ca: Path, broadcast: str, during: Callable[[Flow], None],
                 before: float, after: float) -> Flow:
     flow = Flow()
-    async with moq.Client(publish_url, tls_roots=[str(ca)]) as publisher, \
-            moq.Client(subscribe_url, tls_roots=[str(ca)]) as subscriber:
-        # Keep the producer referenced: dropping it ends the broadcast.
+    async with _client(publish_url, ca) as publisher, _client(subscribe_url, ca) as subscriber:
+        # Keep the producer referenced: dropping it ends the broadcast. It is created unannounced: the track
+        # first, then the announcement.
         producer = publisher.create_broadcast(broadcast)
         track = producer.publish_track("frames")
+        producer.announce()
 
         async def publish() -> None:
             number = 0
@@ -46,14 +52,17 @@ async def _flow(publish_url: str, subscribe_url: str, ca: Path, broadcast: str, 
                 await asyncio.sleep(PERIOD)
 
         async def read(consumer) -> None:
-            async for group in await consumer.subscribe_track("frames"):
+            # Every group: by default the client skips a group as soon as a newer one arrives (max_age 0), which on a
+            # busy machine drops frames no relay lost. The publisher's track caps max_age (5 s of its timestamps,
+            # 1 ms a frame here).
+            async for group in await consumer.subscribe_track("frames", moq.Subscription(max_age_us=60_000_000)):
                 async for frame in group:
                     flow.received.append((time.monotonic(), int.from_bytes(frame.payload[:4], "big")))
 
         sender = asyncio.create_task(publish())
         started = time.monotonic()
         try:
-            consumer = await asyncio.wait_for(subscriber.announced_broadcast(broadcast), 15)
+            consumer = await asyncio.wait_for(subscriber.announced_broadcast(broadcast).available(), 15)
             flow.announced_after = time.monotonic() - started
             reader = asyncio.create_task(read(consumer))
             await asyncio.sleep(before)

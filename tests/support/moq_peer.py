@@ -53,23 +53,39 @@ async def _unless_closed(client, awaitable, wait: float):
     if work in done:
         return work.result()
     if closed in done:
-        raise SessionClosed("the relay closed the session")
+        raise SessionClosed(f"the relay closed the session{_why(closed.exception())}")
     raise asyncio.TimeoutError
+
+
+def _why(cause) -> str:
+    """The relay's reason for a close (moq-rs 0.5 ends ``Session.closed()`` with it), as ``": reason"``."""
+    if cause is None:
+        return ""
+    import moq
+
+    details = moq.protocol_error(cause)
+    return f": {details.message}" if details and details.message else f": {type(cause).__name__}"
 
 
 def _client(args):
     import moq
 
-    # Trust exactly the given CA, like a browser that imported it, and not the system store.
-    return moq.Client(args.url, tls_roots=[args.ca], tls_system_roots=False)
+    # Trust exactly the given CA, like a browser that imported it, and not the system store. An https:// URL is
+    # QUIC only (no WebSocket fallback racing it): such peers test the relay's QUIC port; a ws:// or wss:// URL is
+    # the WebSocket fallback itself. One dial, no reconnect loop: a relay that ends the session ends this peer.
+    websocket = args.url.startswith(("ws://", "wss://"))
+    return moq.Client(args.url, tls_roots=[args.ca], tls_system_roots=False, websocket_enabled=websocket,
+                      reconnect=False)
 
 
 async def publish(args) -> None:
     frames = read_frames(Path(args.frames))
     async with _client(args) as client:
         emit("connected")
+        # Created unannounced: the track goes in first, then the announcement carries a complete broadcast.
         broadcast = client.create_broadcast(args.broadcast)
         track = broadcast.publish_track(args.track)
+        broadcast.announce()
         emit("announced")
         # Live tracks start at the newest group: wait until the relay subscribes for someone.
         await _unless_closed(client, track.used(), args.wait)
@@ -89,37 +105,48 @@ async def publish(args) -> None:
 async def subscribe(args) -> None:
     import moq
 
-    received: list[bytes] = []
     async with _client(args) as client:
         emit("connected")
-        broadcast = await _unless_closed(client, client.announced_broadcast(args.broadcast), args.wait)
+        broadcast = await _unless_closed(client, client.announced_broadcast(args.broadcast).available(), args.wait)
         emit("announced")
-        # From the track's first group, in order: a live subscription starts at the newest group, and
-        # the publisher may have written several by the time the relay forwards this subscription.
-        track = await broadcast.subscribe_track(args.track, moq.Subscription(group_start=0, ordered=True))
+        # From the track's first group, every group: a live subscription starts at the newest group, and the
+        # publisher may have written several by the time the relay forwards this subscription. The client skips a
+        # group as soon as a newer one arrives unless max_age allows that much presentation time (the publisher's
+        # track caps it, 5 s by default; these frames are 1 ms apart). Groups are read as they arrive (a relay
+        # forwards them on parallel streams, and reading in sequence would wait on one that comes later or not at
+        # all) and put back in sequence order.
+        track = await broadcast.subscribe_track(args.track, moq.Subscription(group_start=0, max_age_us=60_000_000))
         emit("subscribed")
+        groups: dict[int, list[bytes]] = {}
         async with track:
-            while len(received) < args.count:
-                group = await asyncio.wait_for(track.next_group(), args.wait)
+            while sum(map(len, groups.values())) < args.count:
+                group = await asyncio.wait_for(track.recv_group(), args.wait)
                 if group is None:
                     break
                 async with group:
+                    frames = groups.setdefault(group.sequence, [])
                     async for frame in group:
-                        received.append(bytes(frame.payload))
+                        frames.append(bytes(frame.payload))
+        received = [frame for sequence in sorted(groups) for frame in groups[sequence]]
         write_frames(Path(args.out), received)
         emit("received", frames=len(received))
 
 
 async def announced(args) -> None:
-    """Every broadcast path announced under ``--prefix`` within ``--wait`` seconds."""
+    """Every broadcast path announced under ``--prefix`` within ``--wait`` seconds, once each (a retraction is
+    reported as ``unannounced`` and leaves the path in the list)."""
     paths: list[str] = []
     async with _client(args) as client:
         emit("connected")
 
         async def collect():
-            async for announcement in client.announced(args.prefix):
-                paths.append(announcement.path)
-                emit("announcement", path=announcement.path)
+            async for update in client.announced(args.prefix):
+                if update.active:
+                    if update.prefix not in paths:  # a repeated announcement is a route update, not a new path
+                        paths.append(update.prefix)
+                    emit("announcement", path=update.prefix)
+                else:
+                    emit("unannounced", path=update.prefix)
 
         try:
             await asyncio.wait_for(collect(), args.wait)

@@ -6,7 +6,8 @@ loopback interface) and PID namespace (``unshare --kill-child``: the relay dies 
 if the probe is killed), so no port is opened on the machine's interfaces.
 
 Inside, ``python -m tests.support.netns SPEC`` starts the relay, asks ``/health`` over 127.0.0.1 and
-::1, and connects a real MoQ client over each; it prints one JSON object.
+::1, and connects a real MoQ client over each; it prints one JSON object. The relay's auth server runs outside,
+on its unix socket: a socket file is reached through the file system, which a network namespace does not divide.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.support.relay import LocalRelay, healthy
+from tests.support.relay import LocalRelay, auth_running, healthy
 from tests.support.plan import ROOT
 
 ADDRESSES = ("127.0.0.1", "::1")
@@ -49,13 +50,14 @@ def probe(relay: LocalRelay, timeout: float = 90) -> dict:
             }
         )
     )
-    proc = subprocess.run(
-        [*UNSHARE, sys.executable, "-m", "tests.support.netns", str(spec)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-    )
+    with auth_running(relay.auth_command, relay.auth_socket, relay.root):
+        proc = subprocess.run(
+            [*UNSHARE, sys.executable, "-m", "tests.support.netns", str(spec)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=ROOT,
+        )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     assert proc.returncode == 0 and lines, f"rc={proc.returncode} {proc.stderr[-3000:]}"
     return json.loads(lines[-1])

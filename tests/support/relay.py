@@ -4,8 +4,9 @@
   kubelet writes it (``..data`` symlink swaps), a certificate from a :class:`~tests.support.pki.LocalCA`
   where cert-manager's Secret is mounted, the planned TOML with only file paths and listen addresses
   rewritten (to the local files and free loopback ports), and the container's environment.
-- :func:`running` starts ``moq-relay <toml>``, waits (bounded) until the internal listener answers
-  ``/health`` and always stops the process again, by PID.
+- :func:`running` starts the pod's auth server (``moq auth serve``, the native sidecar, with its planned
+  arguments; moq-cli from crates.io) on a unix socket, then ``moq-relay <toml>``, waits (bounded) until the
+  internal listener answers ``/health`` and always stops both processes again, by PID.
 - :meth:`LocalRelay.renew_certificate` swaps the mounted certificate the way the kubelet updates a
   Secret volume; the relay watches the files.
 
@@ -27,18 +28,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
+import tempfile
+
 import tomli_w
 
+from components.workloads.relay.auth import CONTAINER as AUTH_CONTAINER
 from components.workloads.relay.cluster import RELAY_BINARY
+from components.workloads.relay.toml import AUTH_SOCKET
+from components.workloads.relay.versions import CLI_VERSION, RELAY_VERSION
 from tests.support.envoy import _object, _rewrite, _secret_files, free_port, write_volume
 from tests.support.pki import LocalCA
 from tests.support.plan import TOOLS, Plan
 from tests.support.processes import stop, wait_until
 
-VERSION = "0.14.12"
-"""The crate version: the same as the pinned image ``moqdev/moq-relay:0.14.12``."""
+VERSION = RELAY_VERSION
+"""The crate version: the same as the pinned image's (``versions.toml``)."""
 BINARY = Path(os.environ.get("QUICSTACK_MOQ_RELAY") or TOOLS / f"moq-relay-{VERSION}" / "bin" / "moq-relay")
 """Where ``make deps`` installs the relay (``cargo install --root``); the variable overrides it."""
+AUTH_BINARY = Path(os.environ.get("QUICSTACK_MOQ_CLI") or TOOLS / f"moq-cli-{CLI_VERSION}" / "bin" / "moq")
+"""moq-cli of the auth server's image, where ``make deps`` installs it."""
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 """Kubernetes' ``$(VAR)`` reference in an env value."""
@@ -52,7 +60,7 @@ DEPLOYMENT = "relay"
 CONTAINER = "relay"
 # Where the TOML names a listen address: (table path, key). The relay reads no other addresses.
 LISTENERS = {
-    "quic": (("server",), "bind"),
+    "quic": (("listen",), "bind"),
     "web": (("web", "http"), "listen"),
     "web_tls": (("web", "https"), "listen"),
     "internal": (("internal",), "listen"),
@@ -102,6 +110,9 @@ class LocalRelay:
     """Where the certificate Secret is mounted (``tls.crt``, ``tls.key``, ``ca.crt``)."""
     mounts: dict[str, Path] = field(default_factory=dict)
     """Container mount path -> local directory."""
+    auth_command: list[str] = field(default_factory=list)
+    """The auth server's command (the sidecar's arguments on local paths)."""
+    auth_socket: Optional[Path] = None
 
     def _port(self, listener: str) -> Optional[int]:
         tables, key = LISTENERS[listener]
@@ -234,6 +245,9 @@ def materialize(
     if "connect_api" in config.get("cluster", {}):  # one pod of a tier, alone: no peers to dial
         peers = Path(config["cluster"]["connect_api"])
         write_volume(peers.parent, {peers.name: b"[]"})
+    auth_command, socket = _auth_server(pod, root)
+    if socket:
+        config["auth"]["url"] = f"unix://{socket}"
     local_toml = root / "relay.toml"
     local_toml.write_text(tomli_w.dumps(config))
     launch = [a.replace(f"exec {RELAY_BINARY} ", f"exec {BINARY} ") for a in args[:args.index(toml_path)]]
@@ -243,7 +257,24 @@ def materialize(
         if "value" in entry:
             env[entry["name"]] = expand(entry["value"], env)
     return LocalRelay(root=root, command=command, env=env, config=config, ports=ports, address=address, host=host,
-                      ca=ca, tls_volume=tls_volume, mounts=mounts)
+                      ca=ca, tls_volume=tls_volume, mounts=mounts, auth_command=auth_command, auth_socket=socket)
+
+
+def _auth_server(pod: dict, root: Path) -> tuple[list[str], Optional[Path]]:
+    """The planned auth sidecar's command, its volumes under ``root``; (command, socket), or ([], None) without one."""
+    sidecars = [c for c in pod.get("initContainers", []) if c["name"] == AUTH_CONTAINER]
+    if not sidecars:
+        return [], None
+    (sidecar,) = sidecars
+    return auth_command(sidecar["args"], {m["mountPath"]: root / m["name"] for m in sidecar.get("volumeMounts", [])})
+
+
+def auth_command(args: list[str], mounts: dict[str, Path]) -> tuple[list[str], Path]:
+    """``moq <args>`` on local paths: volumes at ``mounts``, the socket in a new short directory (a unix socket's
+    path has at most 107 bytes, which pytest's directories can exceed); (command, socket)."""
+    socket = Path(tempfile.mkdtemp(prefix="qs-auth-")) / Path(AUTH_SOCKET).name
+    local = [f"unix:{socket}" if a == f"unix:{AUTH_SOCKET}" else a for a in _rewrite(args, mounts)]
+    return [str(AUTH_BINARY), *local], socket
 
 
 @dataclass
@@ -272,16 +303,43 @@ def running(relay: LocalRelay, timeout: float = 20, env: Optional[dict[str, str]
     ``env`` adds or replaces environment variables (e.g. ``MOQ_LOG_LEVEL``).
     """
     assert BINARY.is_file(), f"{BINARY} is missing: run `make deps` (it builds moq-relay {VERSION} with cargo)"
-    log = relay.root / f"relay-{time.time_ns()}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            relay.command, env={**relay.env, **(env or {})}, stdout=out, stderr=subprocess.STDOUT, cwd=relay.root
-        )
+    with auth_running(relay.auth_command, relay.auth_socket, relay.root, timeout):
+        log = relay.root / f"relay-{time.time_ns()}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                relay.command, env={**relay.env, **(env or {})}, stdout=out, stderr=subprocess.STDOUT, cwd=relay.root
+            )
+        yield from _until_healthy(relay, process, log, timeout)
+
+
+def _until_healthy(relay: LocalRelay, process: subprocess.Popen, log: Path, timeout: float):
     run = RunningRelay(relay, process, log)
     try:
         wait_until(lambda: urllib.request.urlopen(relay.health_url, timeout=1).close(), process, log,
                    "moq-relay", timeout)
         yield run
+    finally:
+        stop(process)
+
+
+@contextmanager
+def auth_running(command: list[str], socket: Optional[Path], root: Path, timeout: float = 20
+                 ) -> Iterator[Optional[subprocess.Popen]]:
+    """The auth server ``command`` until the block ends; waits (bounded) for its ``socket``, stops it by PID."""
+    if not command:
+        yield None
+        return
+    assert AUTH_BINARY.is_file(), f"{AUTH_BINARY} is missing: run `make deps` (it builds moq-cli {CLI_VERSION})"
+    log = root / f"auth-{time.time_ns()}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env={"PATH": os.environ["PATH"], "MOQ_LOG_LEVEL": "debug"},
+                                   stdout=out, stderr=subprocess.STDOUT, cwd=root)
+    try:
+        def bound() -> None:
+            if not (socket and socket.exists()):
+                raise FileNotFoundError(socket)
+        wait_until(bound, process, log, "moq auth serve", timeout)
+        yield process
     finally:
         stop(process)
 

@@ -5,18 +5,20 @@ runs them.
 writes one directory per ordinal: every mounted volume (kubelet-style ``..data`` swaps), the public
 certificate from one CA, the peer certificate (``client auth`` too) from the cluster CA, the TOML with file
 paths and listen addresses rewritten, and the peer list with each pod's DNS name rewritten to its
-loopback port. One test-only key is added: ``[client.tls] host_name``, because dials now go to 127.0.0.1,
+loopback port. One test-only key is added: ``[connect.tls] host_name``, because dials now go to 127.0.0.1,
 which carries no SNI; the name given is one the planned peer certificate covers. :func:`from_plan`
 reads the planned StatefulSet.
 
-:func:`running` starts them all, waits (bounded) for each ``/health`` and always stops every process
-by PID; :meth:`Tier.stop` stops one early (a pod going away).
+:func:`running` starts each pod's auth server (the planned sidecar's arguments), then the relays, waits
+(bounded) for each ``/health`` and always stops every process by PID; :meth:`Tier.stop` stops one relay early (a
+pod going away).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from contextlib import ExitStack
 import re
 import subprocess
 import time
@@ -32,7 +34,7 @@ import tomli_w
 from tests.support.envoy import _object, _rewrite, _secret_files, free_port, write_volume
 from tests.support.pki import LocalCA
 from tests.support.processes import stop, wait_until
-from tests.support.relay import BINARY, expand
+from tests.support.relay import BINARY, auth_command, auth_running, expand
 
 
 
@@ -58,6 +60,10 @@ class PodTemplate:
     env: list[dict]
     """The container's ``env`` entries."""
     statefulset: str
+    auth_args: list[str] = field(default_factory=list)
+    """The auth sidecar's arguments."""
+    auth_mounts: list[str] = field(default_factory=list)
+    """Mount paths of the auth sidecar (a subset of the pod's)."""
 
     @property
     def peer_dns_names(self) -> list[str]:
@@ -71,11 +77,14 @@ def from_plan(plan, name: str = "relay") -> PodTemplate:
     namespace = statefulset["metadata"]["namespace"]
     pod = statefulset["spec"]["template"]["spec"]
     (container,) = [c for c in pod["containers"] if c["name"] == "relay"]
-    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    (auth,) = [c for c in pod.get("initContainers", []) if c["name"] == "auth"]
+    mounts = {m["name"]: m["mountPath"] for c in (container, auth) for m in c["volumeMounts"]}
     files, certificates = {}, {}
     for volume in pod["volumes"]:
         path = mounts[volume["name"]]
-        if "configMap" in volume:
+        if "emptyDir" in volume:
+            files[path] = {}
+        elif "configMap" in volume:
             data = plan.object("ConfigMap", volume["configMap"]["name"])["data"]
             files[path] = {k: v.encode() for k, v in data.items()}
         elif secret := _object(plan.manifests, "Secret", volume["secret"]["secretName"], namespace):
@@ -88,7 +97,8 @@ def from_plan(plan, name: str = "relay") -> PodTemplate:
             certificates[path] = Certificate(cert["spec"]["dnsNames"], "client auth" in cert["spec"].get("usages", []))
     config_map = next(v["configMap"]["name"] for v in pod["volumes"] if v["name"] == "config")
     return PodTemplate(toml=plan.object("ConfigMap", config_map)["data"]["relay.toml"], files=files,
-                       certificates=certificates, env=container.get("env", []), statefulset=name)
+                       certificates=certificates, env=container.get("env", []), statefulset=name,
+                       auth_args=auth["args"], auth_mounts=[m["mountPath"] for m in auth["volumeMounts"]])
 
 
 @dataclass
@@ -101,6 +111,8 @@ class LocalRelay:
     internal_port: int
     mounts: dict[str, Path]
     """Mount path in the pod -> local directory."""
+    auth: tuple[list[str], Optional[Path]] = ([], None)
+    """The auth server's command and socket."""
 
     @property
     def url(self) -> str:
@@ -113,11 +125,11 @@ class LocalRelay:
     @property
     def peer_certificate(self) -> tuple[str, str]:
         """(certificate, key) files this relay presents to its peers."""
-        return self.config["client"]["tls"]["cert"], self.config["client"]["tls"]["key"]
+        return self.config["connect"]["tls"]["cert"], self.config["connect"]["tls"]["key"]
 
     @property
     def peer_ca(self) -> str:
-        return self.config["client"]["tls"]["root"][0]
+        return self.config["connect"]["tls"]["root"][0]
 
     def dial(self, urls: list[str]) -> None:
         """Replace the peer list this relay reads (as a ConfigMap update would)."""
@@ -142,7 +154,9 @@ def lay_out(template: PodTemplate, replicas: int, root: Path, public_ca: LocalCA
         for path, files in [*template.files.items(), *issued.items()]:
             write_volume(mounts[path], files)
         config = _rewrite(tomllib.loads(template.toml), mounts)
-        config["server"]["bind"] = f"127.0.0.1:{quic}"
+        config["listen"]["bind"] = f"127.0.0.1:{quic}"
+        auth = auth_command(template.auth_args, {path: mounts[path] for path in template.auth_mounts})
+        config["auth"]["url"] = f"unix://{auth[1]}"
         config["internal"]["listen"] = f"127.0.0.1:{internal}"
         for web in config.get("web", {}).values():
             web["listen"] = f"127.0.0.1:{free_port()}"
@@ -150,7 +164,7 @@ def lay_out(template: PodTemplate, replicas: int, root: Path, public_ca: LocalCA
         for entry in template.env:
             if "value" in entry:
                 env[entry["name"]] = expand(entry["value"], env)
-        relays.append(LocalRelay(ordinal, pod, config, env, quic, internal, mounts))
+        relays.append(LocalRelay(ordinal, pod, config, env, quic, internal, mounts, auth))
     _point_peers_at_loopback(relays, template)
     return relays
 
@@ -169,7 +183,7 @@ def _point_peers_at_loopback(relays: list[LocalRelay], template: PodTemplate) ->
         relay.env["MOQ_CLUSTER_NODE"] = local(relay.env["MOQ_CLUSTER_NODE"])
         # 127.0.0.1 carries no SNI; ask for a name the planned peer certificate covers (test-only key).
         any_pod = template.peer_dns_names[0].replace("*", f"{template.statefulset}-0", 1)
-        relay.config["client"]["tls"]["host_name"] = any_pod
+        relay.config["connect"]["tls"]["host_name"] = any_pod
         relay.save()
 
 
@@ -191,6 +205,14 @@ class Tier:
 def running(relays: list[LocalRelay], timeout: float = 20) -> Iterator[Tier]:
     assert BINARY.is_file(), f"{BINARY} is missing: run `make deps` (it builds moq-relay with cargo)"
     tier = Tier(relays)
+    with ExitStack() as auth_servers:
+        for relay in relays:
+            auth_servers.enter_context(auth_running(*relay.auth, relay.root, timeout))
+        yield from _relays_running(tier, timeout)
+
+
+def _relays_running(tier: Tier, timeout: float) -> Iterator[Tier]:
+    relays = tier.relays
     try:
         for relay in relays:
             with (relay.root / "relay.log").open("wb") as out:
@@ -224,9 +246,9 @@ def launch_planned(tmp_path: Path, command: list[str], shell: str, env: dict[str
     port = free_port()
     config = tmp_path / "relay.toml"
     config.write_text(tomli_w.dumps({
-        "server": {"bind": f"127.0.0.1:{port}", "tls": {"cert": [str(tmp_path / "tls" / "tls.crt")],
+        "listen": {"bind": f"127.0.0.1:{port}", "tls": {"cert": [str(tmp_path / "tls" / "tls.crt")],
                                                         "key": [str(tmp_path / "tls" / "tls.key")]}},
-        "internal": {"listen": f"127.0.0.1:{free_port()}"}, "auth": {"public": "anon"},
+        "internal": {"listen": f"127.0.0.1:{free_port()}"}, "auth": {"public": ["anon/**"]},
     }))
     script = command[2].replace(f"exec {RELAY_BINARY} ", f"exec {BINARY} ")
     argv = [shell, *(["sh"] if shell == "busybox" else []), "-c", script, command[3], str(config)]

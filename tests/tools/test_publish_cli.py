@@ -77,32 +77,6 @@ def test_invalid_stack_config_is_the_programs_one_line(capsys, tmp_path):
     assert publish(capsys, "--stack", str(stack)) == (2, "", "quicstack:web.broadcast: '' is empty: name the broadcast the page plays\n")
 
 
-def test_fast_bytes_writes_what_the_bindings_write():
-    """The memmove stand-in for the bindings' byte loop leaves the same bytes in Rust's buffer."""
-    import ctypes
-    import os
-
-    from moq_ffi._uniffi import moq as bindings
-
-    from tools.publish import fast_bytes
-
-    fast_bytes.install()
-    converter, builder = bindings._UniffiFfiConverterBytes, bindings._UniffiRustBufferBuilder
-    assert builder.write.fast
-    for data in (b"", b"\x00\xff", os.urandom(70_001)):
-        buffers = []
-        for write in (builder.write.original, builder.write):
-            b = builder()
-            b.write_i32(len(data))
-            write(b, data)
-            buffers.append(b.finalize())
-        assert [ctypes.string_at(r.data, r.len) for r in buffers] == [len(data).to_bytes(4, "big") + data] * 2
-        for r in buffers:
-            r.free()
-        # and the bindings' own reader gets the value back
-        assert converter.lift(converter.lower(data)) == data
-
-
 def test_with_a_stack_that_wants_tokens_it_mints_one_for_the_broadcast(monkeypatch, tmp_path):
     """Wiring to ``tools.token``: the stack's name, publish rights for exactly the page's broadcast, the TTL."""
     from tools.publish.__main__ import parse, target

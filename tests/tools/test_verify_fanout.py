@@ -38,7 +38,7 @@ def planned(tmp_path_factory) -> Plan:
 
 
 def token(plan: Plan) -> str:
-    """A token for the public prefix signed with the stack's key (moq-token claims at moq-relay-v0.14.12)."""
+    """A token for the public prefix signed with the stack's key (moq-token claims)."""
     now = int(time.time())
     key = keys.load_private_key(plan.outputs["relayTokenKey"])
     return keys.sign(key, {"root": "anon", "put": [""], "get": [""], "iat": now - 60, "exp": now + 600})

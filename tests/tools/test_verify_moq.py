@@ -92,7 +92,7 @@ def test_nothing_published_says_so(public_relay):
 # -- a relay that requires tokens ------------------------------------------------------------------
 
 def token(key, root: str, ttl: int) -> str:
-    """A token in the relay's format (moq-token claims at moq-relay-v0.14.12), signed with ``key``."""
+    """A token in the relay's format (moq-token claims), signed with ``key``."""
     now = int(time.time())
     return keys.sign(key, {"root": root, "put": [""], "get": [""], "iat": now - 60, "exp": now + ttl})
 

@@ -192,7 +192,9 @@ async def run(t: Target, p: Pattern, with_tone: bool, duration: Optional[float],
     try:
         stats = await publish(t, p, stop, with_tone=with_tone, on_live=live)
     except moq.Error as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        details = moq.protocol_error(err)  # a session the relay closed carries its reason here, not in str()
+        reason = details.message if details and details.message else \
+            str(err).splitlines()[0] if str(err) else type(err).__name__
         hint = " (the relay refused the token, or anonymous publishing)" if moq.is_auth(err) else ""
         print(tokens.redact(f"error: publishing {t.broadcast!r} at {t.url} failed: {reason}{hint}", t.token),
               file=sys.stderr)

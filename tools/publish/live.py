@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Optional
 from urllib.parse import quote
 
-from . import fast_bytes, tone
+from . import tone
 from .pattern import Pattern
 
 
@@ -42,16 +42,21 @@ class Stats:
     """The relay closed the session (e.g. the token expired) before we were asked to stop."""
 
 
+_ONE_QUIC_DIAL = {"websocket_enabled": False, "reconnect": False}
+"""QUIC only: the certificate is pinned from a QUIC handshake, so a WebSocket fallback racing it could not help.
+One dial, no reconnect loop: a relay ending the session (an expired token) ends the run, which says so."""
+
+
 def _client(moq, target: Target):
     if target.address_url and target.fingerprint:
         url = replace(target, url=target.address_url).session_url
-        return moq.Client(url, tls_fingerprints=[target.fingerprint], tls_system_roots=False)
-    return moq.Client(target.session_url, tls_roots=[target.ca_file] if target.ca_file else None)
+        return moq.Client(url, tls_fingerprints=[target.fingerprint], tls_system_roots=False, **_ONE_QUIC_DIAL)
+    return moq.Client(target.session_url, tls_roots=[target.ca_file] if target.ca_file else None, **_ONE_QUIC_DIAL)
 
 
 def _video(moq, broadcast, pattern: Pattern):
     # One keyframe (and group) a second: a viewer joining mid-stream waits at most a second.
-    return broadcast.publish_video(
+    return broadcast.encode_video(
         moq.VideoEncoderInput(format=moq.VideoPixelFormat.I420, width=pattern.width, height=pattern.height,
                               framerate=pattern.fps),
         moq.VideoEncoderOutput(codec=moq.VideoCodec.H264, bitrate=None, gop=pattern.fps,
@@ -60,11 +65,11 @@ def _video(moq, broadcast, pattern: Pattern):
 
 
 def _audio(moq, broadcast):
-    return broadcast.publish_audio(
+    return broadcast.encode_audio(
         "audio",
-        moq.AudioEncoderInput(format=moq.AudioFormat.S16, sample_rate=tone.RATE, channels=1),
-        moq.AudioEncoderOutput(codec=moq.AudioCodec.OPUS, sample_rate=None, channels=None, bitrate=None,
-                               frame_duration_ms=tone.FRAME_MS),
+        moq.AudioEncoderInput(format=moq.AudioSampleFormat.S16, sample_rate=tone.RATE, channels=1),
+        moq.AudioEncoderOutput(codec=moq.AudioCodec.opus(), sample_rate=None, channels=None, bitrate=None,
+                               frame_duration_us=tone.FRAME_MS * 1000),
     )
 
 
@@ -89,12 +94,13 @@ async def publish(target: Target, pattern: Pattern, stop: asyncio.Event, *, with
     """Publish until ``stop`` is set or the session ends; returns what was sent."""
     import moq  # the client library is a runtime dependency of this tool only (not of the Pulumi program)
 
-    fast_bytes.install()
     stats = Stats(started=time.monotonic())
     async with _client(moq, target) as client:
+        # Created unannounced: the tracks (and their catalog renditions) first, then the announcement.
         broadcast = client.create_broadcast(target.broadcast)
         video = _video(moq, broadcast, pattern)
         audio = _audio(moq, broadcast) if with_tone else None
+        broadcast.announce()
         on_live()
 
         def picture(n: int, timestamp_us: int) -> None:
@@ -113,9 +119,15 @@ async def publish(target: Target, pattern: Pattern, stop: asyncio.Event, *, with
         ended = asyncio.ensure_future(client.session.closed())
         try:
             done, _ = await asyncio.wait([*tasks, ended], return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                task.result()  # an encoder or session error surfaces here
-            stats.ended_by_relay = ended in done
+            for task in done - {ended}:
+                task.result()  # an encoder error surfaces here
+            if ended in done:
+                # The relay's reason ends closed(): a refusal (the auth server turned the token down after the
+                # handshake) is an error of its own; any other close ends the run as the relay's doing.
+                cause = ended.exception()
+                if cause is not None and moq.is_auth(cause):
+                    raise cause
+                stats.ended_by_relay = True
         finally:
             stop.set()
             ended.cancel()

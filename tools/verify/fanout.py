@@ -95,7 +95,9 @@ async def _fan_out(moq, run, fingerprint: str, clock: Clock, attempts: int, seen
         name = f"verify-fanout-{os.urandom(4).hex()}"
         full = f"{run.session_path.rstrip('/')}/{name}"
         producer = publisher.create_broadcast(name)  # held: dropping the last handle ends the broadcast
-        sender = asyncio.ensure_future(_send_until_cancelled(producer.publish_track(PROBE_TRACK)))
+        track = producer.publish_track(PROBE_TRACK)
+        producer.announce()  # created unannounced: the track first, then the announcement
+        sender = asyncio.ensure_future(_send_until_cancelled(track))
         reasons = _reasons(clock.left(SHARE_TO_FIND), run.opts.timeout)
         try:
             reads = await asyncio.gather(*(_read_through(session, name, clock.branch(session.session), reasons)
@@ -125,7 +127,7 @@ def _reasons(announce_seconds: float, timeout: float) -> tuple[str, str]:
 
 
 async def _read_through(session, name: str, clock: Clock, reasons: tuple[str, str]) -> list:
-    broadcast = await clock.within(session.announced_broadcast(name), reasons[0], share=SHARE_TO_FIND)
+    broadcast = await clock.within(session.announced_broadcast(name).available(), reasons[0], share=SHARE_TO_FIND)
     consumer = await broadcast.subscribe_track(PROBE_TRACK)
     return await read(consumer, clock, PROBE_FRAMES, reasons[1])
 

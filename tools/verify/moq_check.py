@@ -78,6 +78,8 @@ class Clock:
 
     def stop(self) -> None:
         for closed in (*self.closed, *self.branches):
+            if closed.done() and not closed.cancelled():
+                closed.exception()  # retrieved: a session the relay closed ends closed() with its reason
             closed.cancel()
 
 
@@ -96,10 +98,13 @@ def session_url(run, token: str | None, via: int | None = None) -> str:
 
 
 def client(moq, run, fingerprint: str, token: str | None, via: int | None = None):
+    """QUIC only (the ``websocket`` row checks the relay's WebSocket side; a fallback racing QUIC here could pass
+    this row on TCP) and one dial (no reconnect loop: a session the relay ends fails the step that waits on it)."""
     url = session_url(run, token, via)
+    once = {"websocket_enabled": False, "reconnect": False}
     if run.opts.trust.insecure:
-        return moq.Client(url, tls_verify=False)
-    return moq.Client(url, tls_fingerprints=[fingerprint], tls_system_roots=False)
+        return moq.Client(url, tls_verify=False, **once)
+    return moq.Client(url, tls_fingerprints=[fingerprint], tls_system_roots=False, **once)
 
 
 def refused(moq, exc: Exception, run) -> str | None:
@@ -124,7 +129,9 @@ async def with_sessions(run, body) -> Verdict:
         reason = refused(moq, exc, run)
         if reason:
             raise Failed(reason) from None
-        raise Failed(f"the MoQ session failed: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+        details = moq.protocol_error(exc)  # a session the relay closed carries its reason here, not in str()
+        reason = f"{details.kind.name.lower()} ({details.message})" if details else str(exc)
+        raise Failed(f"the MoQ session failed: {type(exc).__name__}: {reason}".splitlines()[0]) from None
     finally:
         clock.stop()
 
@@ -172,19 +179,29 @@ async def read(track, clock: Clock, count: int, reason: str) -> list:
     return frames
 
 
+async def _first_active(announced) -> str:
+    """The path of the first announcement that is not a retraction."""
+    async for update in announced:
+        if update.active:
+            return update.prefix
+    raise Failed("the relay ended the announcements")
+
+
 async def read_announced(moq, run, fingerprint: str, clock: Clock) -> Verdict:
     path = run.session_path
     async with AsyncExitStack() as stack:
         session = await connect(stack, moq, run, fingerprint, clock)
         announced = session.announced("")
         async with announced:
-            found = await clock.within(announced.__anext__(), (
+            found = await clock.within(_first_active(announced), (
                 f"connected, but no broadcast is announced under {path}: nothing publishes "
                 "(start python -m tools.publish, or pass --token to publish a probe)"), share=SHARE_TO_FIND)
-        name = f"{path.rstrip('/')}/{found.path}"
-        track_name = await _first_media_track(found.broadcast, clock, name)
+        name = f"{path.rstrip('/')}/{found}"
+        broadcast = await clock.within(session.request_broadcast(found),
+                                       f"{name} is announced, but the relay did not serve it", share=0.5)
+        track_name = await _first_media_track(broadcast, clock, name)
         started = time.perf_counter_ns()
-        track = await found.broadcast.subscribe_track(track_name)
+        track = await broadcast.subscribe_track(track_name)
         frames = await read(track, clock, FRAMES_TO_READ,
                              f"subscribed to {name} track {track_name}, but no frame arrived in time")
     first_ms = (frames[0][0] - started) / 1e6
@@ -201,20 +218,27 @@ async def probe_round_trip(moq, run, fingerprint: str, clock: Clock) -> Verdict:
         subscriber = await connect(stack, moq, run, fingerprint, clock)
         producer = publisher.create_broadcast(name)  # held: dropping the last handle ends the broadcast
         track = producer.publish_track(PROBE_TRACK)
+        producer.announce()  # created unannounced: the track first, then the announcement
         full = f"{run.session_path.rstrip('/')}/{name}"
         # Behind a QUIC-LB load balancer the two sessions may reach two pods of the relay tier.
         tier = (", or the sessions reached relay pods that do not share broadcasts (see fan-out)"
                 if run.ep.quic_lb else "")
-        broadcast = await clock.within(subscriber.announced_broadcast(name), (
+        broadcast = await clock.within(subscriber.announced_broadcast(name).available(), (
             f"published {full}, but the relay did not announce it back: the token may not allow "
             f"publishing or subscribing there{tier}"), share=SHARE_TO_FIND)
         consumer = await broadcast.subscribe_track(PROBE_TRACK)
-        await clock.within(track.used(), f"subscribed to {full}, but the relay never asked the publisher for it")
-        sender = asyncio.ensure_future(_send_probe(track))
+        # The client subscribes once the consumer is read, so the reader runs before the publisher waits for it.
+        reader = asyncio.ensure_future(read(consumer, clock, PROBE_FRAMES,
+                                            f"published {full}, but no frame came back in time"))
+        sender = None
         try:
-            frames = await read(consumer, clock, PROBE_FRAMES, f"published {full}, but no frame came back in time")
+            await clock.within(track.used(), f"subscribed to {full}, but the relay never asked the publisher for it")
+            sender = asyncio.ensure_future(_send_probe(track))
+            frames = await reader
         finally:
-            sender.cancel()
+            for task in filter(None, (reader, sender)):
+                task.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
     rtts = round_trips_ms(frames)
     figures = {"broadcast": full, "frames": len(frames), "sent": PROBE_FRAMES,
                "roundTripMs": round(statistics.median(rtts), 1), "maxMs": round(max(rtts), 1)}

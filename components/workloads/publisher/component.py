@@ -1,11 +1,15 @@
 """The opt-in demo publisher (``quicstack:publisher.enabled``): a test pattern on the relay, from the cluster.
 
 One pod of two pinned upstream images, restricted pod security, no shell anywhere:
-- ``moq`` (``moqdev/moq-cli``, the release of the relay's tag) runs as a native sidecar (an init
-  container with ``restartPolicy: Always``): ``moq --broadcast <b> import rtmp --listen 0.0.0.0:1935``
+- ``moq`` (``moqdev/moq-cli``, the release of the relay's line) runs as a native sidecar (an init
+  container with ``restartPolicy: Always``): ``moq import --broadcast <b> rtmp --listen 0.0.0.0:1935``
   accepts the RTMP push of the pod's other container (over loopback) and publishes it to
-  ``MOQ_CLIENT_CONNECT`` (the relay's public URL plus prefix, ``?jwt=`` from the token Secret). Its
-  startup probe holds the main container back until the listener is up.
+  ``MOQ_CONNECT`` (the relay's public URL plus prefix, ``?jwt=`` from the token Secret). moq-cli 0.14 logs
+  its own dial URLs through moq-tokio's ``RedactedUrl`` (scheme, host, port and path only: ``log.rs`` at
+  moq-tokio 0.19.31), but web-transport-moq prints the whole CONNECT request, query included, at ``debug``;
+  ``RUST_LOG`` (which moq-tokio's filter reads before ``MOQ_LOG_LEVEL``) keeps that crate at ``info`` whatever
+  the level. A test runs the real CLI at ``trace`` with that filter and finds no token, and finds it without.
+  Its startup probe holds the main container back until the listener is up.
 - ``ffmpeg`` (``mwader/static-ffmpeg``): ``testsrc2`` with the time drawn on it and a 1 kHz tone,
   H.264 + AAC in FLV, pushed to that listener (FLV is moq-cli's RTMP input: H.264 and AAC).
 
@@ -24,7 +28,7 @@ from typing import Mapping, Optional
 import pulumi
 
 from components.k8s import labels
-from components.restricted_workload import RestrictedWorkload
+from components.restricted_workload import CLUSTER_DNS_EGRESS, Pods, RestrictedWorkload
 from components.workloads.publisher.config import PublisherConfig
 from components.workloads.relay.component import Relay
 
@@ -48,6 +52,10 @@ class PublisherArgs:
     relay_ip: pulumi.Input[str]
     """The relay Service's cluster IP: the pod resolves ``relay_host`` to it, so the certificate's name
     checks out without a trip out through the load balancer (and ``*.localhost`` hosts work too)."""
+    relay_pods: Pods
+    """The relay's pods: the only ones the publisher may connect to (on ``relay_quic_port``)."""
+    relay_quic_port: int
+    """The relay pods' QUIC port (UDP): where the relay Service's UDP 443 leads."""
     broadcast: str
     cli_image: str
     ffmpeg_image: str
@@ -67,7 +75,8 @@ class PublisherArgs:
                    ffmpeg_image=config.ffmpeg_image, cli_resources=config.cli_resources.as_k8s(),
                    ffmpeg_resources=config.ffmpeg_resources.as_k8s(), token_secret=config.token_secret,
                    # A selfsigned stack's relay certificate comes from the stack's own CA (ca.crt in its Secret).
-                   ca_secret=relay.secret_name if selfsigned else None)
+                   ca_secret=relay.secret_name if selfsigned else None,
+                   relay_pods=relay.pods, relay_quic_port=relay.quic_port)
 
 
 def ffmpeg_args() -> list[str]:
@@ -78,20 +87,24 @@ def ffmpeg_args() -> list[str]:
             "-b:v", "800k", "-c:a", "aac", "-b:a", "64k", "-f", "flv", f"rtmp://127.0.0.1:{RTMP_PORT}/live/demo"]
 
 
+# `info` for everything, and never `debug` for the crate that prints the CONNECT URL with its `?jwt=`.
+LOG_FILTER = "info,web_transport_moq=info"
+
+
 def moq_container(args: PublisherArgs) -> dict:
-    env = []
+    env = [{"name": "RUST_LOG", "value": LOG_FILTER}]
     connect = args.relay_url
     if args.token_secret:
         env.append({"name": "MOQ_TOKEN", "valueFrom": {"secretKeyRef": {"name": args.token_secret, "key": "token"}}})
         connect += "?jwt=$(MOQ_TOKEN)"  # expanded by the kubelet; the token never appears in the pod spec
-    env.append({"name": "MOQ_CLIENT_CONNECT", "value": connect})
-    tls = ["--client-tls-root", f"{CA_DIR}/ca.crt"] if args.ca_secret else []
+    env.append({"name": "MOQ_CONNECT", "value": connect})
+    tls = ["--connect-tls-root", f"{CA_DIR}/ca.crt"] if args.ca_secret else []
     probe = {"tcpSocket": {"port": RTMP_PORT}}
     return {
         "name": "moq",
         "image": args.cli_image,
         "restartPolicy": "Always",  # a native sidecar: up before ffmpeg starts, restarted on its own
-        "args": [*tls, "--broadcast", args.broadcast, "import", "rtmp", "--listen", LISTEN],
+        "args": [*tls, "import", "--broadcast", args.broadcast, "rtmp", "--listen", LISTEN],
         "env": env,
         "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 60},
         "livenessProbe": {**probe, "periodSeconds": 10},
@@ -121,6 +134,9 @@ class DemoPublisher(pulumi.ComponentResource):
                             hashlib.sha256(json.dumps([sidecar, ffmpeg]).encode()).hexdigest(),
                             init_containers=[sidecar],
                             host_aliases=[{"ip": args.relay_ip, "hostnames": [args.relay_host]}])
-        # Nothing connects to this pod (ffmpeg pushes over loopback; it only dials out): no one else may push.
-        workload.isolate([])
+        # Nothing connects to this pod (ffmpeg pushes over loopback; the kubelet's probes come from the node): no one
+        # else may push. Out: the cluster DNS, and the relay pods' QUIC port (the relay Service's cluster IP, which the
+        # relay host resolves to here, leads there); nothing else.
+        workload.isolate([], egress=[CLUSTER_DNS_EGRESS,
+                                     args.relay_pods.rule("to", [{"protocol": "UDP", "port": args.relay_quic_port}])])
         self.register_outputs({})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from components.shared.fields import Image
+from components.workloads.relay.versions import CLI_IMAGE
 from components.shared.model import Model
 from components.shared.resources import Resources
 from components.workloads.relay.config import SecretName
@@ -16,8 +17,8 @@ class PublisherConfig(Model):
     enabled: bool = False
     """Run it: ffmpeg's test source (H.264 + AAC) pushed over RTMP on the pod's loopback into `moq` (moq-cli),
     which publishes `web.broadcast` under the relay's public prefix."""
-    cli_image: Image = "moqdev/moq-cli:0.9.12"
-    """moq-cli image (the release of the relay's tag, moq-relay-v0.14.12); it must speak the relay's protocol."""
+    cli_image: Image = CLI_IMAGE
+    """moq-cli image (the release of the relay's line, `versions.toml`); it must speak the relay's protocol."""
     ffmpeg_image: Image = "mwader/static-ffmpeg:9.0.1"
     """Static ffmpeg image (no shell; libx264 and fonts inside)."""
     token_secret: Optional[SecretName] = None

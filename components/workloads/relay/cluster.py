@@ -1,20 +1,21 @@
-"""A clustered relay tier (moq-relay 0.14.12), as pure values: peer names, the TOML it adds, the pod's launch.
+"""A clustered relay tier (moq-relay 0.17.10), as pure values: peer names, the TOML it adds, the pod's launch.
 
 Pure: no Pulumi, no I/O. The component turns these into a StatefulSet, a headless Service and a
 cert-manager CA; tests run real relays from the same values.
 
-Topology (upstream ``doc/bin/relay/cluster.md`` at ``moq-relay-v0.14.12``): every relay reads the whole
+Topology (upstream ``rs/moq-relay/src/cluster.rs`` at ``moq-relay-v0.17.10``): every relay reads the whole
 peer list from a file (``[cluster] connect_api``, a mounted ConfigMap the relay watches) and dials every
 entry but its own ``node`` URL, so any relay reaches any other in one hop and losing one relay leaves the
 others' links intact. Explicit peer lists always dial (the URL tie-breaker applies to gossip only), so
 each pair holds two sessions, one per direction: cheap for a tier of a few relays. Changing the replica
 count rewrites the file, and running relays pick the new peers up without a restart.
 
-Authentication: mutual TLS with a cluster-internal CA. 0.14.12 has one QUIC listener, so peers dial the
-same port clients use; ``[server.tls] root`` makes a client certificate from that CA a full grant (path
-``/``), and a client without one falls through to the JWT/public rules, exactly as before. The peer
-certificate (``*.<headless>.<ns>.svc.cluster.local``) is served by SNI beside the public one and
-presented on outbound dials (``[client.tls]``), whose only trusted root is the same CA.
+Authentication: mutual TLS with a cluster-internal CA. 0.17.10 still has one QUIC listener for clients and
+peers (``cluster.rs``: the ``/.cluster`` path "on the same listener"), so peers dial the port clients use;
+``[listen.tls] root`` makes the relay verify a client certificate from that CA, and the auth server beside it
+(``auth.py``, ``--mtls-*``) grants such a session every path; a client without one falls through to the token and
+public rules. The peer certificate (``*.<headless>.<ns>.svc.cluster.local``) is served by SNI beside the public
+one and presented on outbound dials (``[connect.tls]``), whose only trusted root is the same CA.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ PEERS_FILE = "peers.json"
 # Where the relay image keeps its binary (upstream Dockerfile: `COPY .../bin/* /bin/`, entry.sh execs it).
 RELAY_BINARY = "/bin/moq-relay"
 # The AWS Load Balancer Controller's webhook injects this (8 bytes, standard base64) into the containers
-# the pod annotation names; moq-native reads the server ID as hex (`ServerId` is `serde_with::hex`).
+# the pod annotation names; moq-tokio reads the server ID as hex (`ServerId` is `serde_with::hex::Hex`, quic.rs).
 LBC_SERVER_ID_ENV = "AWS_LBC_QUIC_SERVER_ID"
-RELAY_SERVER_ID_ENV = "MOQ_SERVER_QUIC_LB_ID"
+RELAY_SERVER_ID_ENV = "MOQ_LISTEN_QUIC_LB_ID"
+"""``[listen] lb_id`` from the environment (``listen.rs`` at moq-tokio 0.19.31, the relay's)."""
 SERVER_ID_BYTES = 8
 MAX_REPLICAS = 16
 
@@ -43,7 +45,7 @@ class RelayCluster:
     replicas: int
     namespace: str
     quic_port: int
-    """Container port of the QUIC listener: clients and peers share it (0.14.12 has one QUIC listener)."""
+    """Container port of the QUIC listener: clients and peers share it (0.17.10 has one QUIC listener)."""
     statefulset: str = "relay"
     headless_service: str = "relay-peers"
 
@@ -80,11 +82,11 @@ def with_cluster(document: dict, cluster: RelayCluster) -> dict:
     """``document`` (the single relay's TOML as a dict) with the peer TLS and the peer list added."""
     peer_cert, peer_key, peer_ca = (f"{PEER_TLS_DIR}/{name}" for name in ("tls.crt", "tls.key", "ca.crt"))
     out = copy.deepcopy(document)
-    tls = out["server"]["tls"]
+    tls = out["listen"]["tls"]
     # Chosen by SNI: browsers ask for the public host, peers for the pod names.
     tls["cert"], tls["key"], tls["root"] = [*tls["cert"], peer_cert], [*tls["key"], peer_key], [peer_ca]
     # Outbound dials trust only the cluster CA and prove themselves with the peer certificate.
-    out["client"] = {"tls": {"cert": peer_cert, "key": peer_key, "root": [peer_ca]}}
+    out["connect"] = {"tls": {"cert": peer_cert, "key": peer_key, "root": [peer_ca]}}
     # `node` comes from the environment (one ConfigMap serves every pod): MOQ_CLUSTER_NODE.
     out.setdefault("cluster", {})["connect_api"] = f"{PEERS_DIR}/{PEERS_FILE}"
     return out
@@ -102,7 +104,7 @@ def quic_lb_launch(config_path: str, binary: str = RELAY_BINARY) -> list[str]:
     """The relay container's command where the AWS controller injects a QUIC-LB server ID.
 
     A POSIX shell line (the image is nixos/nix-based: /bin/sh plus coreutils' base64, od and tr) turns the
-    injected base64 into the hex moq-relay reads from MOQ_SERVER_QUIC_LB_ID, refuses anything but 8 bytes,
+    injected base64 into the hex moq-relay reads from MOQ_LISTEN_QUIC_LB_ID, refuses anything but 8 bytes,
     then execs the relay. Without the variable (no webhook) it starts the relay unchanged: the NLB then
     registers no target for the pod, which the controller logs.
     """

@@ -6,7 +6,8 @@ Deploys, into its own namespace ``moq`` (restricted pod security; the watch page
   directory, so renewals reach the running relay, which reloads the files;
 - Secret ``relay-auth`` with the public JWK (``<kid>.jwk``) of each ES256 token key the stack
   generates, when publishing needs a token and no existing key Secret is named; the private keys
-  stay in the stack (the newest is ``token_key``, a Pulumi secret);
+  stay in the stack (the newest is ``token_key``, a Pulumi secret); the auth server beside each relay
+  (``auth.py``, ``moq auth serve`` on a unix socket) reads them and decides every session;
 - Deployment ``relay`` (one relay) or, for a tier (``relay.replicas`` > 1), StatefulSet ``relay`` with a headless
   Service, the peer CA and the peer list (``tier.py``, ``cluster.py``); restricted pod security, probes on the
   internal listener, a ``preStop`` drain, a PodDisruptionBudget, an optional PodMonitor;
@@ -14,8 +15,11 @@ Deploys, into its own namespace ``moq`` (restricted pod security; the watch page
   controller carries UDP 443; plus TCP 443 -> the relay's HTTPS listener where its own load
   balancer carries the WebSocket fallback;
 - Service ``relay-web`` + Ingress ``relay`` where the ingress carries the WebSocket fallback;
-- NetworkPolicy ``relay``: only the QUIC and web ports accept connections, so the unauthenticated
-  internal listener stays closed to other pods (but the scraper's namespace, with the PodMonitor).
+- NetworkPolicy ``default-deny``: every pod of the namespace isolated, in and out, until a policy of its own
+  admits something (the namespace is the relay's, so is this policy);
+- NetworkPolicy ``relay``: the QUIC port from anywhere, the web port from the edge's pods (or from anywhere where
+  the relay's own load balancer carries it), the unauthenticated internal listener from nobody but the scraper's
+  namespace (with the PodMonitor); a tier's relays reach each other's QUIC port and the cluster DNS (``_isolate``).
 
 Where the load balancer routes QUIC by server ID (EKS) the namespace carries the AWS controller's server-ID
 injection and pod readiness-gate labels, and each pod converts its injected ID for the relay (``cluster.py``).
@@ -35,9 +39,11 @@ import tomli_w
 from components.cluster.contract import Cluster, ExposeRequest, Exposure, PublicEndpoint
 from components.k8s import labels, lb_address
 from components.platform.certificates import Issuer
-from components.platform.platform import Platform
-from components.restricted_workload import DNS_EGRESS, RestrictedWorkload
+from components.platform.platform import EDGE_PODS, Platform
+from components.restricted_workload import CLUSTER_DNS_EGRESS, Pods, RestrictedWorkload, deny_all
 from components.workloads.relay import tier
+from components.workloads.relay.auth import CONTAINER as AUTH_CONTAINER
+from components.workloads.relay.auth import AuthServer
 from components.workloads.relay.cluster import (
     PEER_TLS_DIR,
     PEERS_DIR,
@@ -48,15 +54,8 @@ from components.workloads.relay.cluster import (
 )
 from components.workloads.relay.config import RelayConfig, WebSocketRoute
 from components.workloads.relay.keys import key_dir_file
-from components.workloads.relay.toml import (
-    AUTH_DIR,
-    CONFIG_DIR,
-    CONFIG_FILE,
-    TLS_DIR,
-    RelayToml,
-    document,
-    environment,
-)
+from components.workloads.relay.toml import (AUTH_DIR, AUTH_SOCKET_DIR, CONFIG_DIR, CONFIG_FILE, TLS_DIR, RelayToml,
+                                             document)
 
 NAMESPACE = "moq"
 SERVICE = "relay"
@@ -87,6 +86,9 @@ class RelayArgs:
     """Public host name; the certificate, the URL and the WebSocket route use it."""
     image: str
     """Pinned moq-relay image."""
+    auth_image: str
+    """Pinned moq-cli image (the auth server)."""
+    auth_resources: Mapping[str, Mapping[str, str]]
     resources: Mapping[str, Mapping[str, str]]
     """Container requests and limits, in Kubernetes form."""
     quic_port: int
@@ -125,14 +127,14 @@ class RelayArgs:
     """``sessionAffinity: ClientIP`` on the relay Service (several relays without QUIC-LB)."""
     quic_lb: bool = False
     """The load balancer's controller injects a QUIC-LB server ID into each pod and routes by it (EKS)."""
-    linger: str = "5s"
-    """``[cluster] linger``."""
     drain_seconds: int = 30
     """``preStop`` sleep before the relay is stopped."""
     metrics_namespace: Optional[str] = None
     """Set: a PodMonitor scrapes /metrics, and this namespace may reach the internal port."""
     platform: Optional[Platform] = None
     """Routes the WebSocket fallback where ``websocket`` is ``ingress`` (an Ingress, or an HTTPRoute on the Gateway)."""
+    edge_pods: Pods = EDGE_PODS["ingress-nginx"]
+    """The edge's pods: the only ones that reach the web port where ``websocket`` is ``ingress``."""
 
     @classmethod
     def of(cls, config: RelayConfig, host: str, cluster: Cluster, platform: Platform) -> "RelayArgs":
@@ -140,7 +142,8 @@ class RelayArgs:
         via_ingress = bool(platform.udp)
         quic_lb = cluster.profile.quic_lb
         return cls(
-            host=host, image=config.image, resources=config.resources.as_k8s(), quic_port=config.quic_port,
+            host=host, image=config.image, resources=config.resources.as_k8s(), auth_image=config.auth_image,
+            auth_resources=config.auth_resources.as_k8s(), quic_port=config.quic_port,
             web_port=config.web_port, internal_port=config.internal_port, log_level=config.log_level,
             public_prefix=config.public_prefix, auth=config.auth_mode(platform.public_certificates),
             issuer=platform.issuer,
@@ -154,9 +157,9 @@ class RelayArgs:
             jwt_key_secret=config.jwt_key_secret if config.jwt_key == "existing" else None,
             jwt_keys=tuple(config.jwt_keys), listen=config.listen,
             replicas=config.replicas_on(cluster.profile), session_affinity=config.session_affinity == "ClientIP",
-            quic_lb=quic_lb, linger=config.linger, drain_seconds=config.drain_seconds,
+            quic_lb=quic_lb, drain_seconds=config.drain_seconds,
             metrics_namespace=config.metrics_namespace if config.metrics == "podmonitor" else None,
-            platform=platform,
+            platform=platform, edge_pods=platform.edge_pods,
         )
 
 
@@ -178,11 +181,17 @@ class Relay(pulumi.ComponentResource):
         super().__init__("quicstack:workloads:Relay", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         ns = self.namespace = self._namespace(args).metadata.name
+        # Every pod of the namespace (the relay's, the watch page's, the publisher's, cert-manager's HTTP-01 solvers)
+        # takes and opens only what a policy of its own admits.
+        deny_all(f"{name}-default-deny", ns, child)
         workload = RestrictedWorkload(name, "relay", ns, labels("moq-relay", "relay"), child)
+        self.pods = workload.pods
+        """The relay pods: where an in-cluster client (the publisher) connects, on ``quic_port``."""
+        self.quic_port = args.quic_port
         cluster = RelayCluster(args.replicas, args.namespace, args.quic_port) if args.replicas > 1 else None
         config = RelayToml(quic_port=args.quic_port, web_port=args.web_port, internal_port=args.internal_port,
                            log_level=args.log_level, public_prefix=args.public_prefix, auth=args.auth,
-                           web_tls=args.websocket == "load-balancer", listen=args.listen, linger=args.linger,
+                           web_tls=args.websocket == "load-balancer", listen=args.listen,
                            stats=args.metrics_namespace is not None)
         toml = tomli_w.dumps(with_cluster(document(config), cluster) if cluster else document(config))
         config_map = k8s.core.v1.ConfigMap(
@@ -201,16 +210,7 @@ class Relay(pulumi.ComponentResource):
         service = self._services(workload, args)
         if args.websocket == "ingress":
             self._websocket_ingress(workload, args, certificate.secret_name)
-        # The internal listener must bind the pod IP for the kubelet's probes; no other pod may reach it but the
-        # scraper's namespace.
-        scraper = ([{"from": [{"namespaceSelector": {"matchLabels": {
-            "kubernetes.io/metadata.name": args.metrics_namespace}}}],
-            "ports": [{"protocol": "TCP", "port": args.internal_port}]}] if args.metrics_namespace else [])
-        # Out: name servers, and other relays' QUIC port (clustered relays dial each other there); nothing else.
-        peers = {"to": [{"podSelector": {"matchLabels": workload.selector}}],
-                 "ports": [{"protocol": "UDP", "port": args.quic_port}]}
-        workload.isolate([{"protocol": "UDP", "port": args.quic_port}, {"protocol": "TCP", "port": args.web_port}],
-                         egress=[DNS_EGRESS, peers], rules=scraper)
+        _isolate(workload, args, cluster)
         self._finish(args, certificate.secret_name, service, pods)
 
     def _finish(self, args: RelayArgs, secret_name: str, service: k8s.core.v1.Service, pods) -> None:
@@ -261,15 +261,16 @@ class Relay(pulumi.ComponentResource):
               mounts: list, volumes: list, toml: str, after: list):
         lifecycle, grace = tier.drain(args.drain_seconds)
         container = _container(args, config, mounts, lifecycle, cluster)
+        sidecar = _auth_container(args, config, cluster is not None, mounts)
         # Only what the relay reads at start rolls the pods: the peer list is watched, so it is not in the digest.
         digest = hashlib.sha256(toml.encode()).hexdigest()
         annotations = {LBC_QUIC_CONTAINERS: CONTAINER} if args.quic_lb else None
         if cluster:
             return workload.statefulset(cluster.headless_service, [container], volumes, digest,
                                         replicas=cluster.replicas, annotations=annotations, grace_seconds=grace,
-                                        min_ready_seconds=10, depends_on=after)
+                                        init_containers=[sidecar], min_ready_seconds=10, depends_on=after)
         return workload.deployment([container], volumes, digest, annotations=annotations, strategy=tier.SURGE,
-                                   grace_seconds=grace, depends_on=after)
+                                   init_containers=[sidecar], grace_seconds=grace, depends_on=after)
 
     def _volumes(self, name: str, args: RelayArgs, config: RelayToml, config_map: pulumi.Input[str],
                  tls_secret: pulumi.Input[str], child: pulumi.ResourceOptions) -> tuple[list, list]:
@@ -279,16 +280,19 @@ class Relay(pulumi.ComponentResource):
             # A directory mount (never subPath): the kubelet swaps renewed files in, and the relay reloads them.
             # https://kubernetes.io/docs/concepts/configuration/secret/#using-secrets-as-files-from-a-pod
             {"name": "tls", "secret": {"secretName": tls_secret}},
+            # The auth server's socket: shared by the two containers only.
+            {"name": "auth-socket", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
         ]
         mounts = [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
-                  {"name": "tls", "mountPath": TLS_DIR, "readOnly": True}]
+                  {"name": "tls", "mountPath": TLS_DIR, "readOnly": True},
+                  {"name": "auth-socket", "mountPath": AUTH_SOCKET_DIR}]
         if config.key_dir:
             key_secret = args.jwt_key_secret
             if not key_secret:
                 key_secret, self.token_key = self._token_keys(name, ns, args.jwt_keys, child)
-            # A directory mount: keys added for a rotation reach the relay, which reads `<kid>.jwk` per connection.
+            # A directory mount: keys added for a rotation reach the auth server, which reads `<kid>.jwk` per token;
+            # only its container mounts it (``_auth_container``).
             volumes.append({"name": "auth", "secret": {"secretName": key_secret}})
-            mounts.append({"name": "auth", "mountPath": AUTH_DIR, "readOnly": True})
         return volumes, mounts
 
     @staticmethod
@@ -329,6 +333,27 @@ class Relay(pulumi.ComponentResource):
                                     "nginx.ingress.kubernetes.io/proxy-send-timeout": WEBSOCKET_TIMEOUT})
 
 
+def _isolate(workload: RestrictedWorkload, args: RelayArgs, cluster: Optional[RelayCluster]) -> None:
+    """NetworkPolicy ``relay``. In: the QUIC port from anywhere (the public port); the web port from the edge's pods
+    where the edge carries the WebSocket fallback, from anywhere where the relay's own load balancer does, else from
+    nobody; the internal port (/health, /metrics) only from the scraper's namespace (the kubelet's probes come from
+    the node, which the CNIs the stacks use always admit: a NetworkPolicy cannot name it). A tier's relays dial each
+    other's QUIC port (in and out), resolving the peers' names through the cluster DNS; one relay opens nothing."""
+    quic, web = {"protocol": "UDP", "port": args.quic_port}, {"protocol": "TCP", "port": args.web_port}
+    public = [quic, *([web] if args.websocket == "load-balancer" else [])]
+    rules = [args.edge_pods.rule("from", [web])] if args.websocket == "ingress" else []
+    if args.metrics_namespace:
+        rules.append(Pods(namespace=args.metrics_namespace).rule("from", [{"protocol": "TCP",
+                                                                           "port": args.internal_port}]))
+    egress: list = []
+    if cluster:
+        # Today the peers share the public QUIC port, which admits everyone anyway; this rule says what the tier
+        # needs on its own (and stays exact once peers move to a port of their own).
+        rules.append(workload.pods.rule("from", [quic]))
+        egress = [CLUSTER_DNS_EGRESS, workload.pods.rule("to", [quic])]
+    workload.isolate(public, egress=egress, rules=rules)
+
+
 def _container(args: RelayArgs, config: RelayToml, mounts: list, lifecycle: dict,
                cluster: Optional[RelayCluster]) -> dict:
     health = {"httpGet": {"path": "/health", "port": "internal"}}
@@ -342,7 +367,7 @@ def _container(args: RelayArgs, config: RelayToml, mounts: list, lifecycle: dict
         # The image's entrypoint runs `moq-relay "$@"`: the config path is the only argument. Where the controller
         # injects a server ID, a shell line turns it into the relay's hex first.
         **({"command": quic_lb_launch(config.path)} if args.quic_lb else {"args": [config.path]}),
-        "env": [*environment(config), *env],
+        "env": env,
         "ports": [
             {"name": "quic", "containerPort": args.quic_port, "protocol": "UDP"},
             {"name": "web", "containerPort": args.web_port, "protocol": "TCP"},
@@ -353,4 +378,22 @@ def _container(args: RelayArgs, config: RelayToml, mounts: list, lifecycle: dict
         "lifecycle": lifecycle,
         "resources": {k: dict(v) for k, v in args.resources.items()},
         "volumeMounts": mounts,
+    }
+
+
+def _auth_container(args: RelayArgs, config: RelayToml, peers: bool, mounts: list) -> dict:
+    """``moq auth serve`` as a native sidecar: started (and its socket made) before the relay, restarted on its own."""
+    server = AuthServer(public_prefix=config.public_prefix, auth=config.auth, peers=peers)
+    socket = [m for m in mounts if m["name"] == "auth-socket"]
+    keys = [{"name": "auth", "mountPath": AUTH_DIR, "readOnly": True}] if config.key_dir else []
+    return {
+        "name": AUTH_CONTAINER,
+        "image": args.auth_image,
+        "args": server.args(),
+        "env": [{"name": "MOQ_LOG_LEVEL", "value": config.log_level}],
+        "restartPolicy": "Always",
+        # No startup probe: the image has no shell or client to ask the socket with. Until the server binds it (well
+        # under a second) the relay refuses sessions ("auth server unavailable"), and clients retry.
+        "resources": {k: dict(v) for k, v in args.auth_resources.items()},
+        "volumeMounts": [*socket, *keys],
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Optional
+from typing import Annotated, ClassVar, Literal, Optional
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -13,6 +13,7 @@ from components.shared.errors import ConfigError
 from components.shared.fields import DnsName, Image, Port, matching
 from components.shared.model import Model
 from components.shared.resources import Resources
+from components.workloads.relay.versions import CLI_IMAGE, RELAY_IMAGE
 
 # Broadcast paths are `/`-separated segments; the relay matches prefixes on segment boundaries.
 BROADCAST_PATH = re.compile(r"([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?")
@@ -20,8 +21,6 @@ BROADCAST_PATH = re.compile(r"([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?")
 _KEY_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?")
 
 WebSocketRoute = Literal["ingress", "load-balancer", "none"]
-# moq-relay's `[cluster] linger` is a humantime duration; this project writes whole seconds or milliseconds.
-_DURATION = re.compile(r"(0|[1-9][0-9]{0,5})(ms|s)")
 Auth = Literal["anonymous", "jwt"]
 
 
@@ -46,7 +45,6 @@ BroadcastPath = Annotated[
     AfterValidator(_no_dot_segments),
 ]
 SecretName = Annotated[str, AfterValidator(_secret_name)]
-Duration = Annotated[str, matching(_DURATION, "is not a duration such as 5s or 500ms")]
 # The Prometheus namespace: any existing namespace (kube-* included) may hold the scraper.
 NamespaceName = Annotated[str, AfterValidator(grammar.k8s_label)]
 KeyName = Annotated[
@@ -57,12 +55,19 @@ KeyName = Annotated[
 class RelayConfig(Model):
     """The Media-over-QUIC relay (moq-relay) on UDP/443."""
 
+    # Keys of earlier releases, refused with what became of them (a stack file from before an upgrade).
+    REMOVED: ClassVar[dict[str, str]] = {
+        "linger": "moq-relay 0.17 removed `[cluster] linger` (cluster.rs refuses it); delete the key",
+    }
+
     enabled: bool = True
     """Deploy the relay."""
-    image: Image = "moqdev/moq-relay:0.14.12"
+    image: Image = RELAY_IMAGE
     """Relay image, pinned by a version tag or a `sha256:` digest (64 hex digits); moving tags (`latest`, `main`,
     `master`, `edge`, `nightly`, `dev`, ... in any case) and whitespace are refused. The generated TOML follows
-    moq-relay 0.14."""
+    moq-relay 0.17 (which refuses 0.14 spellings)."""
+    auth_image: Image = CLI_IMAGE
+    """Image of the auth server beside each relay (`moq auth serve`, moq-cli of the relay's release)."""
     host: Optional[DnsName] = None
     """Public host name; unset means `relay.<domain>`. Must differ from the web and Envoy hosts, also once dots become
     dashes (the Certificate's name)."""
@@ -75,8 +80,7 @@ class RelayConfig(Model):
     """Container port of the relay's internal listener (/health, /metrics); used by probes, never exposed by a Service,
     and closed to other pods by a NetworkPolicy."""
     log_level: Literal["error", "warn", "info", "debug", "trace"] = "info"
-    """Relay log level (the Deployment sets `MOQ_LOG_LEVEL`: the relay's command-line default would override the
-    TOML's `[log] level`)."""
+    """Log level of the relay (its TOML's `[log] level`) and of the auth server beside it (`MOQ_LOG_LEVEL`)."""
     listen: Literal["dual-stack", "ipv4"] = "dual-stack"
     """Relay listeners bind `[::]` (IPv6 and IPv4, so `localhost` clients that try `::1` first connect), or `0.0.0.0`
     for nodes booted without IPv6 (`ipv6.disable=1`)."""
@@ -87,6 +91,9 @@ class RelayConfig(Model):
     on `selfsigned` stacks; set `anonymous` on a public stack only knowingly."""
     public_prefix: BroadcastPath = "anon"
     """Broadcast path prefix open without a token (the watch page plays from it); `""` opens every path."""
+    anonymous_publish_everywhere: bool = False
+    """With `auth: anonymous` and `publicPrefix: ""` on a stack whose certificates come from Let's Encrypt, anyone on
+    the internet may publish any broadcast path: refused unless this is set too."""
     jwt_key: Literal["generate", "existing"] = "generate"
     """With `auth: jwt`: `generate` creates an ES256 key pair per name in `jwtKeys`: the cluster gets only the public
     JWKs (Secret `relay-auth`), the stack keeps the newest private key as the secret output `relayTokenKey`;
@@ -95,12 +102,14 @@ class RelayConfig(Model):
     """With `jwtKey: generate`: names of the token keys the relay accepts; the last one signs new tokens. Rotate by
     appending a name, then (once its tokens expired) removing the old one."""
     jwt_key_secret: Optional[SecretName] = None
-    """With `jwtKey: existing`: a Secret in namespace `moq` holding one public JWK per key as `<kid>.jwk` (the relay's
-    `key_dir`; tokens name their key by `kid`)."""
+    """With `jwtKey: existing`: a Secret in namespace `moq` holding one public JWK per key as `<kid>.jwk` (the auth
+    server's `--key-dir`; tokens name their key by `kid`)."""
     websocket: bool = True
     """Serve the WebSocket fallback (browsers without WebTransport) on TCP 443 of the relay host."""
     resources: Resources.section("100m", "128Mi", "1", "512Mi")  # type: ignore[valid-type]
     """Relay container requests and limits."""
+    auth_resources: Resources.section("10m", "16Mi", "200m", "64Mi")  # type: ignore[valid-type]
+    """Auth server container requests and limits."""
     replicas: Optional[int] = Field(default=None, ge=1, le=16)
     """Relays in the tier; unset means 2 where the load balancer routes QUIC by server ID (EKS) and 1 elsewhere. More
     than one run as a StatefulSet that forms a cluster: a broadcast published to any relay plays from every relay."""
@@ -108,9 +117,6 @@ class RelayConfig(Model):
     """The relay Service's `sessionAffinity`. Without QUIC-LB routing (every cloud but EKS) more than one relay behind
     one UDP address needs `ClientIP`: the load balancer then keeps each client address on one relay (docs:
     workloads/relay.md, "Scaling the relay")."""
-    linger: Duration = "5s"
-    """How long a broadcast stays announced after its publisher vanished without saying so (the relay's `[cluster]
-    linger`): a publisher that reconnects within it resumes seamlessly."""
     drain_seconds: int = Field(default=30, ge=0, le=3600)
     """On a rollout or eviction a relay leaves the load balancer and keeps serving its viewers this long before it
     stops (`preStop`); its termination grace period is 15 s longer."""
@@ -171,6 +177,11 @@ class RelayConfig(Model):
         if auth == "jwt" and self.jwt_key == "existing" and not self.jwt_key_secret:
             raise ConfigError("relay.jwtKeySecret", "is required when relay.jwtKey is existing (a Secret in namespace "
                               "moq with <kid>.jwk files)", has_value=False)
+        if (auth == "anonymous" and not self.public_prefix and public_certificates
+                and not self.anonymous_publish_everywhere):
+            raise ConfigError("relay.publicPrefix", "is empty with relay.auth anonymous on a public stack: anyone "
+                              "could publish any path; set a prefix, use jwt, or set relay.anonymousPublishEverywhere "
+                              "true", self.public_prefix)
         if self.jwt_key_secret and (auth != "jwt" or self.jwt_key != "existing"):
             raise ConfigError("relay.jwtKeySecret", "is set, but is only read with relay.jwtKey existing and "
                               f"relay.auth jwt (here {auth})", self.jwt_key_secret)

@@ -1,17 +1,17 @@
-"""The relay's token keys and tokens in moq-token's format (moq-relay 0.14.12), without the Rust CLI.
+"""The relay's token keys and tokens in moq-token's format, without the Rust CLI.
 
 Pure: no Pulumi, no I/O. The stack generates an ES256 (ECDSA P-256) key pair; the cluster gets only
-the public half as a JWK file ``<kid>.jwk`` in the relay's ``key_dir``; the private half signs
+the public half as a JWK file ``<kid>.jwk`` in the auth server's ``--key-dir``; the private half signs
 tokens (``tools.token``). The ``kid`` is the key's RFC 7638 thumbprint, so it follows from the key
 alone and two keys never share one.
 
 JWK conversion, thumbprints and JWS signing are jwcrypto's (``jwcrypto.jwk``, ``jwcrypto.jwt``); this
 module only restricts keys to the two algorithms moq-token takes and shapes the JWK and claims.
 
-Formats, read at the tag moq-relay-v0.14.12 of moq-dev/moq: ``rs/moq-token/src/key.rs`` (JWK:
-``kty``/``crv``/``x``/``y``, ``alg``, ``key_ops``, ``kid``), ``rs/moq-token/src/claims.rs`` (claims
-``root``, ``put``, ``get``, ``exp``, ``iat``) and ``doc/bin/relay/auth.md`` (``{kid}.jwk`` in
-``key_dir``; kids of ASCII letters, digits, ``-`` and ``_``).
+Formats: moq-token 0.7.2 (what moq-cli 0.14.10's ``moq auth serve`` verifies with), ``src/key.rs`` (JWK:
+``kty``/``crv``/``x``/``y``, ``alg``, ``key_ops``, ``kid``) and ``src/claims.rs`` (claims ``root``, ``put``,
+``get``, ``exp``, ``iat``; ``put``/``get`` are still read as path prefixes), and moq-cli's ``src/auth.rs``
+(``{kid}.jwk`` in ``--key-dir``). The same format moq-relay 0.14.12 read itself, so tokens outlive the upgrade.
 """
 
 from __future__ import annotations

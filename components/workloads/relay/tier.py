@@ -98,8 +98,9 @@ def pod_monitor(name: str, namespace: pulumi.Input[str], selector: Mapping[str, 
 def drain(seconds: int) -> tuple[dict, int]:
     """(container ``lifecycle``, pod ``terminationGracePeriodSeconds``).
 
-    moq-relay 0.14.12 has no GOAWAY drain: during ``preStop`` the pod is already out of the Service's
-    endpoints (and the NLB's targets), so new sessions land on the other relays while this one keeps
-    serving its viewers; then SIGTERM ends the rest, and their players reconnect. The kubelet's own
-    ``sleep`` action needs no shell in the image."""
+    During ``preStop`` the pod is already out of the Service's endpoints (and the NLB's targets), so new sessions
+    land on the other relays while this one keeps serving its viewers; then SIGTERM makes moq-relay 0.17 send
+    every session a GOAWAY and wait up to its ``drain_timeout`` (10 s by default, ``config.rs``) before it closes
+    them, inside the 15 s left of the grace period; their players reconnect. The kubelet's own ``sleep`` action
+    needs no shell in the image."""
     return {"preStop": {"sleep": {"seconds": seconds}}}, seconds + 15

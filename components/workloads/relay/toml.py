@@ -1,10 +1,14 @@
-"""The relay's configuration file (moq-relay 0.14 TOML), generated from typed values.
+"""The relay's configuration file (moq-relay 0.17 TOML), generated from typed values.
 
-Pure: no Pulumi, no I/O. Only keys the relay documents are written (``[server]``, ``[server.tls]``,
-``[web.http]`` or ``[web.https]``, ``[internal]``, ``[auth]``, ``[cluster]``, ``[stats]``; a tier adds
-``[client.tls]`` and its peer list, ``cluster.py``); everything else keeps the relay's defaults. No
-``[log]``: moq-relay 0.14 merges the file with its command line, whose default level (``info``)
-overwrites the file's, so the level travels in ``MOQ_LOG_LEVEL`` (:func:`environment`).
+Pure: no Pulumi, no I/O. Only keys moq-relay 0.17.10 reads are written (``[listen]``, ``[listen.tls]``,
+``[web.http]`` or ``[web.https]``, ``[internal]``, ``[auth]``, ``[log]``, ``[stats]``; a tier adds
+``[connect.tls]`` and its peer list, ``cluster.py``); everything else keeps the relay's defaults. The relay
+refuses unknown keys and every 0.14 spelling at start (``Config`` is ``deny_unknown_fields``;
+``rs/moq-relay/src/config.rs`` at ``moq-relay-v0.17.10``), so a test runs the real relay on each stack's file.
+
+Tokens are no longer the relay's business at 0.17: every session is decided by the auth server named in
+``[auth] url`` (``auth.py``: ``moq auth serve`` beside the relay in its pod, on a unix socket), or by the
+static ``[auth] public`` patterns where there is no server. The relay refuses both at once.
 """
 
 from __future__ import annotations
@@ -14,14 +18,26 @@ from typing import Literal, Optional
 
 import tomli_w
 
-# Where the Deployment mounts each volume; the TOML names files under them.
+# Where the pod mounts each volume; the TOML names files under them.
 CONFIG_DIR = "/etc/moq/config"
 CONFIG_FILE = "relay.toml"
 TLS_DIR = "/etc/moq/tls"
-# The relay's key_dir: one public JWK per key, `<kid>.jwk`, looked up by the token's `kid`.
+# The auth server's key_dir: one public JWK per key, `<kid>.jwk`, looked up by the token's `kid`.
 AUTH_DIR = "/etc/moq/auth"
+# The auth server's socket, on an emptyDir the two containers share (never a port: nothing else can ask it).
+AUTH_SOCKET_DIR = "/run/moq-auth"
+AUTH_SOCKET = f"{AUTH_SOCKET_DIR}/auth.sock"
 # `[::]` takes IPv6 and (as v4-mapped addresses) IPv4 on Linux; `0.0.0.0` only where a node has no IPv6 at all.
 WILDCARD = {"dual-stack": "[::]", "ipv4": "0.0.0.0"}
+
+
+def pattern(prefix: str) -> str:
+    """A broadcast prefix as a 0.17 pattern: the subtree under it, or everything for ``""``.
+
+    0.14 read ``anon`` as the prefix ``anon/``; 0.17 reads a wildcard-free pattern as exactly one broadcast and
+    refuses it in ``public`` rules (``auth.rs``, ``Config::validate``), so the subtree is spelled out.
+    """
+    return f"{prefix}/**" if prefix else "**"
 
 
 @dataclass(frozen=True)
@@ -43,10 +59,8 @@ class RelayToml:
     auth: Literal["anonymous", "jwt"] = "anonymous"
     """``anonymous``: the prefix is open for publish and subscribe; ``jwt``: subscribe only, the rest needs a token."""
     listen: Literal["dual-stack", "ipv4"] = "dual-stack"
-    linger: str = "5s"
-    """``[cluster] linger``: how long a broadcast outlives a publisher that vanished without unannouncing."""
     stats: bool = False
-    """``[stats] enabled``: at 0.14.12 the traffic and session counters on ``/metrics`` count only with it."""
+    """``[stats] enabled``: the traffic and session counters on ``/metrics`` count only with it."""
 
     @property
     def path(self) -> str:
@@ -61,33 +75,25 @@ def document(cfg: RelayToml) -> dict:
     """The TOML document as a dict."""
     cert, key, any_ = f"{TLS_DIR}/tls.crt", f"{TLS_DIR}/tls.key", WILDCARD[cfg.listen]
     web = (
-        {"https": {"listen": f"{any_}:{cfg.web_port}", "cert": cert, "key": key}}
+        {"https": {"listen": f"{any_}:{cfg.web_port}", "cert": [cert], "key": [key]}}
         if cfg.web_tls
         else {"http": {"listen": f"{any_}:{cfg.web_port}"}}
     )
-    if cfg.auth == "jwt":
-        # key_dir resolves `<kid>.jwk` per token:
-        # https://github.com/moq-dev/moq/blob/moq-relay-v0.14.12/doc/bin/relay/auth.md
-        auth: dict = {"key_dir": cfg.key_dir, "public": {"subscribe": [cfg.public_prefix]}}
-    else:
-        auth = {"public": cfg.public_prefix}
     return {
         # cert-manager writes tls.crt/tls.key; the relay watches the files and reloads on renewal.
-        "server": {"bind": f"{any_}:{cfg.quic_port}", "tls": {"cert": [cert], "key": [key]}},
+        "listen": {"bind": f"{any_}:{cfg.quic_port}", "tls": {"cert": [cert], "key": [key]}},
         "web": web,
         # Unauthenticated; kubelet probes need it on the pod IP, so no Service names this port.
         "internal": {"listen": f"{any_}:{cfg.internal_port}"},
-        "auth": auth,
-        # Standalone too: a publisher that reconnects within `linger` resumes the same broadcast.
-        "cluster": {"linger": cfg.linger},
+        # Every session goes to the auth server beside the relay (``auth.py``), anonymous ones too: a tier's peer
+        # certificates need a server (0.17 refuses a client CA under static `public` rules), and one policy path
+        # is easier to reason about than two. `unix://` + the absolute path: moq-auth speaks HTTP over the socket.
+        "auth": {"url": f"unix://{AUTH_SOCKET}"},
+        # At 0.17 the file's level holds: the command line's default no longer overrides it.
+        "log": {"level": cfg.log_level},
         **({"stats": {"enabled": True}} if cfg.stats else {}),
     }
 
 
 def render(cfg: RelayToml) -> str:
     return tomli_w.dumps(document(cfg))
-
-
-def environment(cfg: RelayToml) -> list[dict]:
-    """The container's environment: what the relay reads there rather than from its file."""
-    return [{"name": "MOQ_LOG_LEVEL", "value": cfg.log_level}]

@@ -7,7 +7,8 @@ Deploys into the relay's namespace:
   Content-Security-Policy itself;
 - Deployment ``watch-page``: unprivileged nginx, restricted pod security;
 - Service ``watch-page`` (ClusterIP) and Ingress ``watch-page`` with TLS from the platform's issuer;
-- NetworkPolicy ``watch-page``: only nginx's HTTP port accepts connections.
+- NetworkPolicy ``watch-page``: only nginx's HTTP port accepts connections, and only from the edge's pods; the pod
+  opens none.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ import pulumi_kubernetes as k8s
 from components.cluster.contract import PublicEndpoint
 from components.k8s import labels
 from components.platform.certificates import Issuer
-from components.platform.platform import Platform
-from components.restricted_workload import RestrictedWorkload
+from components.platform.platform import EDGE_PODS, Platform
+from components.restricted_workload import Pods, RestrictedWorkload
 from components.workloads.watch import bundle
 from components.workloads.watch.config import WebConfig
 
@@ -103,6 +104,8 @@ class WatchPageArgs:
     """The ingress's public address, where the page's host resolves."""
     platform: Optional[Platform] = None
     """Routes ``https://<host>/`` (an Ingress, or an HTTPRoute on the Gateway edge)."""
+    edge_pods: Pods = EDGE_PODS["ingress-nginx"]
+    """The edge's pods: the only ones that reach the page."""
 
     @classmethod
     def of(cls, config: WebConfig, host: str, namespace: pulumi.Input[str], relay_url: str,
@@ -111,7 +114,7 @@ class WatchPageArgs:
         return cls(namespace=namespace, host=host, relay_url=relay_url, broadcast=config.broadcast,
                    image=config.image, resources=config.resources.as_k8s(),
                    issuer=platform.issuer, ingress_class=platform.ingress_class,
-                   ingress_address=platform.ingress_address, platform=platform)
+                   ingress_address=platform.ingress_address, platform=platform, edge_pods=platform.edge_pods)
 
 
 class WatchPage(pulumi.ComponentResource):
@@ -167,8 +170,9 @@ class WatchPage(pulumi.ComponentResource):
             workload.route(args.host, certificate.secret_name, service.metadata.name, args.ingress_class)
         else:
             args.platform.route(workload, args.host, "", service.metadata.name)
-        # nginx serves files from its volumes: the pod opens no connection at all.
-        workload.isolate([{"protocol": "TCP", "port": HTTP_PORT}], egress=[])
+        # Only the edge connects (the kubelet's probes come from the node); nginx serves files from its volumes, so
+        # the pod opens no connection at all.
+        workload.isolate([], egress=[], rules=[args.edge_pods.rule("from", [{"protocol": "TCP", "port": HTTP_PORT}])])
 
         self.url = f"https://{args.host}"
         self.endpoint = PublicEndpoint(args.host, "ingress", args.ingress_address)

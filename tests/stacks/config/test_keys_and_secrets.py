@@ -96,7 +96,7 @@ def test_errors_never_echo_key_material(override, message):
         assert secret.strip() not in str(err.value)
 
 
-@pytest.mark.parametrize("text", ["relay.example.com", "moqdev/moq-relay:0.14.12", "Z0123456789ABCDEFGHIJ",
+@pytest.mark.parametrize("text", ["relay.example.com", "moqdev/moq-relay:0.17.10", "Z0123456789ABCDEFGHIJ",
                                   "arn:aws:iam::123456789012:role/Admin", "relay-auth-for-the-production-cluster",
                                   "nginx@sha256:" + "a" * 64, "Relay Host"])
 def test_ordinary_values_are_still_shown(text):

@@ -7,6 +7,7 @@ import ipaddress
 import kubernetes_validate
 import pytest
 
+from components.workloads.relay.versions import CLI_IMAGE
 from stacks.config import ConfigError, load
 from tests.support import validators
 
@@ -30,21 +31,20 @@ def test_planned_publisher_on_a_selfsigned_stack(plan_config):
     c = containers(p)
     moq, ffmpeg = c["moq"], c["ffmpeg"]
     # Pinned upstream images: the moq-cli release of the relay's tag, and a static ffmpeg.
-    assert (moq["image"], ffmpeg["image"]) == ("moqdev/moq-cli:0.9.12", "mwader/static-ffmpeg:9.0.1")
+    assert (moq["image"], ffmpeg["image"]) == (CLI_IMAGE, "mwader/static-ffmpeg:9.0.1")
     # moq is a native sidecar that must be listening before ffmpeg starts pushing to it.
     assert [x["name"] for x in pod["initContainers"]] == ["moq"] and moq["restartPolicy"] == "Always"
     assert moq["startupProbe"]["tcpSocket"]["port"] == 1935
-    assert moq["args"][-4:] == ["import", "rtmp", "--listen", "0.0.0.0:1935"]
+    assert moq["args"][-6:] == ["import", "--broadcast", "bbb.hang", "rtmp", "--listen", "0.0.0.0:1935"]
     assert ffmpeg["args"][-1] == "rtmp://127.0.0.1:1935/live/demo" and "libx264" in ffmpeg["args"]
     # Publishes exactly what the watch page plays.
     env = {e["name"]: e for e in moq["env"]}
-    assert env["MOQ_CLIENT_CONNECT"]["value"] == "https://relay.quicstack.localhost/anon" and "MOQ_TOKEN" not in env
-    assert moq["args"][moq["args"].index("--broadcast") + 1] == "bbb.hang"
+    assert env["MOQ_CONNECT"]["value"] == "https://relay.quicstack.localhost/anon" and "MOQ_TOKEN" not in env
     # The selfsigned stack's CA verifies the relay (the relay certificate Secret's ca.crt).
     relay_secret = next(v["secret"]["secretName"] for v in p.object("Deployment", "relay")["spec"]["template"]["spec"]["volumes"]
                         if v["name"] == "tls")
     assert pod["volumes"] == [{"name": "ca", "secret": {"secretName": relay_secret, "items": [{"key": "ca.crt", "path": "ca.crt"}]}}]
-    assert moq["args"][:2] == ["--client-tls-root", "/etc/moq/ca/ca.crt"]
+    assert moq["args"][:2] == ["--connect-tls-root", "/etc/moq/ca/ca.crt"]
     # The relay's host resolves to the relay Service's cluster IP inside the pod (no hairpin; *.localhost works).
     (alias,) = pod["hostAliases"]
     assert alias["hostnames"] == ["relay.quicstack.localhost"] and ipaddress.ip_address(alias["ip"])
@@ -73,10 +73,11 @@ def test_token_comes_from_a_secret(plan_config):
     env = {e["name"]: e for e in moq["env"]}
     assert env["MOQ_TOKEN"] == {"name": "MOQ_TOKEN", "valueFrom": {"secretKeyRef": {"name": "publish-token", "key": "token"}}}
     # The kubelet expands $(MOQ_TOKEN): defined before, so the token is never written into the pod spec.
-    assert list(env) == ["MOQ_TOKEN", "MOQ_CLIENT_CONNECT"]
-    assert env["MOQ_CLIENT_CONNECT"]["value"] == "https://relay.example.com/anon?jwt=$(MOQ_TOKEN)"
+    assert list(env) == ["RUST_LOG", "MOQ_TOKEN", "MOQ_CONNECT"]
+    assert env["RUST_LOG"]["value"] == "info,web_transport_moq=info"
+    assert env["MOQ_CONNECT"]["value"] == "https://relay.example.com/anon?jwt=$(MOQ_TOKEN)"
     # Public roots for a Let's Encrypt certificate: no CA mount.
-    assert "--client-tls-root" not in moq["args"] and not moq.get("volumeMounts")
+    assert "--connect-tls-root" not in moq["args"] and not moq.get("volumeMounts")
 
 
 @pytest.mark.parametrize("config, error", [

@@ -11,6 +11,7 @@ import pulumi
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from components.workloads.relay.versions import CLI_IMAGE, RELAY_IMAGE
 from tests.conftest import STACKS, stack_config
 
 CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate"
@@ -47,7 +48,7 @@ def service_ports(p, name: str, protocol: str) -> list[dict]:
 @pytest.mark.parametrize("stack", STACKS)
 def test_quic_port_has_one_source_of_truth(plan, stack):
     p = plan(stack)
-    bind = port_of(relay_toml(p)["server"]["bind"])
+    bind = port_of(relay_toml(p)["listen"]["bind"])
     (udp,) = service_ports(p, "relay", "UDP")
     quic = container_port(relay_pod(p), "quic")
     assert bind == udp["targetPort"] == quic["containerPort"] and quic["protocol"] == "UDP"
@@ -58,7 +59,7 @@ def test_a_configured_quic_port_reaches_toml_service_and_container(plan_config):
     run, p = plan_config({**BASE, "quicstack:relay": {"quicPort": 5555}})
     assert run.returncode == 0, run.stderr
     (udp,) = service_ports(p, "relay", "UDP")
-    assert port_of(relay_toml(p)["server"]["bind"]) == udp["targetPort"] == container_port(relay_pod(p), "quic")["containerPort"] == 5555
+    assert port_of(relay_toml(p)["listen"]["bind"]) == udp["targetPort"] == container_port(relay_pod(p), "quic")["containerPort"] == 5555
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -73,7 +74,7 @@ def test_certificate_secret_is_mounted_as_a_directory_the_toml_reads(plan, stack
     (tls,) = [v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == cert["spec"]["secretName"]]
     (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == tls["name"]]
     assert "subPath" not in mount and "subPathExpr" not in mount and "items" not in tls["secret"]
-    server_tls = relay_toml(p)["server"]["tls"]
+    server_tls = relay_toml(p)["listen"]["tls"]
     # The public certificate comes first (a tier adds its peer certificate after it, chosen by SNI).
     assert [posixpath.dirname(f) for f in (server_tls["cert"][0], server_tls["key"][0])] == [mount["mountPath"]] * 2
     assert not [m for c in pod["containers"] for m in c["volumeMounts"] if "subPath" in m]
@@ -109,7 +110,10 @@ def test_pod_is_restricted_and_pinned_one_relay_except_on_eks(plan, stack):
     (container,) = pod["containers"]
     sc = container["securityContext"]
     assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False and sc["capabilities"] == {"drop": ["ALL"]}
-    assert container["image"] == "moqdev/moq-relay:0.14.12" and container["imagePullPolicy"] == "IfNotPresent"
+    assert container["image"] == RELAY_IMAGE and container["imagePullPolicy"] == "IfNotPresent"
+    (auth,) = pod["initContainers"]
+    assert (auth["name"], auth["image"], auth["restartPolicy"]) == ("auth", CLI_IMAGE, "Always")
+    assert auth["securityContext"] == sc and "ports" not in auth
     assert {"cpu", "memory"} <= container["resources"]["requests"].keys() and {"cpu", "memory"} <= container["resources"]["limits"].keys()
     # The image's entrypoint passes its arguments to moq-relay: the config file path, in the ConfigMap's mount.
     (config_mount,) = [m for m in container["volumeMounts"] if m["name"] == "config"]
@@ -141,7 +145,7 @@ def test_own_load_balancer_carries_tcp_443_to_the_relays_https_listener(plan_con
     assert run.returncode == 0, run.stderr
     toml = relay_toml(p)
     assert "https" in toml["web"] and "http" not in toml["web"]
-    assert toml["web"]["https"]["cert"] == toml["server"]["tls"]["cert"][0]
+    assert toml["web"]["https"]["cert"][0] == toml["listen"]["tls"]["cert"][0]
     (tcp,) = service_ports(p, "relay", "TCP")
     assert tcp["port"] == 443 and tcp["targetPort"] == port_of(toml["web"]["https"]["listen"])
     assert [i for i in p.objects("Ingress") if i["metadata"]["name"] == "relay"] == []
@@ -176,16 +180,28 @@ def thumbprint(jwk: dict) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def test_jwt_mounts_only_public_keys_as_the_key_dir(plan_config):
+def auth_server(p) -> dict:
+    (sidecar,) = [c for c in relay_pod(p).get("initContainers", []) if c["name"] == "auth"]
+    return sidecar
+
+
+def flag(args: list[str], name: str) -> list[str]:
+    """Every value given to ``name`` in ``args``."""
+    return [args[i + 1] for i, a in enumerate(args[:-1]) if a == name]
+
+
+def test_jwt_mounts_only_public_keys_as_the_auth_servers_key_dir(plan_config):
     run, p = plan_config({**BASE, "quicstack:relay": {"auth": "jwt", "jwtKeys": ["2026a", "2026b"]}}, "--show-secrets")
     assert run.returncode == 0, run.stderr
-    toml = relay_toml(p)
-    assert toml["auth"]["public"] == {"subscribe": ["anon"]}
+    server = auth_server(p)
+    assert flag(server["args"], "--public-subscribe") == ["anon/**"] and not flag(server["args"], "--public-publish")
     secret = p.object("Secret", "relay-auth")
     pod = relay_pod(p)
     (volume,) = [v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == "relay-auth"]
-    (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == volume["name"]]
-    assert toml["auth"]["key_dir"] == mount["mountPath"] and "subPath" not in mount
+    (mount,) = [m for m in server["volumeMounts"] if m["name"] == volume["name"]]
+    assert flag(server["args"], "--key-dir") == [mount["mountPath"]] and "subPath" not in mount
+    # Only the auth server reads the keys; the relay container does not even mount them.
+    assert volume["name"] not in [m["name"] for m in pod["containers"][0]["volumeMounts"]]
     assert len(secret["stringData"]) == 2  # both keys verify: rotation keeps the old one until it is removed
     for name, text in secret["stringData"].items():
         jwk = json.loads(text)
@@ -219,12 +235,16 @@ def test_the_token_key_is_a_secret_output(plan_config):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_publishing_needs_a_token_wherever_lets_encrypt_issues(plan, stack):
-    auth = relay_toml(plan(stack))["auth"]
+    p = plan(stack)
+    assert relay_toml(p)["auth"] == {"url": "unix:///run/moq-auth/auth.sock"}
+    args = auth_server(p)["args"]
+    assert flag(args, "--listen") == ["unix:/run/moq-auth/auth.sock"] and flag(args, "--public-subscribe") == ["anon/**"]
     if stack_config(stack)["quicstack:acme"]["environment"] == "selfsigned":
-        assert auth == {"public": "anon"} and "relayTokenKey" not in plan(stack).outputs
+        assert flag(args, "--public-publish") == ["anon/**"] and not flag(args, "--key-dir")
+        assert "relayTokenKey" not in p.outputs
     else:
-        assert auth == {"key_dir": "/etc/moq/auth", "public": {"subscribe": ["anon"]}}
-        assert plan(stack).outputs["relayTokenKey"] == "[secret]"
+        assert not flag(args, "--public-publish") and flag(args, "--key-dir") == ["/etc/moq/auth"]
+        assert p.outputs["relayTokenKey"] == "[secret]"
 
 
 def test_anonymous_publishing_on_a_public_stack_is_an_explicit_choice(plan_config):
@@ -232,8 +252,8 @@ def test_anonymous_publishing_on_a_public_stack_is_an_explicit_choice(plan_confi
     _, default = plan_config({**BASE, **acme})
     run, opted = plan_config({**BASE, **acme, "quicstack:relay": {"auth": "anonymous"}})
     assert run.returncode == 0, run.stderr
-    assert relay_toml(default)["auth"]["public"] == {"subscribe": ["anon"]}
-    assert relay_toml(opted)["auth"] == {"public": "anon"}
+    assert not flag(auth_server(default)["args"], "--public-publish")
+    assert flag(auth_server(opted)["args"], "--public-publish") == ["anon/**"]
     assert "relayTokenKey" not in opted.outputs
 
 
@@ -242,6 +262,7 @@ def test_jwt_with_an_existing_key_secret_creates_none(plan_config):
     assert run.returncode == 0, run.stderr
     assert [s for s in p.objects("Secret") if s["metadata"]["namespace"] == "moq"] == []
     assert "my-relay-key" in [v.get("secret", {}).get("secretName") for v in relay_pod(p)["volumes"]]
+    assert flag(auth_server(p)["args"], "--key-dir") == ["/etc/moq/auth"]
 
 
 def relay_args(**overrides):
@@ -250,7 +271,8 @@ def relay_args(**overrides):
     from components.workloads.relay.component import RelayArgs
 
     values = dict(
-        namespace="moq", host="relay.example.com", image="moqdev/moq-relay:0.14.12", resources={"requests": {"cpu": "1"}, "limits": {"cpu": "1"}},
+        namespace="moq", host="relay.example.com", image=RELAY_IMAGE, resources={"requests": {"cpu": "1"}, "limits": {"cpu": "1"}},
+        auth_image=CLI_IMAGE, auth_resources={"requests": {"cpu": "10m"}, "limits": {"cpu": "200m"}},
         quic_port=4443, web_port=4480, internal_port=9101, log_level="info", public_prefix="anon", auth="anonymous",
         issuer=Issuer(name="quicstack-ca"), websocket="ingress", ingress_class="nginx", exposure=Exposure(address="198.51.100.7"),
     )

@@ -47,6 +47,11 @@ CASES = [
      "quicstack:relay.publicPrefix: '/anon' is not a broadcast path (segments of A-Z, a-z, 0-9 and . _ ~ -, joined by '/', no leading or trailing '/')"),
     ({"relay": {"image": "moqdev/moq-relay"}}, "quicstack:relay.image: 'moqdev/moq-relay' is not pinned: give a version tag (not a moving tag such as latest, main or nightly) or a digest"),
     ({"web": {"broadcast": ""}}, "quicstack:web.broadcast: '' is empty: name the broadcast the page plays"),
+    ({"relay": {"auth": "anonymous", "publicPrefix": ""}, "acme": {"environment": "production", "email": "ops@example.com"}},
+     "quicstack:relay.publicPrefix: '' is empty with relay.auth anonymous on a public stack: anyone could publish any "
+     "path; set a prefix, use jwt, or set relay.anonymousPublishEverywhere true"),
+    ({"relay": {"linger": "5s"}},
+     "quicstack:relay.linger: was removed: moq-relay 0.17 removed `[cluster] linger` (cluster.rs refuses it); delete the key"),
     ({"web": {"image": "nginxinc/nginx-unprivileged:latest"}},
      "quicstack:web.image: 'nginxinc/nginx-unprivileged:latest' is not pinned: give a version tag (not a moving tag such as latest, main or nightly) or a digest"),
     ({"relay": {"host": "example.com"}},

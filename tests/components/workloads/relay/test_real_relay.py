@@ -1,4 +1,4 @@
-"""The real moq-relay 0.14.12 on what each stack renders, with the real MoQ client (moq-rs) as its peers.
+"""The real moq-relay (versions.toml) and its auth server on what each stack renders, with the real MoQ client (moq-rs) as its peers.
 
 Every relay here runs the planned ConfigMap's TOML with only file paths and listen addresses
 rewritten (tests/support/relay.py), a certificate from a local CA where cert-manager's Secret is
@@ -13,6 +13,7 @@ import urllib.request
 
 import pytest
 
+from components.workloads.relay.toml import AUTH_SOCKET
 from tests.components.workloads.relay.conftest import mint, uses_tokens
 from tests.conftest import STACKS
 from tests.support import moq_client, netns, relay
@@ -39,6 +40,7 @@ def _back_to_pod(value, pod: relay.LocalRelay):
     if isinstance(value, str):
         for mount, directory in pod.mounts.items():
             value = value.replace(str(directory), mount)
+        return value.replace(str(pod.auth_socket), AUTH_SOCKET) if pod.auth_socket else value
     return value
 
 
@@ -151,14 +153,14 @@ def test_the_planned_wildcard_answers_ipv4_and_ipv6_clients(plan_config, tmp_pat
     run, p = plan_config({"quicstack:domain": "example.com", "quicstack:relay": {"listen": listen}})
     assert run.returncode == 0, run.stderr
     pod = relay.materialize(p, tmp_path / "pod", address=None)  # listen where the plan says, in a private namespace
-    assert pod.config["server"]["bind"].startswith("[::]:" if listen == "dual-stack" else "0.0.0.0:")
+    assert pod.config["listen"]["bind"].startswith("[::]:" if listen == "dual-stack" else "0.0.0.0:")
     result = netns.probe(pod)
     assert result == {"health": reachable, "quic": reachable, "localhost session": True}, result
 
 
 @pytest.mark.parametrize("level", ["debug", "info"])
 def test_the_configured_log_level_is_what_the_relay_prints(plan_config, tmp_path, level):
-    """relay.logLevel reaches the relay (as MOQ_LOG_LEVEL: the file's [log] level loses to the command line)."""
+    """relay.logLevel reaches the relay (its file's [log] level)."""
     run, p = plan_config({"quicstack:domain": "example.com", "quicstack:relay": {"logLevel": level}})
     assert run.returncode == 0, run.stderr
     pod = relay.materialize(p, tmp_path / "pod")

@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from components.workloads.relay import keys as relay_keys
+from components.workloads.relay.auth import REVALIDATE
 from tests.components.workloads.relay.conftest import mint
 from tests.support import relay
 from tests.support.moq_client import announced, publishing, round_trip, sample_frames, session_url
@@ -132,3 +133,32 @@ def test_rotation_adds_a_key_beside_the_old_one_then_retires_it(k3s, k3s_relay, 
     write_volume(key_dir, {name: jwk.encode()})  # the old key removed from the Secret
     assert publishes(new_token, "new-alone") and not publishes(old_token, "old-removed")
     assert k3s_relay.process.poll() is None
+
+
+def test_removing_a_key_ends_the_live_sessions_it_admitted(k3s, k3s_relay, tmp_path):
+    """The auth server re-checks every session each REVALIDATE: a publisher admitted by a key that leaves the Secret
+    is ended within that time (plus the kubelet's swap, instant here); one admitted by a key that stays keeps going."""
+    pod = k3s_relay.relay
+    key_dir = pod.root / "auth"
+    old_files = {p.name: p.read_bytes() for p in key_dir.iterdir() if p.name.endswith(".jwk")}
+    new_key = ec.generate_private_key(ec.SECP256R1())
+    now = int(time.time())
+    name, jwk = relay_keys.key_dir_file(relay_keys.public_pem(new_key))
+    write_volume(key_dir, {**old_files, name: jwk.encode()})
+    kept = relay_keys.sign(new_key, relay_keys.claims([PUBLIC], None, now + 600, now))
+    bound = int(REVALIDATE.rstrip("s")) + 15
+    # Nobody subscribes, so each publisher waits (up to `wait`) in a call that ends when its session is closed.
+    with publishing(session_url(pod.url, PUBLIC, mint(k3s, "--publish", PUBLIC)), pod.ca_file, "removed-key",
+                    sample_frames(3), tmp_path / "peers", wait=bound + 30) as doomed, \
+            publishing(session_url(pod.url, PUBLIC, kept), pod.ca_file, "kept-key", sample_frames(3),
+                       tmp_path / "peers", wait=bound + 30) as survivor:
+        assert doomed.wait_for("announced", 15).has("announced") and survivor.wait_for("announced", 15).has("announced")
+        assert sorted(visible(pod)) == ["kept-key", "removed-key"]
+        write_volume(key_dir, {name: jwk.encode()})  # the stack's old key removed from the Secret
+        removed = time.monotonic()
+        ended = doomed.wait_for("error", bound)
+        elapsed = time.monotonic() - removed
+        assert ended.error and ended.error["kind"] == "closed", ended
+        assert elapsed <= bound, elapsed
+        assert survivor.result().error is None and survivor.process.poll() is None, survivor.result()
+        assert visible(pod) == ["kept-key"]

@@ -1,7 +1,7 @@
 """The demo plays: ``tools.publish`` -> the real moq-relay -> the watch page in headless Chromium.
 
 The page is served by nginx with the page's own server config and CSP; the relay is the real binary
-(crates.io ``moq-relay`` 0.14.12); the publisher is ``python -m tools.publish`` (H.264 from moq-rs).
+(crates.io ``moq-relay``, ``versions.toml``); the publisher is ``python -m tools.publish`` (H.264 from moq-rs).
 "Plays" (``tests/support/playback.py``): decoded frames advance, and the picture is the test pattern
 (its first colour bar). The WebSocket case stands the ingress in: nginx terminates TLS on a TCP port where no UDP
 listener exists (QUIC is blocked) and passes the WebSocket upgrade to the relay's web listener.
