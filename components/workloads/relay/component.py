@@ -89,6 +89,7 @@ class RelayArgs:
     auth_image: str
     """Pinned moq-cli image (the auth server)."""
     auth_resources: Mapping[str, Mapping[str, str]]
+    """The auth server's container requests and limits, in Kubernetes form."""
     resources: Mapping[str, Mapping[str, str]]
     """Container requests and limits, in Kubernetes form."""
     quic_port: int
