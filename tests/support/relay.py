@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import time
 import tomllib
 import urllib.request
@@ -28,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
-import tempfile
 
 import tomli_w
 
@@ -342,6 +343,8 @@ def auth_running(command: list[str], socket: Optional[Path], root: Path, timeout
         yield process
     finally:
         stop(process)
+        if socket:  # the short directory auth_command made for it, outside the test's own tmp_path
+            shutil.rmtree(socket.parent, ignore_errors=True)
 
 
 def served_certificate(relay: LocalRelay, cafile: Optional[Path] = None, server_name: Optional[str] = None) -> int:
