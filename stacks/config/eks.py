@@ -303,7 +303,8 @@ def check(s: Settings) -> None:
     _nodes(s)
     # The controller turns a Service's TCP and UDP ports of one number into a single TCP_UDP listener
     # and target group, built from the first port: both protocols reach the same container port.
-    if s.relay.enabled and s.relay.websocket and s.relay.web_port != s.relay.quic_port:
+    if (s.relay.enabled and s.relay.websocket_route(s.profile, s.relay_udp_via_ingress) == "load-balancer"
+            and s.relay.web_port != s.relay.quic_port):
         raise ConfigError(
             "relay.webPort",
             f"is not relay.quicPort ({s.relay.quic_port}): on EKS TCP and UDP 443 of the relay share one "

@@ -168,6 +168,7 @@ def _relay(s: Settings) -> None:
     if not s.relay.enabled:
         return
     s.relay.check_replicas(s.profile, s.cloud)
+    s.relay.check_websocket(s.profile, s.relay_udp_via_ingress)
     s.relay.check_key(s.acme.is_acme)
     hosts = s.hosts
     others = {"web.host": hosts.web if s.web.enabled else None,

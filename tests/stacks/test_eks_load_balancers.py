@@ -1,5 +1,6 @@
-"""The three NLBs of the eks stack: the Envoy demo's matches the seed's QUIC Service, the relay's and
-the ingress's are plain TCP(+UDP) NLBs, and QUIC server IDs get injected into the demo's pods."""
+"""The three NLBs of the eks stack: the Envoy demo's matches the seed's QUIC Service, the relay's routes QUIC by
+server ID (plus TCP 443 for the WebSocket fallback with one relay), the ingress's is a plain TCP NLB, and QUIC server
+IDs get injected into the demo's pods."""
 
 import pytest
 
@@ -26,6 +27,21 @@ CONFIG = stack_config("eks")
 @pytest.fixture(scope="module")
 def p(plan):
     return plan("eks")
+
+
+@pytest.fixture(scope="module")
+def one_relay(tmp_path_factory):
+    """The eks stack with one relay: no tier, so the relay's NLB also carries the WebSocket fallback."""
+    import yaml
+
+    from tests.support.plan import Plan, run_plan
+
+    out = tmp_path_factory.mktemp("eks-one-relay")
+    config = {**CONFIG, "quicstack:relay": {**CONFIG.get("quicstack:relay", {}), "replicas": 1, "webPort": 4443}}
+    (out / "Pulumi.one.yaml").write_text(yaml.safe_dump({"config": config}))
+    run = run_plan(out / "Pulumi.one.yaml", out / "plan")
+    assert run.returncode == 0, run.stderr
+    return Plan(out / "plan" / "one")
 
 
 def envoy_service(p):
@@ -57,9 +73,10 @@ def _same_port_pairs(service):
 
 
 @pytest.mark.parametrize("namespace", ["quic-example", "moq"])
-def test_tcp_and_udp_of_one_port_reach_one_container_port(p, namespace):
+def test_tcp_and_udp_of_one_port_reach_one_container_port(p, one_relay, namespace):
     """The merged listener has one target group, built from the first of the two ports."""
-    services = [s for s in p.objects("Service") if s["metadata"]["namespace"] == namespace and s["spec"].get("type") == "LoadBalancer"]
+    plan = one_relay if namespace == "moq" else p
+    services = [s for s in plan.objects("Service") if s["metadata"]["namespace"] == namespace and s["spec"].get("type") == "LoadBalancer"]
     assert services
     for service in services:
         pairs = _same_port_pairs(service)
@@ -83,12 +100,16 @@ def test_quic_server_ids_get_injected(p):
     assert named and set(named) <= containers
 
 
-def test_relay_nlb_has_one_tcp_quic_listener_for_quic_and_the_websocket_fallback(p):
-    (relay,) = [s for s in p.objects("Service") if s["metadata"]["namespace"] == "moq" and s["spec"].get("type") == "LoadBalancer"]
+@pytest.mark.parametrize("relays", [2, 1])
+def test_relay_nlb_has_one_quic_listener_and_with_one_relay_the_websocket_fallback(p, one_relay, relays):
+    plan = p if relays == 2 else one_relay
+    (relay,) = [s for s in plan.objects("Service") if s["metadata"]["namespace"] == "moq" and s["spec"].get("type") == "LoadBalancer"]
     annotations = relay["metadata"]["annotations"]
     # TCP and UDP 443 merge into TCP_UDP, which the QUIC port upgrades to TCP_QUIC: one listener, as an NLB
     # with a QUIC listener allows no other UDP listener; QUIC listeners need an NLB without security groups.
-    assert {(x["protocol"], x["port"]) for x in relay["spec"]["ports"]} == {("UDP", 443), ("TCP", 443)}
+    # The default tier (2 relays) keeps its one TLS web listener for the peers: QUIC only.
+    expected = {("UDP", 443)} if relays == 2 else {("UDP", 443), ("TCP", 443)}
+    assert {(x["protocol"], x["port"]) for x in relay["spec"]["ports"]} == expected
     assert annotations[f"{PREFIX}enable-tcp-udp-listener"] == "true"
     assert annotations[f"{PREFIX}quic-enabled-ports"] == "443"
     assert annotations[f"{PREFIX}disable-nlb-sg"] == "true"

@@ -40,7 +40,8 @@ EDGE_PEERS = {
 }
 # Where the relay's own load balancer carries TCP 443 (EKS: one TCP_UDP NLB listener), the WebSocket fallback comes
 # straight from clients; everywhere else through the edge. EKS runs a tier of two relays.
-WEB_FROM_ANYONE = {"eks"}
+WEB_FROM_ANYONE: set[str] = set()
+"""Stacks whose relay load balancer carries TCP 443 (none by default: EKS's tier keeps its TLS listener for peers)."""
 TIER = {"eks"}
 # Certificates in `moq` validated over HTTP-01 (k3s): the relay's always; the page's only on ingress-nginx (on the
 # Gateway edge the page's certificate belongs to the Gateway's listener, in envoy-gateway-system).
@@ -115,12 +116,17 @@ def test_the_relay_admits_exactly_what_it_serves(plans, stack, edge):
     quic = {"protocol": "UDP", "port": port(p, "relay", "quic")}
     web = {"protocol": "TCP", "port": port(p, "relay", "web")}
     relays = {"podSelector": relay["podSelector"]}
-    expected = [{"ports": [quic, web]}] if stack in WEB_FROM_ANYONE else \
-        [{"ports": [quic]}, {"from": [EDGE_PEERS[edge]], "ports": [web]}]
+    if stack in WEB_FROM_ANYONE:
+        expected = [{"ports": [quic, web]}]
+    elif stack in TIER:  # its own load balancer, no WebSocket fallback: no edge rule either
+        expected = [{"ports": [quic]}]
+    else:
+        expected = [{"ports": [quic]}, {"from": [EDGE_PEERS[edge]], "ports": [web]}]
+    peer = {"protocol": "TCP", "port": port(p, "relay", "peer")} if stack in TIER else None
     if stack in TIER:
-        expected.append({"from": [relays], "ports": [quic]})
+        expected.append({"from": [relays], "ports": [peer]})
     assert relay["ingress"] == expected
-    assert relay.get("egress") == ([DNS_RULE, {"to": [relays], "ports": [quic]}] if stack in TIER else None)
+    assert relay.get("egress") == ([DNS_RULE, {"to": [relays], "ports": [peer]}] if stack in TIER else None)
 
 
 @both

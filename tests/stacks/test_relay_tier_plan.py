@@ -80,18 +80,27 @@ def test_a_tier_is_a_statefulset_with_stable_names_a_peer_list_and_a_budget(thre
     assert spec["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}
     headless = three.object("Service", spec["serviceName"])["spec"]
     assert headless["clusterIP"] == "None" and headless["selector"] == selector
+    assert headless["ports"] == [{"name": "peer", "protocol": "TCP", "port": 4490, "targetPort": "peer"}]
     budget = three.object("PodDisruptionBudget", "relay")["spec"]
     assert budget == {"maxUnavailable": 1, "selector": {"matchLabels": selector}}
     domain = f"{spec['serviceName']}.moq.svc.cluster.local"
     peers_file = relay_toml(three)["cluster"]["connect_api"]
     peers = json.loads(three.object("ConfigMap", "relay-peers")["data"][peers_file.rsplit("/", 1)[1]])
-    assert peers == [f"https://relay-{i}.{domain}:4443/" for i in range(3)]
+    assert peers == [f"wss://relay-{i}.{domain}:4490/" for i in range(3)]
     (container,) = spec["template"]["spec"]["containers"]
     env = {e["name"]: e for e in container["env"]}
     assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
     # The relay's own entry, so it skips dialing itself.
     assert env["MOQ_CLUSTER_NODE"]["value"].replace("$(POD_NAME)", "relay-1") == peers[1]
     assert three.object("Service", "relay")["spec"]["sessionAffinity"] == "ClientIP"
+
+
+def hours(duration: str) -> float:
+    """A cert-manager duration (Go's time.ParseDuration subset it writes: h, m, s) in hours."""
+    parts = re.fullmatch(r"(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?", duration)
+    assert parts and duration, duration
+    h, m, sec = (int(x or 0) for x in parts.groups())
+    return h + m / 60 + sec / 3600
 
 
 def test_peers_authenticate_with_a_cluster_internal_ca(three):
@@ -103,13 +112,22 @@ def test_peers_authenticate_with_a_cluster_internal_ca(three):
     (ca,) = [c for c in three.objects("Certificate") if c["spec"]["secretName"] == issuer["spec"]["ca"]["secretName"]]
     assert ca["spec"]["isCA"] is True
     assert "selfSigned" in three.object("Issuer", ca["spec"]["issuerRef"]["name"])["spec"]
+    # A year at most, renewed before the peer certificate it signed would need it; valid only for the tier's names.
+    assert hours(ca["spec"]["duration"]) <= 366 * 24
+    assert hours(ca["spec"]["renewBefore"]) > hours(peer["spec"]["duration"]) - hours(peer["spec"]["renewBefore"])
+    assert ca["spec"]["nameConstraints"] == {"critical": True,
+                                             "permitted": {"dnsDomains": ["relay-peers.moq.svc.cluster.local"]}}
     pod = three.object("StatefulSet", "relay")["spec"]["template"]["spec"]
     (mount,) = [m["mountPath"] for v in pod["volumes"]
                 if v.get("secret", {}).get("secretName") == peer["spec"]["secretName"]
                 for m in pod["containers"][0]["volumeMounts"] if m["name"] == v["name"]]
-    # Served by SNI beside the public certificate, required of peers (server root), presented on dials.
-    assert toml["listen"]["tls"]["cert"][1] == toml["connect"]["tls"]["cert"] == f"{mount}/tls.crt"
-    assert toml["listen"]["tls"]["root"] == toml["connect"]["tls"]["root"] == [f"{mount}/ca.crt"]
+    # The peers' own listener serves it and verifies client certificates from the CA; dials present it. The public
+    # QUIC listener serves the public certificate only and asks for no client certificate.
+    assert toml["web"]["https"] == {"listen": "[::]:4490", "cert": [f"{mount}/tls.crt"], "key": [f"{mount}/tls.key"],
+                                    "root": [f"{mount}/ca.crt"]}
+    assert toml["connect"]["tls"]["cert"] == f"{mount}/tls.crt"
+    assert toml["connect"]["tls"]["root"] == [f"{mount}/ca.crt"]
+    assert toml["listen"]["tls"] == {"cert": ["/etc/moq/tls/tls.crt"], "key": ["/etc/moq/tls/tls.key"]}
     # 0.17 hands client certificates to the auth server: only its --mtls rules grant a verified peer anything.
     (auth,) = pod["initContainers"]
     assert auth["args"][auth["args"].index("--mtls-publish") + 1] == "**"
@@ -182,3 +200,27 @@ def test_two_relays_without_session_affinity_are_a_one_line_error(plan_config, s
     assert run.returncode == 2
     (line,) = run.stderr.strip().splitlines()
     assert line.startswith("quicstack:relay.replicas: 2 needs relay.sessionAffinity ClientIP")
+
+
+def test_the_peer_port_is_open_to_the_relay_pods_only_and_on_no_other_service(three):
+    """Ingress and egress of the peer port name the relay pods; the public Service carries UDP 443 only."""
+    selector = three.object("StatefulSet", "relay")["spec"]["selector"]
+    policy = three.object("NetworkPolicy", "relay")["spec"]
+    peer = {"protocol": "TCP", "port": 4490}
+    holding = [rule for rule in policy["ingress"] if peer in rule["ports"]]
+    assert holding == [{"from": [{"podSelector": selector}], "ports": [peer]}]
+    assert {"to": [{"podSelector": selector}], "ports": [peer]} in policy["egress"]
+    (container,) = three.object("StatefulSet", "relay")["spec"]["template"]["spec"]["containers"]
+    assert {"name": "peer", "containerPort": 4490, "protocol": "TCP"} in container["ports"]
+    for service in three.objects("Service"):
+        ports = {(p["protocol"], p.get("targetPort")) for p in service["spec"]["ports"]}
+        if service["spec"].get("clusterIP") != "None":
+            assert not ports & {("TCP", 4490), ("TCP", "peer")}, service
+
+
+def test_eks_tier_has_no_websocket_fallback_and_its_nlb_carries_quic_only(eks):
+    """The relay's one TLS web listener carries the peers on EKS's default two relays."""
+    toml = relay_toml(eks)
+    assert set(toml["web"]) == {"http", "https"} and toml["web"]["https"]["listen"] == "[::]:4490"
+    (service,) = [s for s in eks.objects("Service") if s["metadata"]["name"] == "relay"]
+    assert [(p["protocol"], p["port"]) for p in service["spec"]["ports"]] == [("UDP", 443)]

@@ -38,6 +38,9 @@ class LocalCA:
 
     name: str = "quicstack test CA"
     key: Any = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()), repr=False)
+    permitted_dns: tuple[str, ...] = ()
+    """DNS name constraints (critical, permitted subtrees), as a Certificate's ``nameConstraints`` puts them in the CA.
+    A constrained CA's leaves carry the loopback addresses but not ``localhost``, which would break the constraint."""
 
     def __post_init__(self) -> None:
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, self.name)])
@@ -66,8 +69,11 @@ class LocalCA:
                 critical=True,
             )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False)
-            .sign(self.key, hashes.SHA256())
         )
+        if self.permitted_dns:
+            constraints = x509.NameConstraints([x509.DNSName(d) for d in self.permitted_dns], None)
+            self.certificate = self.certificate.add_extension(constraints, critical=True)
+        self.certificate = self.certificate.sign(self.key, hashes.SHA256())
 
     @property
     def pem(self) -> bytes:
@@ -81,7 +87,9 @@ class LocalCA:
         """
         usages = [ExtendedKeyUsageOID.SERVER_AUTH, *([ExtendedKeyUsageOID.CLIENT_AUTH] if client_auth else [])]
         key = ec.generate_private_key(ec.SECP256R1())
-        names = list(dict.fromkeys([*hosts, *LOOPBACK]))
+        # Under DNS constraints only the loopback addresses are added: a DNS name outside them breaks the chain.
+        loopback = [n for n in LOOPBACK if n[0].isdigit() or ":" in n] if self.permitted_dns else LOOPBACK
+        names = list(dict.fromkeys([*hosts, *loopback]))
         now = datetime.datetime.now(datetime.timezone.utc)
         cert = (
             x509.CertificateBuilder()

@@ -5,7 +5,7 @@ runs them.
 writes one directory per ordinal: every mounted volume (kubelet-style ``..data`` swaps), the public
 certificate from one CA, the peer certificate (``client auth`` too) from the cluster CA, the TOML with file
 paths and listen addresses rewritten, and the peer list with each pod's DNS name rewritten to its
-loopback port. One test-only key is added: ``[connect.tls] host_name``, because dials now go to 127.0.0.1,
+loopback peer port. One test-only key is added: ``[connect.tls] host_name``, because dials now go to 127.0.0.1,
 which carries no SNI; the name given is one the planned peer certificate covers. :func:`from_plan`
 reads the planned StatefulSet.
 
@@ -64,6 +64,8 @@ class PodTemplate:
     """The auth sidecar's arguments."""
     auth_mounts: list[str] = field(default_factory=list)
     """Mount paths of the auth sidecar (a subset of the pod's)."""
+    peer_ca_domains: tuple[str, ...] = ()
+    """The planned peer CA's permitted DNS domains (its ``nameConstraints``)."""
 
     @property
     def peer_dns_names(self) -> list[str]:
@@ -96,9 +98,13 @@ def from_plan(plan, name: str = "relay") -> PodTemplate:
                        if c["spec"]["secretName"] == secret and c["metadata"]["namespace"] == namespace]
             certificates[path] = Certificate(cert["spec"]["dnsNames"], "client auth" in cert["spec"].get("usages", []))
     config_map = next(v["configMap"]["name"] for v in pod["volumes"] if v["name"] == "config")
+    (ca,) = [c for c in plan.objects("Certificate")
+             if c["spec"].get("isCA") and c["metadata"]["namespace"] == namespace]
+    permitted = ca["spec"].get("nameConstraints", {}).get("permitted", {}).get("dnsDomains", [])
     return PodTemplate(toml=plan.object("ConfigMap", config_map)["data"]["relay.toml"], files=files,
                        certificates=certificates, env=container.get("env", []), statefulset=name,
-                       auth_args=auth["args"], auth_mounts=[m["mountPath"] for m in auth["volumeMounts"]])
+                       auth_args=auth["args"], auth_mounts=[m["mountPath"] for m in auth["volumeMounts"]],
+                       peer_ca_domains=tuple(permitted))
 
 
 @dataclass
@@ -111,6 +117,8 @@ class LocalRelay:
     internal_port: int
     mounts: dict[str, Path]
     """Mount path in the pod -> local directory."""
+    peer_port: Optional[int] = None
+    """TCP port of the peers' listener (``[web.https]`` of a tier), if any."""
     auth: tuple[list[str], Optional[Path]] = ([], None)
     """The auth server's command and socket."""
 
@@ -140,12 +148,19 @@ class LocalRelay:
         (self.root / "relay.toml").write_text(tomli_w.dumps(self.config))
 
 
-def lay_out(template: PodTemplate, replicas: int, root: Path, public_ca: LocalCA, peer_ca: LocalCA) -> list[LocalRelay]:
+def peer_ca(template: PodTemplate, name: str = "relay peers CA") -> LocalCA:
+    """A CA like the planned peer CA: constrained to the names the plan permits."""
+    return LocalCA(name, permitted_dns=template.peer_ca_domains)
+
+
+def lay_out(template: PodTemplate, replicas: int, root: Path, public_ca: LocalCA,
+            peers: Optional[LocalCA] = None) -> list[LocalRelay]:
     """One directory per ordinal under ``root``, each ready to run; peers point at each other's loopback ports
-    (planned peers beyond ``replicas`` are left out)."""
+    (planned peers beyond ``replicas`` are left out). ``peers`` signs the peer certificate (default: ``peer_ca``)."""
+    peers = peers or peer_ca(template)
     ports = [(free_port(), free_port()) for _ in range(replicas)]
     # One Secret per Certificate serves every pod (the StatefulSet template mounts it), as cert-manager issues it.
-    issued = {path: (peer_ca if c.client_auth else public_ca).issue(c.dns_names, client_auth=c.client_auth)
+    issued = {path: (peers if c.client_auth else public_ca).issue(c.dns_names, client_auth=c.client_auth)
               for path, c in template.certificates.items()}
     relays = []
     for ordinal, (quic, internal) in enumerate(ports):
@@ -160,22 +175,23 @@ def lay_out(template: PodTemplate, replicas: int, root: Path, public_ca: LocalCA
         config["internal"]["listen"] = f"127.0.0.1:{internal}"
         for web in config.get("web", {}).values():
             web["listen"] = f"127.0.0.1:{free_port()}"
+        peer_port = int(config["web"]["https"]["listen"].rsplit(":", 1)[1]) if "connect" in config else None
         env = {"POD_NAME": f"{template.statefulset}-{ordinal}"}
         for entry in template.env:
             if "value" in entry:
                 env[entry["name"]] = expand(entry["value"], env)
-        relays.append(LocalRelay(ordinal, pod, config, env, quic, internal, mounts, auth))
+        relays.append(LocalRelay(ordinal, pod, config, env, quic, internal, mounts, auth=auth, peer_port=peer_port))
     _point_peers_at_loopback(relays, template)
     return relays
 
 
 def _point_peers_at_loopback(relays: list[LocalRelay], template: PodTemplate) -> None:
-    """Each pod URL (``https://<sts>-<i>.<domain>:<port>/``) becomes ``https://127.0.0.1:<quic port of i>/``."""
+    """Each pod URL (``wss://<sts>-<i>.<domain>:<port>/``) becomes ``wss://127.0.0.1:<peer port of i>/``."""
     def local(url: str) -> str:
-        match = re.fullmatch(rf"https://{re.escape(template.statefulset)}-([0-9]+)\.[^/:]+:[0-9]+/", url)
+        match = re.fullmatch(rf"wss://{re.escape(template.statefulset)}-([0-9]+)\.[^/:]+:[0-9]+/", url)
         assert match, f"not a pod URL of the StatefulSet: {url}"
         ordinal = int(match.group(1))
-        return f"https://127.0.0.1:{relays[ordinal].quic_port}/" if ordinal < len(relays) else None
+        return f"wss://127.0.0.1:{relays[ordinal].peer_port}/" if ordinal < len(relays) else None
 
     for relay in relays:
         planned = json.loads(Path(relay.config["cluster"]["connect_api"]).read_text())

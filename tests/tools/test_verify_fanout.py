@@ -24,6 +24,8 @@ TIER = {"quicstack:cloud": "existing", "quicstack:domain": "quicstack.localhost"
         "quicstack:acme": {"environment": "selfsigned"},
         "quicstack:relay": {"replicas": 3, "sessionAffinity": "ClientIP", "auth": "jwt"}}
 HOST = "relay.quicstack.localhost"
+# The check's time bound: 40 % of it opens the sessions (nine here), which a busy 2-core machine may need 3 s for.
+TIMEOUT = 16
 # These need TCP on the QUIC port, which the stand-in load balancer does not carry.
 TCP_CHECKS = [arg for check in ("tls", "relay-http", "websocket") for arg in ("--skip", check)]
 
@@ -48,8 +50,7 @@ def verify_tier(tmp_path, planned: Plan, replicas: int, *, clustered: bool = Tru
                 server_ids: bool = True, flags: tuple[str, ...] = ()):
     """Run ``replicas`` relays (each with its own server ID) behind the balancer and verify through it."""
     public_ca = LocalCA("public CA")
-    relays = relay_cluster.lay_out(relay_cluster.from_plan(planned), replicas, tmp_path, public_ca,
-                                   LocalCA("relay peers CA"))
+    relays = relay_cluster.lay_out(relay_cluster.from_plan(planned), replicas, tmp_path, public_ca)
     ids = {}
     for relay in relays:
         ids[relay.quic_port] = os.urandom(8)
@@ -63,7 +64,7 @@ def verify_tier(tmp_path, planned: Plan, replicas: int, *, clustered: bool = Tru
         run = run_verify(f"--relay=https://{HOST}:{balancer.port}/anon", "--ca", str(tmp_path / "public-ca.crt"),
                          "--relay-replicas", str(replicas),
                          *(["--token", token(planned)] if with_token else ["--skip", "moq"]), "--probes", "6",
-                         "--timeout", "8", "--json", *TCP_CHECKS, *flags, timeout=90)
+                         "--timeout", str(TIMEOUT), "--json", *TCP_CHECKS, *flags, timeout=120)
         logs = [tier.log(i)[-2000:] for i in range(replicas)]
     return run, {port: sid.hex() for port, sid in ids.items()}, logs, balancer
 
@@ -77,7 +78,7 @@ def test_clustered_relays_fan_the_probe_out_to_the_other_pods(tmp_path, planned)
     # Every relay took part: the probe went in through one and came out of the two others, five frames each.
     assert {published, *read} == set(ids.values()) and published not in read, (figures, ids)
     assert set(read.values()) == {5}
-    assert figures["sessions"] == 9 and 0 < figures["roundTripMs"] <= figures["maxMs"] < 8000
+    assert figures["sessions"] == 9 and 0 < figures["roundTripMs"] <= figures["maxMs"] < TIMEOUT * 1000
     assert row["summary"].startswith(f"{figures['broadcast']} published via pod {published}, read via pods ")
     assert run.check("relay", "quic-lb")["figures"]["serverIds"].keys() == set(ids.values())
     # The balancer routed QUIC by connection ID, not only by flow (what makes the NLB stand-in one).
@@ -87,14 +88,19 @@ def test_clustered_relays_fan_the_probe_out_to_the_other_pods(tmp_path, planned)
 def test_relays_without_peer_links_fail_with_the_reason(tmp_path, planned):
     run, ids, logs, _ = verify_tier(tmp_path, planned, 3, clustered=False)
     row = run.check("relay", "fan-out")
-    assert run.returncode == 1 and row["status"] == "fail", (row, logs)
+    shown = json.dumps(row)  # whole: pytest shortens a dict in an assertion message
+    assert run.returncode == 1 and row["status"] == "fail", (shown, logs)
     published = row["figures"]["publishedVia"]
-    others = sorted(set(ids.values()) - {published})
-    assert row["summary"].startswith(f"published {row['figures']['broadcast']} via pod {published}, but pods "), row
-    assert sorted(row["summary"].split(" but pods ")[1].split(" got ")[0].split(", ")) == others, row
-    assert re.search(r" got no frames: the broadcast was never announced there within [0-9.]+ s, so the relays do not "
-                     r"pass it between pods \(check the relay cluster's peer links\)$", row["summary"]), row
-    assert row["figures"]["readVia"] == dict.fromkeys(others, 0)
+    others = set(ids.values()) - {published}
+    # Every pod read through got nothing, and the line names each of them. (Each pod gets three of the nine sessions;
+    # one whose sessions all missed the connect share of the bound is not read through, and the line says so.)
+    read = row["figures"]["readVia"]
+    assert read and set(read) <= others and set(read.values()) == {0}, shown
+    named = re.fullmatch(rf"published {re.escape(row['figures']['broadcast'])} via pod {published}, but pods? "
+                         r"([0-9a-f, ]+) got no frames: the broadcast was never announced there within [0-9.]+ s, so "
+                         r"the relays do not pass it between pods \(check the relay cluster's peer links\)",
+                         row["summary"])
+    assert named and sorted(named.group(1).split(", ")) == sorted(read), shown
 
 
 def test_relays_without_server_ids_skip_the_row_after_quic_lb_fails(tmp_path, planned):

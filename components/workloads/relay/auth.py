@@ -9,8 +9,8 @@ other pod, Service or NetworkPolicy mistake can reach it ("The server has no aut
 The policy is the one the relay held at 0.14:
 - anyone may subscribe under the public prefix; with ``anonymous`` anyone may also publish there;
 - a token signed by a key in ``key_dir`` (``<kid>.jwk``, the public JWKs the stack mounts) grants what it names;
-- in a tier, a client certificate from the peer CA (verified by the relay's ``[listen.tls] root``) grants every
-  path, which is what a peer needs to forward any broadcast.
+- in a tier, a client certificate from the peer CA (verified on the peers' own listener, ``[web.https] root``;
+  the public QUIC listener asks for none) grants every path, which is what a peer needs to forward any broadcast.
 
 Revalidation bounds what a removed key or an expired token can still do: the relay re-asks every
 ``REVALIDATE`` and ends a session whose grant is gone, so removing a key from ``jwtKeys`` ends the sessions it

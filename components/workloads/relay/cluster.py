@@ -10,12 +10,18 @@ others' links intact. Explicit peer lists always dial (the URL tie-breaker appli
 each pair holds two sessions, one per direction: cheap for a tier of a few relays. Changing the replica
 count rewrites the file, and running relays pick the new peers up without a restart.
 
-Authentication: mutual TLS with a cluster-internal CA. 0.17.10 still has one QUIC listener for clients and
-peers (``cluster.rs``: the ``/.cluster`` path "on the same listener"), so peers dial the port clients use;
-``[listen.tls] root`` makes the relay verify a client certificate from that CA, and the auth server beside it
-(``auth.py``, ``--mtls-*``) grants such a session every path; a client without one falls through to the token and
-public rules. The peer certificate (``*.<headless>.<ns>.svc.cluster.local``) is served by SNI beside the public
-one and presented on outbound dials (``[connect.tls]``), whose only trusted root is the same CA.
+Authentication and transport: the peers have a listener of their own. 0.17.10 has one QUIC listener, shared by
+clients and peers (``cluster.rs``: the ``/.cluster`` path "on the same listener"), so peer links use the relay's
+WebSocket transport instead: a ``[web.https]`` listener on ``peer_port`` (TCP) that serves the peer certificate
+(``*.<headless>.<ns>.svc.cluster.local``) and verifies client certificates from the tier's CA (``root``; ``web.rs``:
+a verified client certificate is reported to the auth server, which grants such a session every path, ``auth.py``).
+Peers dial ``wss://`` URLs (moq-tokio 0.19.31 ``websocket.rs`` takes the scheme, with the client certificate of
+``[connect.tls]``, whose only trusted root is the same CA). The public QUIC listener has no ``root``: it asks for
+no client certificate, so a peer certificate shown there grants nothing. No Service but the headless one names the
+peer port, and the NetworkPolicy admits it only from the relay pods (``component.py``).
+
+The relay has one ``[web.https]`` listener: where the relay's own load balancer carries the public WebSocket
+fallback (``[web.https]`` on TCP 443, EKS) a tier cannot have it, which the config refuses (``config.py``).
 """
 
 from __future__ import annotations
@@ -44,8 +50,8 @@ class RelayCluster:
 
     replicas: int
     namespace: str
-    quic_port: int
-    """Container port of the QUIC listener: clients and peers share it (0.17.10 has one QUIC listener)."""
+    peer_port: int
+    """Container port (TCP) of the peers' own listener (``[web.https]`` with the peer certificate and CA)."""
     statefulset: str = "relay"
     headless_service: str = "relay-peers"
 
@@ -62,13 +68,13 @@ class RelayCluster:
         return f"{self.statefulset}-{ordinal}.{self.domain}"
 
     def url(self, ordinal: int) -> str:
-        return f"https://{self.host(ordinal)}:{self.quic_port}/"
+        return f"wss://{self.host(ordinal)}:{self.peer_port}/"
 
     @property
     def node_url(self) -> str:
         """This pod's own URL, with the pod name expanded by the kubelet (``$(POD_NAME)``): must equal its
         entry in the peer list, which is how the relay skips dialing itself."""
-        return f"https://$(POD_NAME).{self.domain}:{self.quic_port}/"
+        return f"wss://$(POD_NAME).{self.domain}:{self.peer_port}/"
 
     def peers_json(self) -> str:
         return json.dumps([self.url(i) for i in range(self.replicas)], indent=1) + "\n"
@@ -79,12 +85,16 @@ class RelayCluster:
 
 
 def with_cluster(document: dict, cluster: RelayCluster) -> dict:
-    """``document`` (the single relay's TOML as a dict) with the peer TLS and the peer list added."""
+    """``document`` (the single relay's TOML as a dict) with the peers' listener, their TLS and the peer list added."""
+    if "https" in document["web"]:
+        raise ValueError("the relay's one [web.https] listener carries the public WebSocket fallback; a tier needs it "
+                         "for its peers")
     peer_cert, peer_key, peer_ca = (f"{PEER_TLS_DIR}/{name}" for name in ("tls.crt", "tls.key", "ca.crt"))
     out = copy.deepcopy(document)
-    tls = out["listen"]["tls"]
-    # Chosen by SNI: browsers ask for the public host, peers for the pod names.
-    tls["cert"], tls["key"], tls["root"] = [*tls["cert"], peer_cert], [*tls["key"], peer_key], [peer_ca]
+    wildcard = out["listen"]["bind"].rsplit(":", 1)[0]
+    # Client certificates are optional to the listener (``web.rs``): one without grants only the public rules.
+    out["web"]["https"] = {"listen": f"{wildcard}:{cluster.peer_port}", "cert": [peer_cert], "key": [peer_key],
+                           "root": [peer_ca]}
     # Outbound dials trust only the cluster CA and prove themselves with the peer certificate.
     out["connect"] = {"tls": {"cert": peer_cert, "key": peer_key, "root": [peer_ca]}}
     # `node` comes from the environment (one ConfigMap serves every pod): MOQ_CLUSTER_NODE.

@@ -19,7 +19,7 @@ Deploys, into its own namespace ``moq`` (restricted pod security; the watch page
   admits something (the namespace is the relay's, so is this policy);
 - NetworkPolicy ``relay``: the QUIC port from anywhere, the web port from the edge's pods (or from anywhere where
   the relay's own load balancer carries it), the unauthenticated internal listener from nobody but the scraper's
-  namespace (with the PodMonitor); a tier's relays reach each other's QUIC port and the cluster DNS (``_isolate``).
+  namespace (with the PodMonitor); a tier's relays reach each other's peer port and the cluster DNS (``_isolate``).
 
 Where the load balancer routes QUIC by server ID (EKS) the namespace carries the AWS controller's server-ID
 injection and pod readiness-gate labels, and each pod converts its injected ID for the relay (``cluster.py``).
@@ -99,6 +99,8 @@ class RelayArgs:
     internal_port: int
     """Container port of the internal listener (/health for the probes)."""
     log_level: str
+    peer_port: int
+    """Container port (TCP) of a tier's peer listener (``cluster.py``)."""
     public_prefix: str
     """Broadcast prefix open without a token."""
     auth: Literal["anonymous", "jwt"]
@@ -146,6 +148,7 @@ class RelayArgs:
             host=host, image=config.image, resources=config.resources.as_k8s(), auth_image=config.auth_image,
             auth_resources=config.auth_resources.as_k8s(), quic_port=config.quic_port,
             web_port=config.web_port, internal_port=config.internal_port, log_level=config.log_level,
+            peer_port=config.peer_port,
             public_prefix=config.public_prefix, auth=config.auth_mode(platform.public_certificates),
             issuer=platform.issuer,
             websocket=config.websocket_route(cluster.profile, via_ingress), ingress_class=platform.ingress_class,
@@ -189,7 +192,7 @@ class Relay(pulumi.ComponentResource):
         self.pods = workload.pods
         """The relay pods: where an in-cluster client (the publisher) connects, on ``quic_port``."""
         self.quic_port = args.quic_port
-        cluster = RelayCluster(args.replicas, args.namespace, args.quic_port) if args.replicas > 1 else None
+        cluster = RelayCluster(args.replicas, args.namespace, args.peer_port) if args.replicas > 1 else None
         config = RelayToml(quic_port=args.quic_port, web_port=args.web_port, internal_port=args.internal_port,
                            log_level=args.log_level, public_prefix=args.public_prefix, auth=args.auth,
                            web_tls=args.websocket == "load-balancer", listen=args.listen,
@@ -339,7 +342,8 @@ def _isolate(workload: RestrictedWorkload, args: RelayArgs, cluster: Optional[Re
     where the edge carries the WebSocket fallback, from anywhere where the relay's own load balancer does, else from
     nobody; the internal port (/health, /metrics) only from the scraper's namespace (the kubelet's probes come from
     the node, which the CNIs the stacks use always admit: a NetworkPolicy cannot name it). A tier's relays dial each
-    other's QUIC port (in and out), resolving the peers' names through the cluster DNS; one relay opens nothing."""
+    other's peer port (in and out: nothing else may), resolving the peers' names through the cluster DNS; one relay
+    opens nothing."""
     quic, web = {"protocol": "UDP", "port": args.quic_port}, {"protocol": "TCP", "port": args.web_port}
     public = [quic, *([web] if args.websocket == "load-balancer" else [])]
     rules = [args.edge_pods.rule("from", [web])] if args.websocket == "ingress" else []
@@ -348,10 +352,9 @@ def _isolate(workload: RestrictedWorkload, args: RelayArgs, cluster: Optional[Re
                                                                            "port": args.internal_port}]))
     egress: list = []
     if cluster:
-        # Today the peers share the public QUIC port, which admits everyone anyway; this rule says what the tier
-        # needs on its own (and stays exact once peers move to a port of their own).
-        rules.append(workload.pods.rule("from", [quic]))
-        egress = [CLUSTER_DNS_EGRESS, workload.pods.rule("to", [quic])]
+        peer = {"protocol": "TCP", "port": cluster.peer_port}
+        rules.append(workload.pods.rule("from", [peer]))
+        egress = [CLUSTER_DNS_EGRESS, workload.pods.rule("to", [peer])]
     workload.isolate(public, egress=egress, rules=rules)
 
 
@@ -373,6 +376,7 @@ def _container(args: RelayArgs, config: RelayToml, mounts: list, lifecycle: dict
             {"name": "quic", "containerPort": args.quic_port, "protocol": "UDP"},
             {"name": "web", "containerPort": args.web_port, "protocol": "TCP"},
             {"name": "internal", "containerPort": args.internal_port, "protocol": "TCP"},
+            *([{"name": "peer", "containerPort": cluster.peer_port, "protocol": "TCP"}] if cluster else []),
         ],
         "readinessProbe": {**health, "periodSeconds": 5, "failureThreshold": 3},
         "livenessProbe": {**health, "initialDelaySeconds": 10, "periodSeconds": 10, "failureThreshold": 3},

@@ -79,6 +79,9 @@ class RelayConfig(Model):
     internal_port: Port = 9101
     """Container port of the relay's internal listener (/health, /metrics); used by probes, never exposed by a Service,
     and closed to other pods by a NetworkPolicy."""
+    peer_port: Port = 4490
+    """Container port (TCP) where the relays of a tier reach each other (WebSocket over TLS with the peer certificates);
+    only the relay pods may reach it and no Service but the headless one names it. Unused by one relay."""
     log_level: Literal["error", "warn", "info", "debug", "trace"] = "info"
     """Log level of the relay (its TOML's `[log] level`) and of the auth server beside it (`MOQ_LOG_LEVEL`)."""
     listen: Literal["dual-stack", "ipv4"] = "dual-stack"
@@ -104,8 +107,10 @@ class RelayConfig(Model):
     jwt_key_secret: Optional[SecretName] = None
     """With `jwtKey: existing`: a Secret in namespace `moq` holding one public JWK per key as `<kid>.jwk` (the auth
     server's `--key-dir`; tokens name their key by `kid`)."""
-    websocket: bool = True
-    """Serve the WebSocket fallback (browsers without WebTransport) on TCP 443 of the relay host."""
+    websocket: Optional[bool] = None
+    """Serve the WebSocket fallback (browsers without WebTransport) on TCP 443 of the relay host. Unset: on, except for
+    a tier of relays with their own load balancer (EKS's default): there the relay's one TLS web listener carries the
+    peer links, so the fallback would need `relay.replicas` 1."""
     resources: Resources.section("100m", "128Mi", "1", "512Mi")  # type: ignore[valid-type]
     """Relay container requests and limits."""
     auth_resources: Resources.section("10m", "16Mi", "200m", "64Mi")  # type: ignore[valid-type]
@@ -133,6 +138,7 @@ class RelayConfig(Model):
             ("quicPort", self.quic_port),
             ("webPort", self.web_port),
             ("internalPort", self.internal_port),
+            ("peerPort", self.peer_port),
         ):
             if port < 1024:
                 raise ConfigError(
@@ -141,12 +147,12 @@ class RelayConfig(Model):
                     "capabilities; use 1024-65535 (the Service maps 443 to it)",
                     port,
                 )
-        if self.web_port == self.internal_port:
-            raise ConfigError(
-                "relay.internalPort",
-                "is also relay.webPort: both are TCP listeners of one pod; choose another port",
-                self.internal_port,
-            )
+        tcp = {"webPort": self.web_port, "internalPort": self.internal_port, "peerPort": self.peer_port}
+        for i, (key, port) in enumerate(tcp.items()):
+            for other, taken in list(tcp.items())[:i]:
+                if port == taken:
+                    raise ConfigError(f"relay.{key}", f"is also relay.{other}: both are TCP listeners of one pod; "
+                                      "choose another port", port)
         return self
 
     @model_validator(mode="after")
@@ -194,8 +200,19 @@ class RelayConfig(Model):
 
         ``ingress``: the relay host resolves to the ingress's address, so an Ingress carries it (and
         HTTP-01 works there); ``load-balancer``: the relay's own load balancer carries TCP 443 next to
-        UDP 443 and the relay terminates TLS itself.
+        UDP 443 and the relay terminates TLS itself, on its one ``[web.https]`` listener, which a tier's
+        peers need (``cluster.py``): off by default there.
         """
-        if not self.websocket:
+        route = "ingress" if profile.shares_ingress_address or udp_via_ingress else "load-balancer"
+        tier = self.replicas_on(profile) > 1
+        if self.websocket is False or (self.websocket is None and route == "load-balancer" and tier):
             return "none"
-        return "ingress" if profile.shares_ingress_address or udp_via_ingress else "load-balancer"
+        return route
+
+    def check_websocket(self, profile: Profile, udp_via_ingress: bool) -> None:
+        """A tier's peers and the public WebSocket fallback cannot share the relay's one TLS web listener."""
+        replicas = self.replicas_on(profile)
+        if self.websocket and replicas > 1 and self.websocket_route(profile, udp_via_ingress) == "load-balancer":
+            raise ConfigError("relay.websocket", f"is not possible with {replicas} relays on their own load balancer: "
+                              "the relay's one TLS web listener carries the peer links there; set relay.replicas 1 "
+                              "or relay.websocket false", True)

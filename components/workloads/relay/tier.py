@@ -10,7 +10,14 @@ evictions to one relay at a time too. Pods start in parallel (``podManagementPol
 relay dials the whole list and retries, so none waits for another.
 
 Peer certificates come from a CA of the tier's own (a self-signed cert-manager Issuer makes the CA, a CA
-Issuer signs the peers): the public issuer (Let's Encrypt) cannot sign cluster-internal names.
+Issuer signs the peers): the public issuer (Let's Encrypt) cannot sign cluster-internal names. The CA lives a
+year and is name-constrained (critical) to the headless Service's domain, so even its key signs nothing a client
+of another name would accept; it renews three months before it ends, and the peer certificate (90 days, renewed
+30 days before) is capped at the CA's end (cert-manager
+``pkg/util/pki`` ``CertificateNotAfterValidity``), so it is re-signed by the renewed CA in time. All relays
+mount the one peer Secret (certificate, key and the CA that signed it), so they always trust what they present.
+The CA and its Issuer live in the relay's namespace: whoever may create a Certificate there can get a peer
+certificate (docs/security.md says who that is and what keeps it out of other hands).
 """
 
 from __future__ import annotations
@@ -24,8 +31,8 @@ from components.workloads.relay.cluster import PEERS_FILE, RelayCluster
 
 PEER_SECRET = "relay-peer-tls"
 CA_SECRET = "relay-peer-ca"
-# The CA signs only peer certificates inside the namespace; it outlives many of them.
-CA_DURATION, PEER_DURATION, PEER_RENEW_BEFORE = "87600h", "8760h", "720h"
+# A year at most for the CA (renewed 3 months before its end); the peers' certificate lives 90 days.
+CA_DURATION, CA_RENEW_BEFORE, PEER_DURATION, PEER_RENEW_BEFORE = "8760h", "2160h", "2160h", "720h"
 _KEY = {"algorithm": "ECDSA", "size": 256, "encoding": "PKCS8"}
 
 
@@ -46,7 +53,10 @@ def peer_certificate(name: str, cluster: RelayCluster, namespace: pulumi.Input[s
     bootstrap = _issuer(f"{name}-peer-ca-bootstrap", "relay-peer-ca-bootstrap", namespace, {"selfSigned": {}}, after)
     ca = _certificate(f"{name}-peer-ca", "relay-peer-ca", namespace, {
         "isCA": True, "commonName": f"{cluster.domain} peers", "secretName": CA_SECRET, "duration": CA_DURATION,
-        "privateKey": _KEY,
+        "renewBefore": CA_RENEW_BEFORE, "privateKey": _KEY,
+        # cert-manager's NameConstraints feature (beta and on by default since v1.17): a chain through this CA is
+        # valid only for names under the tier's domain (RFC 5280 4.2.1.10; rustls-webpki enforces it).
+        "nameConstraints": {"critical": True, "permitted": {"dnsDomains": [cluster.domain]}},
         "issuerRef": {"group": "cert-manager.io", "kind": "Issuer", "name": "relay-peer-ca-bootstrap"},
     }, pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=[bootstrap])))
     issuer = _issuer(f"{name}-peer-issuer", "relay-peers", namespace, {"ca": {"secretName": CA_SECRET}},
@@ -76,7 +86,7 @@ def headless_service(name: str, cluster: RelayCluster, namespace: pulumi.Input[s
     return k8s.core.v1.Service(f"{name}-peers-service", metadata={
         "name": cluster.headless_service, "namespace": namespace, "labels": dict(selector)}, spec={
         "clusterIP": "None", "publishNotReadyAddresses": True, "selector": dict(selector),
-        "ports": [{"name": "quic", "protocol": "UDP", "port": cluster.quic_port, "targetPort": "quic"}],
+        "ports": [{"name": "peer", "protocol": "TCP", "port": cluster.peer_port, "targetPort": "peer"}],
     }, opts=opts)
 
 

@@ -112,9 +112,12 @@ CASES = [
     (config(eks={"logRetentionDays": 10}),
      "quicstack:eks.logRetentionDays: 10 is not a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, "
      "545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)"),
-    (config(relay={"webPort": 4480}),
+    (config(relay={"webPort": 4480, "replicas": 1}),
      "quicstack:relay.webPort: 4480 is not relay.quicPort (4443): on EKS TCP and UDP 443 of the relay share one NLB listener and target "
      "group, which forward both to one container port; set both to the same port"),
+    (config(relay={"websocket": True}),
+     "quicstack:relay.websocket: true is not possible with 2 relays on their own load balancer: the relay's one TLS web listener carries "
+     "the peer links there; set relay.replicas 1 or relay.websocket false"),
     (config(ingress={"relayUdp": True}),
      "quicstack:ingress.relayUdp: true is not possible on eks: it needs one LoadBalancer Service with TCP and UDP (mixed protocol), "
      "which this cluster does not support"),

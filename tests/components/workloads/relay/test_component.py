@@ -75,7 +75,8 @@ def test_certificate_secret_is_mounted_as_a_directory_the_toml_reads(plan, stack
     (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == tls["name"]]
     assert "subPath" not in mount and "subPathExpr" not in mount and "items" not in tls["secret"]
     server_tls = relay_toml(p)["listen"]["tls"]
-    # The public certificate comes first (a tier adds its peer certificate after it, chosen by SNI).
+    # The public certificate is the QUIC listener's only one (a tier's peer certificate has a listener of its own).
+    assert len(server_tls["cert"]) == len(server_tls["key"]) == 1 and "root" not in server_tls
     assert [posixpath.dirname(f) for f in (server_tls["cert"][0], server_tls["key"][0])] == [mount["mountPath"]] * 2
     assert not [m for c in pod["containers"] for m in c["volumeMounts"] if "subPath" in m]
 
@@ -95,7 +96,9 @@ def test_probes_use_the_internal_listener_which_no_service_exposes(plan, stack):
     policy = p.object("NetworkPolicy", "relay")["spec"]
     assert policy["policyTypes"] == ["Ingress", "Egress"] and policy["podSelector"]["matchLabels"].items() <= relay_workload(p)["spec"]["template"]["metadata"]["labels"].items()
     open_ports = {(x["protocol"], x["port"]) for rule in policy["ingress"] for x in rule["ports"]}
-    assert open_ports == {("UDP", container_port(pod, "quic")["containerPort"]), ("TCP", container_port(pod, "web")["containerPort"])}
+    # A tier opens its peer port (to the relays); the web port is open where a route carries the WebSocket fallback.
+    tcp = container_port(pod, "peer") if stack == "eks" else container_port(pod, "web")
+    assert open_ports == {("UDP", container_port(pod, "quic")["containerPort"]), ("TCP", tcp["containerPort"])}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -273,7 +276,8 @@ def relay_args(**overrides):
     values = dict(
         namespace="moq", host="relay.example.com", image=RELAY_IMAGE, resources={"requests": {"cpu": "1"}, "limits": {"cpu": "1"}},
         auth_image=CLI_IMAGE, auth_resources={"requests": {"cpu": "10m"}, "limits": {"cpu": "200m"}},
-        quic_port=4443, web_port=4480, internal_port=9101, log_level="info", public_prefix="anon", auth="anonymous",
+        quic_port=4443, web_port=4480, internal_port=9101, peer_port=4490,
+        log_level="info", public_prefix="anon", auth="anonymous",
         issuer=Issuer(name="quicstack-ca"), websocket="ingress", ingress_class="nginx", exposure=Exposure(address="198.51.100.7"),
     )
     return RelayArgs(**{**values, **overrides})

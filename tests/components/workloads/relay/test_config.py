@@ -26,6 +26,12 @@ CASES = [
     ({"relay": {"internalPort": 80}},
      "quicstack:relay.internalPort: 80 is a privileged port: the relay runs without capabilities; use 1024-65535 (the Service maps 443 to it)"),
     ({"relay": {"internalPort": 4480}}, "quicstack:relay.internalPort: 4480 is also relay.webPort: both are TCP listeners of one pod; choose another port"),
+    ({"relay": {"peerPort": 9101}}, "quicstack:relay.peerPort: 9101 is also relay.internalPort: both are TCP listeners of one pod; choose another port"),
+    ({"relay": {"peerPort": 1000}},
+     "quicstack:relay.peerPort: 1000 is a privileged port: the relay runs without capabilities; use 1024-65535 (the Service maps 443 to it)"),
+    ({"existing": {"sharedAddress": False, "mixedProtocol": True}, "relay": {"websocket": True, "replicas": 2, "sessionAffinity": "ClientIP"}},
+     "quicstack:relay.websocket: true is not possible with 2 relays on their own load balancer: the relay's one TLS web listener carries the "
+     "peer links there; set relay.replicas 1 or relay.websocket false"),
     ({"relay": {"host": "relay_1.example.com"}}, f"quicstack:relay.host: 'relay_1.example.com' {DNS_NAME}"),
     ({"web": {"host": "watch"}}, f"quicstack:web.host: 'watch' {DNS_NAME}"),
     ({"relay": {"auth": "token"}}, "quicstack:relay.auth: 'token' is not one of anonymous, jwt"),
@@ -94,6 +100,10 @@ def test_good_input_passes(raw):
     ({"existing": {"sharedAddress": False, "mixedProtocol": True}}, "load-balancer"),
     ({"existing": {"sharedAddress": False, "mixedProtocol": True}, "ingress": {"relayUdp": True}}, "ingress"),
     ({"relay": {"websocket": False}}, "none"),
+    # A tier on its own load balancer: the one TLS web listener carries the peers, so no fallback unless asked for.
+    ({"existing": {"sharedAddress": False, "mixedProtocol": True}, "relay": {"replicas": 2, "sessionAffinity": "ClientIP"}},
+     "none"),
+    ({"relay": {"replicas": 2, "sessionAffinity": "ClientIP"}}, "ingress"),
 ])
 def test_websocket_route_follows_the_address_topology(raw, route):
     assert websocket_route(load({**BASE, **raw})) == route
@@ -101,7 +111,7 @@ def test_websocket_route_follows_the_address_topology(raw, route):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_checked_in_stacks_route_websocket_as_their_cloud_allows(stack):
-    """k3s, GKE and shared-address clusters: through the ingress; EKS: the relay's own NLB listener."""
+    """k3s, GKE and shared-address clusters: through the ingress; EKS (two relays on their own NLB): none."""
     raw = {k.split(":", 1)[1]: v for k, v in stack_config(stack).items()}
     s = validate(raw)
-    assert websocket_route(s) == ("load-balancer" if s.cloud == "eks" else "ingress")
+    assert websocket_route(s) == ("none" if s.cloud == "eks" else "ingress")

@@ -99,10 +99,18 @@ def test_a_tier_adds_only_documented_peer_keys():
     from components.workloads.relay.cluster import RelayCluster, with_cluster
 
     single = document(config())
-    tier = with_cluster(single, RelayCluster(replicas=3, namespace="moq", quic_port=4443))
+    tier = with_cluster(single, RelayCluster(replicas=3, namespace="moq", peer_port=4490))
     added = keys(tier) - keys(single)
-    assert added <= DOCUMENTED and added == {"listen.tls.root", "connect.tls.cert", "connect.tls.key",
-                                             "connect.tls.root", "cluster.connect_api"}
-    # The public certificate stays first; the peer one is added beside it, the single document is left alone.
-    public = single["listen"]["tls"]["cert"]
-    assert tier["listen"]["tls"]["cert"][0] == public[0] and len(public) == 1
+    assert added <= DOCUMENTED and added == {"web.https.listen", "web.https.cert", "web.https.key", "web.https.root",
+                                             "connect.tls.cert", "connect.tls.key", "connect.tls.root",
+                                             "cluster.connect_api"}
+    # The peers get a listener of their own on the relay's wildcard; the public QUIC listener is left alone.
+    assert tier["web"]["https"]["listen"] == "[::]:4490" and tier["listen"] == single["listen"]
+    assert "root" not in single["listen"]["tls"]
+
+
+def test_a_tier_refuses_a_relay_whose_tls_web_listener_is_public():
+    from components.workloads.relay.cluster import RelayCluster, with_cluster
+
+    with pytest.raises(ValueError, match=r"one \[web.https\] listener carries the public WebSocket fallback"):
+        with_cluster(document(config(web_tls=True)), RelayCluster(replicas=2, namespace="moq", peer_port=4490))
