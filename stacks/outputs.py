@@ -35,6 +35,9 @@ class StackOutputs:
     relay_quic_lb: Optional[pulumi.Input[bool]] = None
     """Whether the relays write QUIC-LB connection IDs the load balancer routes by (EKS): `tools.verify` then counts the
     relays that answer (its `quic-lb` row for the relay)."""
+    relay_websocket: Optional[pulumi.Input[bool]] = None
+    """Whether TCP 443 of the relay host carries the WebSocket fallback (`relay.websocket`; off for a tier on its own
+    load balancer): without it `tools.verify` skips the relay's TCP rows."""
     relay_token_key: Optional[pulumi.Input[str]] = None
     """Where publishing takes tokens and the stack generates the key: PEM of the private key `python -m tools.token`
     signs with (secret)."""

@@ -4,6 +4,7 @@ with a server ID as the AWS controller injects it: every connection's IDs decode
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -21,14 +22,17 @@ def planned_command(plan) -> list[str]:
     return container["command"]
 
 
-def verify_relay(tmp_path, planned_command, env: dict[str, str], *flags: str):
+def verify_relay(tmp_path, planned_command, env: dict[str, str], *flags: str, outputs: dict | None = None):
+    """The planned relay command on loopback (QUIC only), verified by URL, or through stack ``outputs`` on stdin."""
     pki = make_pki(tmp_path / "pki", (HOST,))
     process, port, log = launch_planned(tmp_path, planned_command, "sh", env, host=HOST,
                                         tls=(pki.cert.read_bytes(), pki.key.read_bytes()))
     try:
         wait_listening(process, log)
-        return run_verify(f"--relay=https://{HOST}:{port}", "--ca", str(pki.ca), "--json", "--timeout", "5",
-                          "--probes", "8", *flags)
+        source = ([], json.dumps({**outputs, "relayUrl": f"https://{HOST}:{port}"})) if outputs else \
+            ([f"--relay=https://{HOST}:{port}"], None)
+        return run_verify(*source[0], "--ca", str(pki.ca), "--json", "--timeout", "5", "--probes", "8", *flags,
+                          stdin=source[1])
     finally:
         stop(process)
 
@@ -62,3 +66,26 @@ def test_stack_outputs_turn_the_row_on_for_eks_only(plan, stack):
     outputs = plan(stack).outputs
     (relay,) = [e for e in from_outputs(outputs) if e.role == "relay"]
     assert (relay.quic_lb, relay.replicas) == ((True, 2) if stack == "eks" else (False, None))
+
+
+@pytest.mark.parametrize("stack", ["eks", "local"])
+def test_stack_outputs_say_whether_tcp_carries_the_relay(plan, stack):
+    """EKS's default tier has no WebSocket fallback: its relay is QUIC only."""
+    from tools.verify.inputs import from_outputs
+
+    (relay,) = [e for e in from_outputs(plan(stack).outputs) if e.role == "relay"]
+    assert relay.tcp is (stack != "eks")
+
+
+def test_a_quic_only_relay_from_the_eks_outputs_passes_with_its_tcp_rows_skipped(tmp_path, planned_command, plan):
+    """The planned EKS relay on loopback listens on QUIC only, as behind its NLB: with the stack's outputs the rows
+    over TCP are skipped (not failed) and the QUIC rows verify the relay and its certificate."""
+    outputs = {k: v for k, v in plan("eks").outputs.items()
+               if k in ("relayQuicLb", "relayReplicas", "relayWebsocket", "relayPublicPrefix")}
+    run = verify_relay(tmp_path, planned_command, {"AWS_LBC_QUIC_SERVER_ID": lbc_server_id()}, "--skip", "fan-out",
+                       outputs=outputs)
+    rows = {c["check"]: c for c in run.report["checks"] if c["endpoint"] == "relay"}
+    for name in ("tls", "relay-http", "websocket"):
+        assert rows[name]["status"] == "skip" and "QUIC only" in rows[name]["summary"], rows[name]
+    # One relay answers for the two the outputs name: the quic-lb row warns, as above.
+    assert rows["webtransport"]["status"] == "pass" and rows["quic-lb"]["status"] == "warn", rows

@@ -57,6 +57,9 @@ class Endpoint:
     answer."""
     relay_url: str | None = None
     """For the watch page: the relay URL it should point at."""
+    tcp: bool = True
+    """TCP on the port carries the relay's HTTP listener (False: the stack serves no WebSocket fallback, so the
+    relay's TCP rows are skipped; the QUIC rows verify the certificate)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,8 @@ CHECKS: dict[str, tuple[str, ...]] = {
 QUIC_LB_RELAY_CHECKS = ("quic-lb", "fan-out")
 """Added for a relay that writes QUIC-LB connection IDs (a tier behind a load balancer that routes by them)."""
 QUIC_CHECKS = ("http3", "quic-lb", "webtransport", "moq", "fan-out", "edge-http3")
+RELAY_TCP_CHECKS = ("tls", "relay-http", "websocket")
+"""A relay's rows over TCP 443, which carries nothing for a relay without the WebSocket fallback."""
 AFTER = {"fan-out": "quic-lb"}
 """Checks that start once another has finished (outside their own time bound), to use its figures."""
 
@@ -135,6 +140,8 @@ class EndpointRun:
         try:
             if name in self.opts.skip:
                 raise Skipped(f"not run: --skip {name}")
+            if not self.ep.tcp and name in RELAY_TCP_CHECKS:
+                raise Skipped("not run: the stack serves the relay on QUIC only (no WebSocket fallback on TCP)")
             if name != "dns":
                 await self.connect_address()
             if name in AFTER:
@@ -168,6 +175,8 @@ class EndpointRun:
         port = self.ep.port
         tcp_check = "http2" if "http2" in self.tasks else "tls"
         tcp = await asyncio.shield(self.tasks[tcp_check])
+        if tcp.status == "skip":
+            return f"QUIC timed out: UDP/{port} is blocked or nothing listens for QUIC (TCP was not tried)"
         if tcp.status in ("pass", "warn"):
             works = "HTTP/2" if tcp_check == "http2" else "TLS over TCP"
             return f"{works} works but QUIC timed out: UDP/{port} is blocked or nothing listens for QUIC"

@@ -153,6 +153,8 @@ def from_outputs(outputs: dict, replicas: int | None = None) -> list[Endpoint]:
             extra["replicas"] = replicas or _replicas(outputs)
         if role == "relay" and outputs.get("relayQuicLb") is True:
             extra.update(quic_lb=True, replicas=_replicas(outputs, "relayReplicas"))
+        if role == "relay" and outputs.get("relayWebsocket") is False:
+            extra["tcp"] = False
         if role == "web":
             extra["relay_url"] = _text(outputs, "relayUrl")
         endpoints.append(endpoint(role, role, url, **extra))

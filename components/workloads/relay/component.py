@@ -230,7 +230,7 @@ class Relay(pulumi.ComponentResource):
         self.outputs = {"relay_url": self.url, "relay_address": self.address,
                         "relay_certificate_secret": self.secret_name, "relay_public_prefix": args.public_prefix,
                         "relay_token_key": self.token_key, "relay_replicas": args.replicas,
-                        "relay_quic_lb": args.quic_lb}
+                        "relay_quic_lb": args.quic_lb, "relay_websocket": args.websocket != "none"}
         self.register_outputs({"url": self.url, "address": self.address, "secretName": self.secret_name,
                                "workload": pods.metadata.name})
 
