@@ -28,13 +28,13 @@ def test_a_tier_reaches_the_cluster_dns_and_other_relays_only_and_one_relay_noth
         assert workload(p, "relay")["spec"]["replicas"] == 1 and "egress" not in policy
         return
     labels = pod_labels(p, "relay")
-    (quic,) = [x for x in workload(p, "relay")["spec"]["template"]["spec"]["containers"][0]["ports"]
-               if x["name"] == "quic"]
+    (peer,) = [x for x in workload(p, "relay")["spec"]["template"]["spec"]["containers"][0]["ports"]
+               if x["name"] == "peer"]
     dns, peers = policy["egress"]
     assert dns == CLUSTER_DNS  # the peers' names (relay-<i>.relay-peers.moq.svc.cluster.local) are the cluster's
     (peer_selector,) = peers["to"]
     assert peer_selector.keys() == {"podSelector"} and peer_selector["podSelector"]["matchLabels"].items() <= labels.items()
-    assert peers["ports"] == [{"protocol": "UDP", "port": quic["containerPort"]}]
+    assert peers["ports"] == [{"protocol": "TCP", "port": peer["containerPort"]}]  # their peer port, nothing else
 
 
 @pytest.mark.parametrize("stack", STACKS)
