@@ -155,8 +155,8 @@ def _percent(value: float | None) -> str:
 def table(rows: list[Row]) -> str:
     direct = {r.subscribers: r for r in rows if r.topology == "direct"}
     lines = ["| subscribers | path | p50 ms | p99 ms | relay/direct p50 | frames lost | relay CPU (% of a core) "
-             "| CPU per subscriber | relay RSS MB | subscribers' CPU | auth server CPU |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| CPU per subscriber | relay RSS MB | subscribers' CPU | auth server CPU | machine busy |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         base, path = direct.get(r.subscribers), f"{r.topology} {r.line}".strip()
         ratio = f"{r.p50_ms / base.p50_ms:.2f}×" if base and r.topology != "direct" and base.p50_ms > 0 else "—"
@@ -165,7 +165,7 @@ def table(rows: list[Row]) -> str:
         rss = f"{r.rss_mb:.0f}" if r.rss_mb is not None else "—"
         lines.append(f"| {r.subscribers} | {path} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {ratio} "
                      f"| {r.lost} of {r.expected} | {cpu} | {per} | {rss} | {r.clients_cpu_percent:.0f} "
-                     f"| {_percent(r.helpers_cpu_percent)} |")
+                     f"| {_percent(r.helpers_cpu_percent)} | {r.machine_busy_percent:.0f} % |")
     return "\n".join(lines)
 
 

@@ -129,6 +129,7 @@ def _line(name: str, row: Row) -> str:
     return (f"{name:>6} {row.line:>7} {row.subscribers:>4} subscribers ({row.connected} in): p50 {row.p50_ms:.1f} ms, "
             f"p99 {row.p99_ms:.1f} ms, lost {row.lost}/{row.expected}, relay CPU {cpu} %, "
             f"subscribers' CPU {row.clients_cpu_percent:.0f} %, machine {row.machine_busy_percent:.0f} % busy"
+            + (f", auth servers' CPU {row.helpers_cpu_percent:.1f} %" if row.helpers_cpu_percent is not None else "")
             + (f", errors: {row.errors[:2]}" if row.errors else ""))
 
 
