@@ -22,7 +22,7 @@ TOOLS ?= $(or $(QUICSTACK_TOOLS),$(HOME)/.cache/quicstack)
 export QUICSTACK_TOOLS := $(TOOLS)
 
 .PHONY: help venv up preview plan check init verify token publish outputs destroy test deps player bench bench-tier \
-	relay-release stack-secrets stack-config pulumi-cli kind-up down \
+	relay-release relay-release-old stack-secrets stack-config pulumi-cli kind-up down \
 	e2e-snapshot e2e-certificates e2e-loopback e2e-leftovers docs engine-cli \
 	upstream-files control-plane
 .DEFAULT_GOAL := help
@@ -232,10 +232,28 @@ $(RELAY_RELEASE):
 
 relay-release: $(RELAY_RELEASE) ## the optimised moq-relay for the benchmarks (cargo, many minutes)
 
+# The previous line (moq-relay 0.14.12), optimised, which the benchmarks run beside the pinned one: benchmarks only,
+# never deployed, never part of deps or test. Version, checksum and features from versions.toml's table
+# [bench-old-relay]: $(call old_pinned,KEY) is KEY's value there.
+old_pinned = $(call unquote,$(call _after,$(1) =,$(call _from,[bench-old-relay],$(strip $(file <$(MOQ_VERSIONS))))))
+OLD_RELAY_VERSION := $(call old_pinned,version)
+OLD_RELAY_RELEASE := $(TOOLS)/moq-relay-$(OLD_RELAY_VERSION)-release/bin/moq-relay
+# A Makefile copied without versions.toml (tests/test_makefile_targets.py) reads no version: no rule then, or it
+# would clash with the release rule above.
+ifneq ($(OLD_RELAY_VERSION),)
+$(OLD_RELAY_RELEASE):
+	$(call cargo_pinned,moq-relay,$(OLD_RELAY_VERSION),$(call old_pinned,checksum),$(call \
+	old_pinned,features),$(TOOLS)/moq-relay-$(OLD_RELAY_VERSION)-release,)
+endif
+
+relay-release-old: $(OLD_RELAY_RELEASE) ## the optimised previous moq-relay (0.14.12), benchmarks only
+
 # Which relay `make bench` and `make bench-tier` run: RELAY_BUILD=release for the optimised one (built on demand).
 RELAY_BUILD ?= debug
+# With release, the previous line's release build runs beside it, same load, same run (it has no debug build here).
 ifeq ($(RELAY_BUILD),release)
 BENCH_RELAY := $(RELAY_RELEASE)
+BENCH_OLD_RELAY := $(OLD_RELAY_RELEASE)
 else ifeq ($(RELAY_BUILD),debug)
 BENCH_RELAY := $(RELAY)
 else
@@ -352,7 +370,8 @@ NPM_MISSING := make $(firstword $(MAKECMDGOALS)) needs npm (Node.js 20 or later)
 and the validators: https://nodejs.org/en/download
 $(call needs,npm,$(NPM_TARGETS),$(NPM_MISSING))
 CARGO_TARGETS := $(if $(and $(wildcard $(RELAY)),$(wildcard $(MOQ_CLI))),,deps test) \
-	$(if $(wildcard $(BENCH_RELAY)),,bench bench-tier) $(if $(wildcard $(RELAY_RELEASE)),,relay-release)
+	$(if $(and $(wildcard $(BENCH_RELAY)),$(or $(if $(BENCH_OLD_RELAY),,none),$(wildcard $(BENCH_OLD_RELAY)))),,bench \
+	bench-tier) $(if $(wildcard $(RELAY_RELEASE)),,relay-release) $(if $(wildcard $(OLD_RELAY_RELEASE)),,relay-release-old)
 CARGO_MISSING := make $(firstword $(MAKECMDGOALS)) needs cargo (Rust) to build moq-relay $(RELAY_VERSION) and \
 moq-cli $(MOQ_CLI_VERSION): https://rustup.rs
 $(call needs,cargo,$(CARGO_TARGETS),$(CARGO_MISSING))
@@ -378,14 +397,15 @@ test: deps ## the whole test suite (installs what it needs first: pip, npm, carg
 
 # The relay benchmark (not part of the tests; docs/benchmarks.md): the debug relay make deps builds, or
 # RELAY_BUILD=release.
-bench: $(VENV)/.dev $(BENCH_RELAY) player ## the relay benchmark (RELAY_BUILD=debug|release)
-	$(PY) -m bench.relay --relay-binary $(BENCH_RELAY)
+bench: $(VENV)/.dev $(BENCH_RELAY) $(BENCH_OLD_RELAY) player ## the relay benchmark (RELAY_BUILD=debug|release)
+	$(PY) -m bench.relay --relay-binary $(BENCH_RELAY)$(if $(BENCH_OLD_RELAY), --old-relay-binary $(BENCH_OLD_RELAY))
 
 # 300 subscribers (SUBSCRIBERS=N for fewer) through 1, 2 and 3 clustered relays at a bounded media rate
 # (docs/benchmarks.md, "A relay tier").
 SUBSCRIBERS ?= 300
-bench-tier: $(VENV)/.dev $(BENCH_RELAY) player ## SUBSCRIBERS through 1, 2 and 3 clustered relays
-	$(PY) -m bench.tier --subscribers $(SUBSCRIBERS) --relay-binary $(BENCH_RELAY)
+bench-tier: $(VENV)/.dev $(BENCH_RELAY) $(BENCH_OLD_RELAY) player ## SUBSCRIBERS through 1, 2 and 3 clustered relays
+	$(PY) -m bench.tier --subscribers $(SUBSCRIBERS) --relay-binary $(BENCH_RELAY)$(if \
+	$(BENCH_OLD_RELAY), --old-relay-binary $(BENCH_OLD_RELAY))
 
 # The documentation site from docs/ into site/ (strict: a broken link or anchor, or a page outside the nav, fails).
 docs: $(VENV)/.dev ## build the docs site into site/ (strict)

@@ -37,13 +37,21 @@ class Setup:
     ca: Path
     relays: list[int] = field(default_factory=list)
     """PIDs of the relays, in the order of ``subscribe_urls``."""
+    helpers: list[int] = field(default_factory=list)
+    """PIDs beside the relays that are not counted as the relay (0.17's auth servers): their CPU is reported apart."""
 
 
 class Topology:
     name = "?"
+    line = ""
+    """The moq-relay version it runs ("" without a relay)."""
 
     def start(self, stack: ExitStack, work: Path) -> Setup:
         raise NotImplementedError
+
+    def case(self, subscribers: int) -> str:
+        """The case's directory name under the run's (both relay lines run the same topologies in one run)."""
+        return "-".join(filter(None, (self.name, self.line, str(subscribers))))
 
 
 @dataclass
@@ -99,6 +107,10 @@ class Row:
     a full mesh, each of their frames crossed exactly one relay-to-relay hop. None with one relay."""
     machine_busy_percent: float = 0.0
     """How busy all the machine's cores were over the window (100 = every core), whoever used them."""
+    line: str = ""
+    """The moq-relay version that ran ("" without a relay)."""
+    helpers_cpu_percent: float | None = None
+    """CPU of the processes beside the relays (0.17's auth servers) over the window, not in ``cpu_percent``."""
 
     @property
     def lost(self) -> int:
@@ -152,7 +164,8 @@ def _measure(setup: Setup, subs: list[_Subscribers], opts: Options):
     """The measuring window (monotonic ns), with each relay's and the subscribers' CPU over it, and how busy the
     whole machine was (the benchmark's processes and anything else running)."""
     relays, clients = [Usage([pid]) for pid in setup.relays], Usage([sub.process.pid for sub in subs])
-    for usage in [*relays, clients]:
+    helpers = Usage(setup.helpers)
+    for usage in [*relays, clients, helpers]:
         usage.start()
     ticks, start = machine_ticks(), time.monotonic_ns()
     while time.monotonic_ns() - start < opts.window * 1e9:
@@ -160,9 +173,9 @@ def _measure(setup: Setup, subs: list[_Subscribers], opts: Options):
         for usage in relays:
             usage.sample()
     end = time.monotonic_ns()
-    for usage in [*relays, clients]:
+    for usage in [*relays, clients, helpers]:
         usage.stop()
-    return (start, end), relays, clients, busy_percent(ticks, machine_ticks())
+    return (start, end), relays, clients, helpers, busy_percent(ticks, machine_ticks())
 
 
 def run_case(topology: Topology, subscribers: int, opts: Options, work: Path) -> Row:
@@ -177,14 +190,15 @@ def run_case(topology: Topology, subscribers: int, opts: Options, work: Path) ->
         wait_for(pub_log, "ready", publisher, opts.wait)
         subs = _start_subscribers(stack, setup, subscribers, opts, work)
         time.sleep(opts.warmup)
-        window, relays, clients, busy = _measure(setup, subs, opts)
+        window, relays, clients, helpers, busy = _measure(setup, subs, opts)
         time.sleep(opts.grace)  # frames sent at the end of the window are still on their way
         for sub in subs:
             stop(sub.process)
         stop(publisher)
     sent_at = dict(tuple(map(int, line.split())) for line in sent.read_text().splitlines() if line.strip())
     row = _row(topology.name, subscribers, sent_at, window, subs, relays, clients, opts.window)
-    row.machine_busy_percent = busy
+    row.machine_busy_percent, row.line = busy, topology.line
+    row.helpers_cpu_percent = helpers.cpu_percent(opts.window) if setup.helpers else None
     return row
 
 

@@ -38,6 +38,21 @@ def rss_bytes(pid: int) -> int:
     raise ValueError(f"no VmRSS for process {pid}")
 
 
+def children_running(program: Path) -> list[int]:
+    """PIDs of this process's children started as ``program`` (their first argument): helpers a test support
+    module starts without handing out their process, such as 0.17's auth server beside each relay."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            stat, argv = (proc / "stat").read_text(), (proc / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):  # not a process, or it ended meanwhile
+            continue
+        parent = int(stat[stat.rindex(")") + 2:].split()[1])
+        if parent == os.getpid() and argv[0] == os.fsencode(program):
+            found.append(int(proc.name))
+    return sorted(found)
+
+
 def machine_ticks() -> tuple[int, int]:
     """(busy, total) clock ticks of all CPUs since boot, from the ``cpu`` line of ``/proc/stat`` (busy: all but
     idle and iowait)."""

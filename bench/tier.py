@@ -6,9 +6,11 @@ The publisher sends into relay 0 of a tier planned from the ``local`` stack with
 the subscribers are spread evenly over all N relays. The relays form a full mesh, so the subscribers of
 relays 1..N-1 receive every frame over exactly one relay-to-relay hop more than those of relay 0: that hop
 is measured twice side by side, against relay 0's subscribers of the same case and against the single relay
-of the same run. CPU is per relay. The default load is bounded by the media rate, not the subscriber
-count (300 subscribers at 5 fps of ~1 kB frames, many MoQ sessions per subscriber process): the machine
-is small and shared, so the load average is printed with the numbers.
+of the same run. CPU is per relay (each relay's auth server apart). With ``--old-relay-binary`` the previous line
+(moq-relay 0.14.12, ``bench/old_line.py``) runs each tier size right after the pinned line's, in the same run.
+The default load is bounded by the media rate, not the subscriber count (300 subscribers at 5 fps of ~1 kB
+frames, many MoQ sessions per subscriber process): the machine is small and shared, so the load average is
+printed with the numbers.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from pathlib import Path
 import yaml
 
 from bench.case import Options, Row, Setup, Topology, run_case
-from bench.relay import PUBLIC, SingleRelay, counts, machine, use_relay
+from bench.measure import children_running
+from bench.relay import PUBLIC, SingleRelay, counts, machine, ran, use_old_relay, use_relay
+from components.workloads.relay.versions import RELAY_VERSION
 from bench.relay import parser as relay_parser
 
 LOCAL = {"quicstack:cloud": "existing", "quicstack:domain": "quicstack.localhost",
@@ -46,13 +50,16 @@ def plan_tier(relays: int, work: Path) -> Path:
 
 
 class Tier(Topology):
-    """``relays`` clustered relays; the publisher on relay 0, subscribers on the others."""
+    """``relays`` clustered relays, each with its auth server (not counted as the relay); the publisher on relay 0,
+    subscribers on all of them."""
+
+    line = RELAY_VERSION
 
     def __init__(self, relays: int, plan_dir: Path):
         self.relays, self.plan_dir, self.name = relays, plan_dir, f"tier{relays}"
 
     def start(self, stack: ExitStack, work: Path) -> Setup:
-        from tests.support import relay_cluster
+        from tests.support import relay, relay_cluster
         from tests.support.pki import LocalCA
         from tests.support.plan import Plan
 
@@ -64,7 +71,8 @@ class Tier(Topology):
         tier = stack.enter_context(relay_cluster.running(pods))
         time.sleep(1)  # the peers dial each other
         urls = [f"{pod.url}/{PUBLIC}" for pod in pods]
-        return Setup(["--url", urls[0], "--ca", str(ca)], urls, ca, [p.pid for p in tier.processes])
+        return Setup(["--url", urls[0], "--ca", str(ca)], urls, ca, [p.pid for p in tier.processes],
+                     children_running(relay.AUTH_BINARY))
 
 
 def _pair(a: float, b: float, sign: str = "") -> str:
@@ -118,31 +126,38 @@ def bounds(args) -> str:
 
 def _line(name: str, row: Row) -> str:
     cpu = " + ".join(f"{c:.0f}" for c in row.relay_cpu)
-    return (f"{name:>6} {row.subscribers:>4} subscribers ({row.connected} in): p50 {row.p50_ms:.1f} ms, "
+    return (f"{name:>6} {row.line:>7} {row.subscribers:>4} subscribers ({row.connected} in): p50 {row.p50_ms:.1f} ms, "
             f"p99 {row.p99_ms:.1f} ms, lost {row.lost}/{row.expected}, relay CPU {cpu} %, "
             f"subscribers' CPU {row.clients_cpu_percent:.0f} %, machine {row.machine_busy_percent:.0f} % busy"
+            + (f", auth servers' CPU {row.helpers_cpu_percent:.1f} %" if row.helpers_cpu_percent is not None else "")
             + (f", errors: {row.errors[:2]}" if row.errors else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    binary = use_relay(args.relay_binary)
+    binary, old = use_relay(args.relay_binary), use_old_relay(args.old_relay_binary)
     opts = Options(args.bitrate, args.fps, args.group_seconds, args.window, args.warmup, processes=args.processes)
     work = args.work / time.strftime("tier-%Y%m%d-%H%M%S")
     topologies = [SingleRelay(plan_tier(1, work)), *(Tier(n, plan_tier(n, work)) for n in args.relays)]
-    started = f"{bounds(args)}; relay {binary}"
+    if old:  # each size on the pinned line, then on the old one, so that both see the machine as alike as can be
+        from bench.old_line import OldRelays
+
+        olds = [OldRelays(1, old, "relay"), *(OldRelays(n, old, f"tier{n}") for n in args.relays)]
+        topologies = [t for pair in zip(topologies, olds) for t in pair]
+    started = f"{bounds(args)}; {ran(binary, old)}"
     print(f"# {started}", flush=True)
     rows = []
     for count in args.subscribers:
         for topology in topologies:
-            row = run_case(topology, count, opts, work / f"{topology.name}-{count}")
+            row = run_case(topology, count, opts, work / topology.case(count))
             rows.append((getattr(topology, "relays", 1), row))
             print(_line(topology.name, row), flush=True)
     print(f"# load at the end: {machine()['loadAverage']}")
-    print(hop_table(rows))
+    for line in dict.fromkeys(row.line for _, row in rows):  # the pinned line first, then the old one
+        print(f"\nmoq-relay {line}:\n{hop_table([(n, row) for n, row in rows if row.line == line])}")
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), "bounds": started, "options": asdict(opts),
-                                         "relayBinary": str(binary),
+                                         "relayBinary": str(binary), "oldRelayBinary": str(old) if old else None,
                                          "rows": [{"relays": n, **asdict(r)} for n, r in rows]}, indent=2))
     return 0
 

@@ -87,7 +87,7 @@ def test_without_npm_targets_that_build_the_player_say_so_first(project, target)
     assert len(proc.stderr.splitlines()) == 1 and not (project / "venv").exists()
 
 
-@pytest.mark.parametrize("target", ["deps", "test", "relay-release", "bench-tier"])
+@pytest.mark.parametrize("target", ["deps", "test", "relay-release", "relay-release-old", "bench-tier"])
 def test_without_cargo_targets_that_build_the_relay_say_so_first(project, target):
     proc = make(project, target, f"TOOLS={project / 'tools'}", path=bin_with(project, "npm"))
     assert (proc.returncode, proc.stdout) == (2, "")

@@ -12,6 +12,7 @@ import pytest
 from bench.measure import busy_percent, latency, machine_ticks, percentile
 from bench.peers import frame_sizes
 from bench.case import split, spread
+from components.workloads.relay.versions import RELAY_VERSION
 from tests.support.plan import ROOT
 from tests.support.relay import BINARY
 
@@ -61,7 +62,7 @@ def test_tiny_run_through_the_real_relay_and_without_it(tmp_path):
         assert 0 < row["p50_ms"] <= row["p99_ms"] and not row["errors"]
     assert rows["relay"]["cpu_percent"] > 0 and rows["relay"]["rss_mb"] > 1
     assert rows["direct"]["cpu_percent"] is None
-    assert "| 2 | relay |" in run.stdout
+    assert rows["relay"]["line"] == RELAY_VERSION and f"| 2 | relay {RELAY_VERSION} |" in run.stdout
 
 
 def test_subscribers_spread_evenly_over_relays_then_processes():
