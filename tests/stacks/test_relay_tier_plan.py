@@ -107,11 +107,14 @@ def test_peers_authenticate_with_a_cluster_internal_ca(three):
     toml = relay_toml(three)
     (peer,) = [c for c in three.objects("Certificate") if "client auth" in c["spec"].get("usages", [])]
     assert peer["spec"]["dnsNames"] == ["*.relay-peers.moq.svc.cluster.local"]
-    issuer = three.object("Issuer", peer["spec"]["issuerRef"]["name"])
-    assert peer["spec"]["issuerRef"]["kind"] == "Issuer" and "ca" in issuer["spec"]
+    # Signed by a ClusterIssuer whose CA (and its self-signed bootstrap) live in cert-manager's namespace.
+    issuer = three.object("ClusterIssuer", peer["spec"]["issuerRef"]["name"])
+    assert peer["spec"]["issuerRef"]["kind"] == "ClusterIssuer" and "ca" in issuer["spec"]
     (ca,) = [c for c in three.objects("Certificate") if c["spec"]["secretName"] == issuer["spec"]["ca"]["secretName"]]
-    assert ca["spec"]["isCA"] is True
-    assert "selfSigned" in three.object("Issuer", ca["spec"]["issuerRef"]["name"])["spec"]
+    assert ca["spec"]["isCA"] is True and ca["metadata"]["namespace"] == "cert-manager"
+    (bootstrap,) = [i for i in three.objects("Issuer") if i["metadata"]["name"] == ca["spec"]["issuerRef"]["name"]]
+    assert "selfSigned" in bootstrap["spec"] and bootstrap["metadata"]["namespace"] == "cert-manager"
+    assert not [o for o in three.manifests if o["metadata"].get("namespace") == "moq" and o["kind"] == "Issuer"]
     # A year at most, renewed before the peer certificate it signed would need it; valid only for the tier's names.
     assert hours(ca["spec"]["duration"]) <= 366 * 24
     assert hours(ca["spec"]["renewBefore"]) > hours(peer["spec"]["duration"]) - hours(peer["spec"]["renewBefore"])

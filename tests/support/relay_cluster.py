@@ -98,13 +98,22 @@ def from_plan(plan, name: str = "relay") -> PodTemplate:
                        if c["spec"]["secretName"] == secret and c["metadata"]["namespace"] == namespace]
             certificates[path] = Certificate(cert["spec"]["dnsNames"], "client auth" in cert["spec"].get("usages", []))
     config_map = next(v["configMap"]["name"] for v in pod["volumes"] if v["name"] == "config")
-    (ca,) = [c for c in plan.objects("Certificate")
-             if c["spec"].get("isCA") and c["metadata"]["namespace"] == namespace]
-    permitted = ca["spec"].get("nameConstraints", {}).get("permitted", {}).get("dnsDomains", [])
+    permitted = _peer_ca(plan, namespace)["spec"].get("nameConstraints", {}).get("permitted", {}).get("dnsDomains", [])
     return PodTemplate(toml=plan.object("ConfigMap", config_map)["data"]["relay.toml"], files=files,
                        certificates=certificates, env=container.get("env", []), statefulset=name,
                        auth_args=auth["args"], auth_mounts=[m["mountPath"] for m in auth["volumeMounts"]],
                        peer_ca_domains=tuple(permitted))
+
+
+def _peer_ca(plan, namespace: str) -> dict:
+    """The CA Certificate behind the peers' certificate: its issuer's CA Secret (a ClusterIssuer's, or an Issuer's)."""
+    (peer,) = [c for c in plan.objects("Certificate")
+               if "client auth" in c["spec"].get("usages", []) and c["metadata"]["namespace"] == namespace]
+    ref = peer["spec"]["issuerRef"]
+    issuer = plan.object(ref.get("kind", "Issuer"), ref["name"])
+    (ca,) = [c for c in plan.objects("Certificate") if c["spec"].get("isCA")
+             and c["spec"]["secretName"] == issuer["spec"]["ca"]["secretName"]]
+    return ca
 
 
 @dataclass

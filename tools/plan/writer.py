@@ -26,6 +26,8 @@ CLUSTER_SCOPED = {
     "PersistentVolume",
     "ValidatingWebhookConfiguration",
     "MutatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
 }
 _REDACTED_B64 = "cmVkYWN0ZWQ="  # base64("redacted"): keeps Secret.data schema-valid
 

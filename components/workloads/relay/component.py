@@ -9,8 +9,9 @@ Deploys, into its own namespace ``moq`` (restricted pod security; the watch page
   stay in the stack (the newest is ``token_key``, a Pulumi secret); the auth server beside each relay
   (``auth.py``, ``moq auth serve`` on a unix socket) reads them and decides every session;
 - Deployment ``relay`` (one relay) or, for a tier (``relay.replicas`` > 1), StatefulSet ``relay`` with a headless
-  Service, the peer CA and the peer list (``tier.py``, ``cluster.py``); restricted pod security, probes on the
-  internal listener, a ``preStop`` drain, a PodDisruptionBudget, an optional PodMonitor;
+  Service, the peer list (``tier.py``, ``cluster.py``) and the peer CA outside the namespace (``peer_pki.py``);
+  restricted pod security, probes on the internal listener, a ``preStop`` drain, a PodDisruptionBudget, an optional
+  PodMonitor;
 - Service ``relay``: UDP 443 -> the QUIC port; a LoadBalancer, or ClusterIP where the ingress
   controller carries UDP 443; plus TCP 443 -> the relay's HTTPS listener where its own load
   balancer carries the WebSocket fallback;
@@ -41,7 +42,7 @@ from components.k8s import labels, lb_address
 from components.platform.certificates import Issuer
 from components.platform.platform import EDGE_PODS, Platform
 from components.restricted_workload import CLUSTER_DNS_EGRESS, Pods, RestrictedWorkload, deny_all
-from components.workloads.relay import tier
+from components.workloads.relay import peer_pki, tier
 from components.workloads.relay.auth import CONTAINER as AUTH_CONTAINER
 from components.workloads.relay.auth import AuthServer
 from components.workloads.relay.cluster import (
@@ -253,12 +254,12 @@ class Relay(pulumi.ComponentResource):
               mounts: list, child: pulumi.ResourceOptions) -> pulumi.Resource:
         """The peers' certificate, their list and the headless Service; the pods mount the first two."""
         peers = tier.peers_config_map(name, cluster, self.namespace, workload.selector, child)
-        volumes += [{"name": "peer-tls", "secret": {"secretName": tier.PEER_SECRET}},
+        volumes += [{"name": "peer-tls", "secret": {"secretName": peer_pki.PEER_SECRET}},
                     {"name": "peers", "configMap": {"name": peers.metadata.name}}]
         mounts += [{"name": "peer-tls", "mountPath": PEER_TLS_DIR, "readOnly": True},
                    {"name": "peers", "mountPath": PEERS_DIR, "readOnly": True}]
         tier.headless_service(name, cluster, self.namespace, workload.selector, child)
-        return tier.peer_certificate(name, cluster, self.namespace, args.issuer.ready, child)
+        return peer_pki.peer_certificate(name, cluster, self.namespace, args.issuer.ready, child)
 
     @staticmethod
     def _pods(workload: RestrictedWorkload, args: RelayArgs, config: RelayToml, cluster: Optional[RelayCluster],

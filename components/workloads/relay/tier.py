@@ -9,65 +9,17 @@ default ordered update, ``RestrictedWorkload.statefulset``); the PodDisruptionBu
 evictions to one relay at a time too. Pods start in parallel (``podManagementPolicy: Parallel``): every
 relay dials the whole list and retries, so none waits for another.
 
-Peer certificates come from a CA of the tier's own (a self-signed cert-manager Issuer makes the CA, a CA
-Issuer signs the peers): the public issuer (Let's Encrypt) cannot sign cluster-internal names. The CA lives a
-year and is name-constrained (critical) to the headless Service's domain, so even its key signs nothing a client
-of another name would accept; it renews three months before it ends, and the peer certificate (90 days, renewed
-30 days before) is capped at the CA's end (cert-manager
-``pkg/util/pki`` ``CertificateNotAfterValidity``), so it is re-signed by the renewed CA in time. All relays
-mount the one peer Secret (certificate, key and the CA that signed it), so they always trust what they present.
-The CA and its Issuer live in the relay's namespace: whoever may create a Certificate there can get a peer
-certificate (docs/security.md says who that is and what keeps it out of other hands).
+Peer certificates come from a CA of the tier's own, issued outside the relays' namespace (``peer_pki.py``).
 """
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.workloads.relay.cluster import PEERS_FILE, RelayCluster
-
-PEER_SECRET = "relay-peer-tls"
-CA_SECRET = "relay-peer-ca"
-# A year at most for the CA (renewed 3 months before its end); the peers' certificate lives 90 days.
-CA_DURATION, CA_RENEW_BEFORE, PEER_DURATION, PEER_RENEW_BEFORE = "8760h", "2160h", "2160h", "720h"
-_KEY = {"algorithm": "ECDSA", "size": 256, "encoding": "PKCS8"}
-
-
-def _certificate(resource_name: str, name: str, namespace: pulumi.Input[str], spec: dict, opts: pulumi.ResourceOptions):
-    return k8s.apiextensions.CustomResource(resource_name, api_version="cert-manager.io/v1", kind="Certificate",
-                                            metadata={"name": name, "namespace": namespace}, spec=spec, opts=opts)
-
-
-def _issuer(resource_name: str, name: str, namespace: pulumi.Input[str], spec: dict, opts: pulumi.ResourceOptions):
-    return k8s.apiextensions.CustomResource(resource_name, api_version="cert-manager.io/v1", kind="Issuer",
-                                            metadata={"name": name, "namespace": namespace}, spec=spec, opts=opts)
-
-
-def peer_certificate(name: str, cluster: RelayCluster, namespace: pulumi.Input[str], ready: Sequence[pulumi.Resource],
-                     opts: pulumi.ResourceOptions) -> pulumi.Resource:
-    """The peers' certificate (server and client auth, every pod name) from the tier's own CA; in ``PEER_SECRET``."""
-    after = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(ready)))
-    bootstrap = _issuer(f"{name}-peer-ca-bootstrap", "relay-peer-ca-bootstrap", namespace, {"selfSigned": {}}, after)
-    ca = _certificate(f"{name}-peer-ca", "relay-peer-ca", namespace, {
-        "isCA": True, "commonName": f"{cluster.domain} peers", "secretName": CA_SECRET, "duration": CA_DURATION,
-        "renewBefore": CA_RENEW_BEFORE, "privateKey": _KEY,
-        # cert-manager's NameConstraints feature (beta and on by default since v1.17): a chain through this CA is
-        # valid only for names under the tier's domain (RFC 5280 4.2.1.10; rustls-webpki enforces it).
-        "nameConstraints": {"critical": True, "permitted": {"dnsDomains": [cluster.domain]}},
-        "issuerRef": {"group": "cert-manager.io", "kind": "Issuer", "name": "relay-peer-ca-bootstrap"},
-    }, pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=[bootstrap])))
-    issuer = _issuer(f"{name}-peer-issuer", "relay-peers", namespace, {"ca": {"secretName": CA_SECRET}},
-                     pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=[ca])))
-    return _certificate(f"{name}-peer-certificate", "relay-peer", namespace, {
-        "secretName": PEER_SECRET, "dnsNames": cluster.certificate_dns_names,
-        "duration": PEER_DURATION, "renewBefore": PEER_RENEW_BEFORE,
-        "privateKey": {**_KEY, "rotationPolicy": "Always"},
-        "usages": ["digital signature", "server auth", "client auth"],
-        "issuerRef": {"group": "cert-manager.io", "kind": "Issuer", "name": "relay-peers"},
-    }, pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=[issuer])))
 
 
 def peers_config_map(name: str, cluster: RelayCluster, namespace: pulumi.Input[str], selector: Mapping[str, str],
